@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.persistence.tables import signing_keys
+from domain.signing_key import SigningKey
+
+
+class SqlAlchemySigningKeyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def list(self) -> list[SigningKey]:
+        statement = select(signing_keys).order_by(
+            signing_keys.c.created_at.desc(), signing_keys.c.kid.desc()
+        )
+        return [
+            SigningKey(
+                kid=row.kid,
+                algorithm=row.algorithm,
+                private_key_pem=row.private_key_pem,
+                public_jwk=row.public_jwk,
+                created_at=row.created_at,
+                retired_at=row.retired_at,
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def add(self, key: SigningKey) -> None:
+        await self._connection.execute(
+            insert(signing_keys).values(
+                kid=key.kid,
+                algorithm=key.algorithm,
+                private_key_pem=key.private_key_pem,
+                public_jwk=key.public_jwk,
+                created_at=key.created_at,
+                retired_at=key.retired_at,
+            )
+        )

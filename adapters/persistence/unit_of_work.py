@@ -1,0 +1,74 @@
+"""One transaction on one connection, for exactly the `async with` block."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.persistence.errors import is_unavailable
+from adapters.persistence.sessions import SqlAlchemySessionRepository
+from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
+from adapters.persistence.users import SqlAlchemyUserRepository
+from application.errors import StorageUnavailable
+
+
+class SqlAlchemyUnitOfWork:
+    users: SqlAlchemyUserRepository
+    sessions: SqlAlchemySessionRepository
+    signing_keys: SqlAlchemySigningKeyRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            connection = await self._engine.connect()
+        except Exception as error:
+            if is_unavailable(error):
+                raise StorageUnavailable() from error
+            raise
+        self._connection = connection
+        self.users = SqlAlchemyUserRepository(connection)
+        self.sessions = SqlAlchemySessionRepository(connection)
+        self.signing_keys = SqlAlchemySigningKeyRepository(connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.close()  # rolls back whatever was not committed
+        except Exception as error:
+            if exc is None and is_unavailable(error):
+                raise StorageUnavailable() from error
+        if exc is not None and not isinstance(exc, StorageUnavailable) and is_unavailable(exc):
+            raise StorageUnavailable() from exc
+
+    async def commit(self) -> None:
+        if self._connection is None:
+            raise RuntimeError("commit() outside the unit of work's block")
+        await self._connection.commit()
+
+
+class SqlAlchemyDatabaseProbe:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            if is_unavailable(error):
+                raise StorageUnavailable() from error
+            raise

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.persistence.errors import violates_unique
+from adapters.persistence.tables import users
+from application.errors import EmailAlreadyRegistered
+from domain.email import Email
+from domain.role import Role
+from domain.user import User
+
+
+def user_from_row(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=Email(row.email),
+        password_hash=row.password_hash,
+        name=row.name,
+        role=Role(row.role),
+        is_active=row.is_active,
+        is_verified=row.is_verified,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email.value,
+        "password_hash": user.password_hash,
+        "name": user.name,
+        "role": user.role.value,
+        "is_active": user.is_active,
+        "is_verified": user.is_verified,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+class SqlAlchemyUserRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, user: User) -> None:
+        await self._write(insert(users).values(id=user.id, **_values(user)))
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = (await self._connection.execute(select(users).where(users.c.id == user_id))).first()
+        return user_from_row(row) if row else None
+
+    async def get_by_email(self, email: Email) -> User | None:
+        result = await self._connection.execute(select(users).where(users.c.email == email.value))
+        row = result.first()
+        return user_from_row(row) if row else None
+
+    async def save(self, user: User) -> None:
+        await self._write(update(users).where(users.c.id == user.id).values(**_values(user)))
+
+    async def delete(self, user_id: UUID) -> None:
+        await self._connection.execute(delete(users).where(users.c.id == user_id))
+
+    async def _write(self, statement: Any) -> None:
+        try:
+            await self._connection.execute(statement)
+        except IntegrityError as error:
+            if violates_unique(error, "users", "email"):
+                raise EmailAlreadyRegistered() from None
+            raise

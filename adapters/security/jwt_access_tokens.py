@@ -1,0 +1,154 @@
+"""Access tokens as asymmetric JWTs, signed with the newest active key kept in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from application.errors import InvalidAccessToken
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.security import AccessTokenClaims
+from application.ports.system import Clock
+from domain.role import Role
+from domain.signing_key import SigningKey
+
+# RFC 9068's typ keeps any other JWT signed by these keys from passing as an access token.
+TOKEN_TYPE = "at+jwt"  # noqa: S105
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
+LEEWAY_SECONDS = 10
+# How long a replica trusts its cached copy of the key table; a rotation reaches it within this.
+KEY_CACHE_SECONDS = 5.0
+# An unknown kid may come from a key made a moment ago by another replica — or from a forger:
+# reload for it, but at most this often.
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadedKey:
+    key: SigningKey
+    private: Any
+    public: Any
+
+
+class JwtAccessTokens:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        issuer: str,
+        audience: str,
+        algorithm: str,
+        access_token_ttl: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithm = algorithm
+        self._access_token_ttl = access_token_ttl
+        self._keys: dict[str, _LoadedKey] = {}
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def issue(self, claims: AccessTokenClaims) -> str:
+        signer = await self._signing_key()
+        payload = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(claims.subject),
+            "sid": str(claims.session_id),
+            "jti": str(claims.token_id),
+            "role": claims.role.value,
+            "iat": int(claims.issued_at.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+        }
+        headers = {"kid": signer.key.kid, "typ": TOKEN_TYPE}
+        return jwt.encode(payload, signer.private, algorithm=signer.key.algorithm, headers=headers)
+
+    async def verify(self, token: str) -> AccessTokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidAccessToken() from None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or header.get("typ") != TOKEN_TYPE:
+            raise InvalidAccessToken()
+        loaded = await self._verification_key(kid)
+        if loaded is None:
+            raise InvalidAccessToken()
+        try:
+            # The algorithm is the stored key's, never the one the token claims.
+            payload = jwt.decode(
+                token,
+                loaded.public,
+                algorithms=[loaded.key.algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            return AccessTokenClaims(
+                subject=UUID(payload["sub"]),
+                session_id=UUID(payload["sid"]),
+                token_id=UUID(payload["jti"]),
+                role=Role(payload["role"]),
+                issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+                expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            raise InvalidAccessToken() from None
+
+    async def public_jwks(self) -> list[dict[str, Any]]:
+        await self._refresh_if_stale(KEY_CACHE_SECONDS)
+        oldest_usable = (
+            self._clock.now() - self._access_token_ttl - timedelta(seconds=LEEWAY_SECONDS)
+        )
+        return [
+            loaded.key.public_jwk
+            for loaded in self._keys.values()
+            if loaded.key.retired_at is None or loaded.key.retired_at > oldest_usable
+        ]
+
+    async def _signing_key(self) -> _LoadedKey:
+        await self._refresh_if_stale(KEY_CACHE_SECONDS)
+        for loaded in self._keys.values():  # newest first
+            if loaded.key.is_active and loaded.key.algorithm == self._algorithm:
+                return loaded
+        raise RuntimeError(f"no active {self._algorithm} signing key; is the database migrated?")
+
+    async def _verification_key(self, kid: str) -> _LoadedKey | None:
+        await self._refresh_if_stale(KEY_CACHE_SECONDS)
+        if kid not in self._keys:
+            await self._refresh_if_stale(UNKNOWN_KID_RELOAD_SECONDS)
+        return self._keys.get(kid)
+
+    async def _refresh_if_stale(self, max_age: float) -> None:
+        if time.monotonic() - self._loaded_at < max_age:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at < max_age:
+                return
+            async with self._uow() as uow:
+                keys = await uow.signing_keys.list()
+            self._keys = self._load(keys)
+            self._loaded_at = time.monotonic()
+
+    def _load(self, keys: Sequence[SigningKey]) -> dict[str, _LoadedKey]:
+        loaded: dict[str, _LoadedKey] = {}
+        for key in keys:
+            previous = self._keys.get(key.kid)
+            if previous is not None and previous.key == key:
+                loaded[key.kid] = previous  # parsing PEM is slow; keep what we have
+                continue
+            private = load_pem_private_key(key.private_key_pem.encode("ascii"), password=None)
+            loaded[key.kid] = _LoadedKey(key=key, private=private, public=private.public_key())
+        return loaded

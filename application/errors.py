@@ -1,0 +1,35 @@
+"""Errors a use case raises; the entrypoints map each to a status and a stable code."""
+
+
+class ApplicationError(Exception):
+    """A use case refused the request."""
+
+
+class EmailAlreadyRegistered(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("another account uses this email address")
+
+
+class InvalidCredentials(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the email or password is wrong")
+
+
+class AccountDisabled(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this account is deactivated")
+
+
+class InvalidAccessToken(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the access token is invalid or expired")
+
+
+class InvalidCurrentPassword(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the current password is wrong")
+
+
+class StorageUnavailable(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable; try again shortly")

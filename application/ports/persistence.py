@@ -1,0 +1,77 @@
+"""Ports to storage. Repositories never commit: the unit of work that exposes them does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from domain.email import Email
+from domain.session import Session
+from domain.signing_key import SigningKey
+from domain.user import User
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Insert; raises EmailAlreadyRegistered if the email is taken."""
+
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_email(self, email: Email) -> User | None: ...
+
+    async def save(self, user: User) -> None:
+        """Write back every field; raises EmailAlreadyRegistered if the new email is taken."""
+
+    async def delete(self, user_id: UUID) -> None:
+        """Remove the user and, with it, every session of theirs."""
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+
+    async def get_authenticated_user(
+        self, session_id: UUID, user_id: UUID, now: datetime
+    ) -> User | None:
+        """The active user owning this usable session, in one round trip; else None."""
+
+    async def revoke_all_of_user(
+        self, user_id: UUID, now: datetime, *, except_session_id: UUID | None = None
+    ) -> int:
+        """Revoke every usable session of the user (but one, if given); returns how many."""
+
+
+class SigningKeyRepository(Protocol):
+    async def list(self) -> list[SigningKey]:
+        """Every stored key, newest first."""
+
+    async def add(self, key: SigningKey) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without commit() rolls everything back."""
+
+    users: UserRepository
+    sessions: SessionRepository
+    signing_keys: SigningKeyRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class DatabaseProbe(Protocol):
+    async def ping(self) -> None:
+        """Return when the database answers; raise StorageUnavailable when it does not."""

@@ -1,0 +1,49 @@
+"""Ports to the cryptography: password hashing and access tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.role import Role
+from domain.signing_key import SigningKey
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        """Check a password. With no hash, spend the same work and return False."""
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters than the configured ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    subject: UUID
+    session_id: UUID
+    token_id: UUID
+    role: Role
+    issued_at: datetime
+    expires_at: datetime
+
+
+class AccessTokens(Protocol):
+    async def issue(self, claims: AccessTokenClaims) -> str: ...
+
+    async def verify(self, token: str) -> AccessTokenClaims:
+        """Return the claims of a well-signed, unexpired token; else raise InvalidAccessToken."""
+
+    async def public_jwks(self) -> list[dict[str, Any]]:
+        """The public keys that may have signed a still-valid token."""
+
+
+class SigningKeyFactory(Protocol):
+    def generate(self, algorithm: str, now: datetime) -> SigningKey: ...
+
+
+class CommonPasswords(Protocol):
+    def __contains__(self, password: object) -> bool: ...

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.errors import InvalidAccessToken, InvalidCurrentPassword
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.security import PasswordHasher
+from application.ports.system import Clock
+from domain.password import PasswordPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePasswordCommand:
+    user_id: UUID
+    session_id: UUID
+    current_password: str
+    new_password: str
+
+
+class ChangePassword:
+    """Replace the password after proving the current one; every other session is revoked."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._clock = clock
+
+    async def execute(self, command: ChangePasswordCommand) -> None:
+        async with self._uow() as uow:
+            user = await uow.users.get(command.user_id)
+        if user is None:
+            raise InvalidAccessToken()
+        if not await self._hasher.verify(command.current_password, user.password_hash):
+            raise InvalidCurrentPassword()
+        self._policy.check(command.new_password, user.email.value)
+        new_hash = await self._hasher.hash(command.new_password)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            current = await uow.users.get(command.user_id)
+            if current is None:
+                raise InvalidAccessToken()
+            if current.password_hash != user.password_hash:
+                # Someone changed it while we were hashing: the proof we checked is stale.
+                raise InvalidCurrentPassword()
+            current.set_password_hash(new_hash, now)
+            await uow.users.save(current)
+            await uow.sessions.revoke_all_of_user(
+                current.id, now, except_session_id=command.session_id
+            )
+            await uow.commit()

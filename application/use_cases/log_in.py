@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.errors import AccountDisabled, InvalidCredentials
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.security import AccessTokens, PasswordHasher
+from application.ports.system import Clock, IdGenerator
+from application.tokens import (
+    TokenLifetimes,
+    TokenPair,
+    hash_refresh_token,
+    issue_token_pair,
+    new_refresh_token,
+)
+from domain.email import Email
+from domain.errors import InvalidEmail
+from domain.session import Session
+from domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class LogInCommand:
+    email: str
+    password: str
+    user_agent: str | None = None
+    ip: str | None = None
+
+
+class LogIn:
+    """Check a password and open a session. Unknown emails cost the same work as wrong passwords."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        clock: Clock,
+        ids: IdGenerator,
+        lifetimes: TokenLifetimes,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+        self._ids = ids
+        self._lifetimes = lifetimes
+
+    async def execute(self, command: LogInCommand) -> TokenPair:
+        user = await self._find_user(command.email)
+        # Verify outside any transaction: bcrypt takes far longer than a connection should be held.
+        matches = await self._hasher.verify(command.password, user.password_hash if user else None)
+        if user is None or not matches:
+            raise InvalidCredentials()
+        if not user.is_active:
+            raise AccountDisabled()
+        new_hash = None
+        if self._hasher.needs_rehash(user.password_hash):
+            new_hash = await self._hasher.hash(command.password)
+        return await self._open_session(user, command, new_hash)
+
+    async def _find_user(self, raw_email: str) -> User | None:
+        try:
+            email = Email.parse(raw_email)
+        except InvalidEmail:
+            return None
+        async with self._uow() as uow:
+            return await uow.users.get_by_email(email)
+
+    async def _open_session(
+        self, verified: User, command: LogInCommand, new_hash: str | None
+    ) -> TokenPair:
+        now = self._clock.now()
+        refresh_token = new_refresh_token()
+        session = Session(
+            id=self._ids.new_id(),
+            user_id=verified.id,
+            refresh_token_hash=hash_refresh_token(refresh_token),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._lifetimes.refresh,
+            user_agent=command.user_agent,
+            ip=command.ip,
+        )
+        async with self._uow() as uow:
+            # The account may have changed while the password was being checked.
+            user = await uow.users.get(verified.id)
+            if user is None or user.password_hash != verified.password_hash:
+                raise InvalidCredentials()
+            if not user.is_active:
+                raise AccountDisabled()
+            if new_hash is not None:
+                user.set_password_hash(new_hash, now)
+                await uow.users.save(user)
+            await uow.sessions.add(session)
+            await uow.commit()
+        return await issue_token_pair(
+            tokens=self._tokens,
+            ids=self._ids,
+            lifetimes=self._lifetimes,
+            user=user,
+            session=session,
+            refresh_token=refresh_token,
+            now=now,
+        )

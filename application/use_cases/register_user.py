@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.security import PasswordHasher
+from application.ports.system import Clock, IdGenerator
+from domain.email import Email
+from domain.password import PasswordPolicy
+from domain.role import Role
+from domain.user import User, check_display_name
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterUserCommand:
+    email: str
+    password: str
+    name: str | None = None
+    role: Role = Role.USER
+
+
+class RegisterUser:
+    """Sign a new person up (or, for an admin, create an account)."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._clock = clock
+        self._ids = ids
+
+    async def execute(self, command: RegisterUserCommand) -> User:
+        email = Email.parse(command.email)
+        name = check_display_name(command.name)
+        self._policy.check(command.password, email.value)
+        password_hash = await self._hasher.hash(command.password)
+        user = User.register(
+            id=self._ids.new_id(),
+            email=email,
+            password_hash=password_hash,
+            name=name,
+            role=command.role,
+            now=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.users.add(user)
+            await uow.commit()
+        return user

@@ -1,0 +1,74 @@
+"""The user account entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.email import Email
+from domain.errors import InvalidDisplayName
+from domain.role import Role
+
+MAX_NAME_LENGTH = 100
+
+
+def check_display_name(name: str | None) -> str | None:
+    """A display name is 1 to 100 printable characters, or absent."""
+    if name is None:
+        return None
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise InvalidDisplayName(f"must be 1 to {MAX_NAME_LENGTH} characters")
+    if not name.isprintable():
+        raise InvalidDisplayName("must not contain control characters")
+    return name
+
+
+@dataclass(slots=True)
+class User:
+    id: UUID
+    email: Email
+    password_hash: str
+    name: str | None
+    role: Role
+    is_active: bool
+    is_verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UUID,
+        email: Email,
+        password_hash: str,
+        name: str | None,
+        now: datetime,
+        role: Role = Role.USER,
+    ) -> User:
+        return cls(
+            id=id,
+            email=email,
+            password_hash=password_hash,
+            name=check_display_name(name),
+            role=role,
+            is_active=True,
+            is_verified=False,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def rename(self, name: str | None, now: datetime) -> None:
+        self.name = check_display_name(name)
+        self.updated_at = now
+
+    def change_email(self, email: Email, now: datetime) -> None:
+        if email != self.email:
+            self.email = email
+            self.is_verified = False
+            self.updated_at = now
+
+    def set_password_hash(self, password_hash: str, now: datetime) -> None:
+        self.password_hash = password_hash
+        self.updated_at = now

@@ -1,0 +1,98 @@
+"""The `portcullis` command: a second entrypoint over the same container as the HTTP app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from application.errors import StorageUnavailable
+from entrypoints.container import build_container
+from entrypoints.logging import configure_logging
+from entrypoints.migrations import upgrade_to_head
+from entrypoints.settings import ConfigurationError, Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portcullis", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (applies no migration)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("migrate", help="upgrade the database to the newest revision")
+
+    keys = commands.add_parser("keys", help="signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands.add_parser("list", help="every signing key: kid, algorithm, state, dates")
+    return parser
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    uvicorn.run(
+        "entrypoints.http.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; we believe only the
+        # proxies the operator listed.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+    )
+
+
+async def _list_keys(settings: Settings) -> None:
+    container = build_container(settings)
+    try:
+        keys = await container.list_signing_keys().execute()
+    finally:
+        await container.engine().dispose()
+    print(f"{'KID':<24} {'ALGORITHM':<9} {'STATE':<8} {'CREATED':<25} RETIRED")
+    for key in keys:
+        state = "active" if key.is_active else "retired"
+        retired = key.retired_at.isoformat(timespec="seconds") if key.retired_at else "-"
+        created = key.created_at.isoformat(timespec="seconds")
+        print(f"{key.kid:<24} {key.algorithm:<9} {state:<8} {created:<25} {retired}")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.resolved_log_format, settings.log_level)
+    if args.command == "serve":
+        _serve(settings, args.host, args.port, args.workers)
+    elif args.command == "migrate":
+        upgrade_to_head(settings.database_url)
+        print("database is at the newest revision")
+    elif args.command == "keys" and args.keys_command == "list":
+        asyncio.run(_list_keys(settings))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except ConfigurationError as error:
+        print(f"portcullis: configuration error: {error}", file=sys.stderr)
+        code = 2
+    except StorageUnavailable:
+        print("portcullis: the database is unavailable", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as error:  # a one-line message, never a traceback
+        first_line = (str(error).splitlines() or [""])[0][:200]
+        print(f"portcullis: {type(error).__name__}: {first_line}", file=sys.stderr)
+        code = 1
+    sys.exit(code)

@@ -1,0 +1,113 @@
+"""The composition root: which adapter serves each port, and every use case built from them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from adapters.persistence.engine import create_engine
+from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
+from adapters.security.bcrypt_hasher import BcryptPasswordHasher
+from adapters.security.common_passwords import common_passwords
+from adapters.security.jwt_access_tokens import JwtAccessTokens
+from adapters.security.signing_key_factory import CryptographySigningKeyFactory
+from adapters.system.clock import SystemClock
+from adapters.system.ids import RandomIdGenerator
+from application.tokens import TokenLifetimes
+from application.use_cases.authenticate import Authenticate
+from application.use_cases.change_password import ChangePassword
+from application.use_cases.check_readiness import CheckReadiness
+from application.use_cases.delete_account import DeleteAccount
+from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.list_signing_keys import ListSigningKeys
+from application.use_cases.log_in import LogIn
+from application.use_cases.publish_public_keys import PublishPublicKeys
+from application.use_cases.register_user import RegisterUser
+from application.use_cases.update_profile import UpdateProfile
+from domain.password import PasswordPolicy
+from entrypoints.settings import Settings
+
+
+def _seconds(value: int) -> timedelta:
+    return timedelta(seconds=value)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    engine = providers.Singleton(create_engine, settings.provided.database_url)
+    # A fresh unit of work (one transaction) each time a use case calls this provider.
+    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
+    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIdGenerator)
+    password_hasher = providers.Singleton(
+        BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds
+    )
+    password_policy = providers.Singleton(
+        PasswordPolicy, common_passwords=providers.Callable(common_passwords)
+    )
+    token_lifetimes = providers.Singleton(
+        TokenLifetimes,
+        access=providers.Callable(_seconds, settings.provided.access_token_ttl_seconds),
+        refresh=providers.Callable(_seconds, settings.provided.refresh_token_ttl_seconds),
+    )
+    signing_key_factory = providers.Singleton(CryptographySigningKeyFactory)
+    access_tokens = providers.Singleton(
+        JwtAccessTokens,
+        uow=unit_of_work.provider,
+        clock=clock,
+        issuer=settings.provided.issuer,
+        audience=settings.provided.audience,
+        algorithm=settings.provided.jwt_algorithm,
+        access_token_ttl=token_lifetimes.provided.access,
+    )
+
+    # Use cases hold no state between calls, so one instance of each serves every request.
+    register_user = providers.Singleton(
+        RegisterUser,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        policy=password_policy,
+        clock=clock,
+        ids=ids,
+    )
+    log_in = providers.Singleton(
+        LogIn,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        tokens=access_tokens,
+        clock=clock,
+        ids=ids,
+        lifetimes=token_lifetimes,
+    )
+    authenticate = providers.Singleton(
+        Authenticate, uow=unit_of_work.provider, tokens=access_tokens, clock=clock
+    )
+    update_profile = providers.Singleton(UpdateProfile, uow=unit_of_work.provider, clock=clock)
+    change_password = providers.Singleton(
+        ChangePassword,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        policy=password_policy,
+        clock=clock,
+    )
+    delete_account = providers.Singleton(
+        DeleteAccount, uow=unit_of_work.provider, hasher=password_hasher
+    )
+    ensure_signing_key = providers.Singleton(
+        EnsureSigningKey,
+        uow=unit_of_work.provider,
+        factory=signing_key_factory,
+        clock=clock,
+        algorithm=settings.provided.jwt_algorithm,
+    )
+    list_signing_keys = providers.Singleton(ListSigningKeys, uow=unit_of_work.provider)
+    check_readiness = providers.Singleton(CheckReadiness, probe=database_probe)
+    publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)

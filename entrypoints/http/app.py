@@ -1,0 +1,92 @@
+"""The FastAPI application factory. No app exists at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from application.errors import StorageUnavailable
+from entrypoints.container import Container, build_container
+from entrypoints.http.docs import install_docs
+from entrypoints.http.errors import install_error_handlers
+from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.http.openapi import install_problem_openapi
+from entrypoints.http.routers import auth, health, me
+from entrypoints.logging import configure_logging
+from entrypoints.settings import load_settings
+
+log = structlog.get_logger("portcullis")
+
+SIGNING_KEY_RETRY_SECONDS = 5.0
+
+API_DESCRIPTION = """\
+Sign up, log in, keep sessions and manage your account. Every error is
+`application/problem+json` with a stable `code`. Use **Authorize** with your email as
+username to call the endpoints that need a bearer token."""
+
+
+async def _ensure_signing_key(container: Container) -> None:
+    """On first start there is no key yet; make one. If the database is down, keep trying."""
+    while True:
+        try:
+            await container.ensure_signing_key().execute()
+            return
+        except StorageUnavailable:
+            log.warning("signing_key_check_postponed", reason="database unavailable")
+            await asyncio.sleep(SIGNING_KEY_RETRY_SECONDS)
+
+
+def create_app(container: Container) -> FastAPI:
+    settings = container.settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background: asyncio.Task[None] | None = None
+        try:
+            await asyncio.wait_for(_ensure_signing_key(container), SIGNING_KEY_RETRY_SECONDS)
+        except TimeoutError:
+            background = asyncio.create_task(_ensure_signing_key(container))
+        yield
+        if background is not None:
+            background.cancel()
+        await container.engine().dispose()
+
+    app = FastAPI(
+        title="Portcullis",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    for module in (auth, me, health):
+        app.include_router(module.router)
+    install_docs(app)
+    install_problem_openapi(app)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # added last: outermost
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """uvicorn's factory: every worker process builds its own settings, container and app."""
+    settings = load_settings()
+    configure_logging(settings.resolved_log_format, settings.log_level)
+    return create_app(build_container(settings))

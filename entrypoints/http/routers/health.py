@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+
+from application.use_cases.check_readiness import CheckReadiness
+from application.use_cases.publish_public_keys import PublishPublicKeys
+from entrypoints.http.dependencies import provided
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import JwksResponse, StatusResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=StatusResponse)
+async def healthz() -> StatusResponse:
+    """The process is up (it does not look at the database)."""
+    return StatusResponse()
+
+
+@router.get("/readyz", response_model=StatusResponse, responses=problems(503))
+async def readyz(
+    check: Annotated[CheckReadiness, provided(lambda c: c.check_readiness)],
+) -> StatusResponse:
+    """Ready to serve: the database answers."""
+    await check.execute()
+    return StatusResponse()
+
+
+@router.get("/.well-known/jwks.json", response_model=JwksResponse, responses=problems(503))
+async def jwks(
+    publish: Annotated[PublishPublicKeys, provided(lambda c: c.publish_public_keys)],
+) -> dict[str, Any]:
+    """The public keys that verify Portcullis access tokens."""
+    return {"keys": await publish.execute()}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, status
+
+from application.unset import UNSET
+from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
+from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
+from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import (
+    ChangePasswordRequest,
+    DeleteMeRequest,
+    UpdateMeRequest,
+    UserResponse,
+)
+
+router = APIRouter(prefix="/api/v1/users/me", tags=["me"])
+
+
+@router.get("", response_model=UserResponse, responses=problems(401, 503))
+async def read_me(principal: CurrentPrincipal) -> UserResponse:
+    return UserResponse.of(principal.user)
+
+
+@router.patch("", response_model=UserResponse, responses=problems(401, 409, 413, 422, 503))
+async def update_me(
+    body: UpdateMeRequest,
+    principal: CurrentPrincipal,
+    update_profile: Annotated[UpdateProfile, provided(lambda c: c.update_profile)],
+) -> UserResponse:
+    sent = body.model_fields_set
+    user = await update_profile.execute(
+        UpdateProfileCommand(
+            user_id=principal.user.id,
+            name=body.name if "name" in sent else UNSET,
+            email=body.email if body.email is not None else UNSET,
+        )
+    )
+    return UserResponse.of(user)
+
+
+@router.put(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 401, 413, 422, 503),
+)
+async def change_password(
+    body: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    change: Annotated[ChangePassword, provided(lambda c: c.change_password)],
+) -> None:
+    """Sets a new password; every other session of the account is revoked."""
+    await change.execute(
+        ChangePasswordCommand(
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            current_password=body.current_password,
+            new_password=body.new_password,
+        )
+    )
+
+
+@router.delete(
+    "", status_code=status.HTTP_204_NO_CONTENT, responses=problems(400, 401, 413, 422, 503)
+)
+async def delete_me(
+    body: DeleteMeRequest,
+    principal: CurrentPrincipal,
+    delete: Annotated[DeleteAccount, provided(lambda c: c.delete_account)],
+) -> None:
+    """Deletes the account after the password is confirmed; the email becomes free."""
+    await delete.execute(DeleteAccountCommand(user_id=principal.user.id, password=body.password))

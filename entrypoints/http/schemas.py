@@ -1,0 +1,136 @@
+"""Request and response bodies. Requests forbid unknown fields: no mass assignment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from application.tokens import TokenPair
+from domain.email import MAX_EMAIL_LENGTH, Email
+from domain.errors import DomainError
+from domain.role import Role
+from domain.user import MAX_NAME_LENGTH, User, check_display_name
+
+# Enough for any real password, small enough that nobody makes us hash a megabyte.
+MAX_PASSWORD_INPUT = 4096
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return Email.parse(value).value
+    except DomainError as error:
+        raise ValueError(str(error)) from None
+
+
+def _valid_name(value: str | None) -> str | None:
+    try:
+        return check_display_name(value)
+    except DomainError as error:
+        raise ValueError(str(error)) from None
+
+
+EmailInput = Annotated[str, Field(max_length=MAX_EMAIL_LENGTH + 64), AfterValidator(_valid_email)]
+NameInput = Annotated[str | None, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_valid_name)]
+PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupRequest(RequestModel):
+    email: EmailInput
+    password: PasswordInput
+    name: NameInput = None
+
+
+class LoginRequest(RequestModel):
+    # Not syntax-checked: a malformed email is just a wrong credential, answered the same way.
+    email: Annotated[str, Field(max_length=MAX_EMAIL_LENGTH + 64)]
+    password: PasswordInput
+
+
+class TokenForm(RequestModel):
+    """The OAuth2 password grant, as the docs' Authorize button sends it."""
+
+    username: Annotated[str, Field(max_length=MAX_EMAIL_LENGTH + 64)]
+    password: PasswordInput
+    grant_type: Literal["password"] | None = None
+    scope: Annotated[str, Field(max_length=1024)] = ""
+    client_id: Annotated[str | None, Field(max_length=256)] = None
+    client_secret: Annotated[str | None, Field(max_length=256)] = None
+
+
+class UpdateMeRequest(RequestModel):
+    """Only the fields sent are changed; `name: null` clears the name."""
+
+    name: NameInput = None
+    email: EmailInput | None = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email_is_not_nullable(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("an account always has an email")
+        return value
+
+
+class ChangePasswordRequest(RequestModel):
+    current_password: PasswordInput
+    new_password: PasswordInput
+
+
+class DeleteMeRequest(RequestModel):
+    password: PasswordInput
+
+
+class UserResponse(BaseModel):
+    id: UUID
+    email: str
+    name: str | None
+    role: Role
+    is_active: bool
+    is_verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserResponse:
+        return cls(
+            id=user.id,
+            email=user.email.value,
+            name=user.name,
+            role=user.role,
+            is_active=user.is_active,
+            is_verified=user.is_verified,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class TokenPairResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPairResponse:
+        return cls(
+            access_token=pair.access_token,
+            expires_in=pair.expires_in,
+            refresh_token=pair.refresh_token,
+            refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+class StatusResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class JwksResponse(BaseModel):
+    keys: list[dict[str, str]]

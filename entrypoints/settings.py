@@ -1,0 +1,62 @@
+"""Configuration from PORTCULLIS_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "PORTCULLIS_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./var/portcullis.db"
+    issuer: str = Field("portcullis", min_length=1)
+    audience: str = Field("portcullis", min_length=1)
+    public_url: str = "http://127.0.0.1:8000"
+    access_token_ttl_seconds: PositiveInt = 900
+    refresh_token_ttl_seconds: PositiveInt = 2_592_000
+    jwt_algorithm: Literal["ES256", "EdDSA", "RS256"] = "ES256"
+    bcrypt_rounds: int = Field(12, ge=4, le=31)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    log_format: Literal["console", "json"] | None = None  # None: console on a TTY, else json
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: PositiveInt = 65_536
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def resolved_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if sys.stderr.isatty() else "json"
+
+
+class ConfigurationError(Exception):
+    """A setting has a bad value; the message names the variable, never the value."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX
+        raise ConfigurationError(f"{variable}: {first['msg']}") from None

@@ -1,0 +1,83 @@
+"""HTTP tests go through the real app: real container, real database, real middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from entrypoints.container import build_container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "bcrypt_rounds": 4,  # the cost is a setting; the tests need speed, not strength
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to start the app with other settings."""
+    return {}
+
+
+@pytest.fixture
+async def app(database_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[FastAPI]:
+    application = create_app(build_container(test_settings(database_url, **settings_overrides)))
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portcullis.test") as client:
+        yield client
+
+
+SignUp = Callable[..., Awaitable[dict[str, Any]]]
+LogIn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def sign_up(client: httpx.AsyncClient) -> SignUp:
+    async def sign_up(
+        email: str = "ada@example.com", password: str = PASSWORD, **extra: Any
+    ) -> dict[str, Any]:
+        response = await client.post(
+            "/api/v1/auth/signup", json={"email": email, "password": password, **extra}
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return sign_up
+
+
+@pytest.fixture
+def log_in(client: httpx.AsyncClient) -> LogIn:
+    async def log_in(email: str = "ada@example.com", password: str = PASSWORD) -> dict[str, Any]:
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return log_in
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -1,0 +1,225 @@
+"""One in-memory fake per port, shared by every unit test. Honest: they keep the same rules
+the real adapters keep (unique emails, rollback unless committed, usable sessions only)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from application.errors import EmailAlreadyRegistered, InvalidAccessToken
+from application.ports.security import AccessTokenClaims
+from domain.email import Email
+from domain.session import Session
+from domain.signing_key import SigningKey
+from domain.user import User
+
+
+@dataclass
+class InMemoryStore:
+    users: dict[UUID, User] = field(default_factory=dict)
+    sessions: dict[UUID, Session] = field(default_factory=dict)
+    signing_keys: dict[str, SigningKey] = field(default_factory=dict)
+
+
+class InMemoryUserRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def add(self, user: User) -> None:
+        self._refuse_taken_email(user)
+        self._store.users[user.id] = copy.deepcopy(user)
+
+    async def get(self, user_id: UUID) -> User | None:
+        user = self._store.users.get(user_id)
+        return copy.deepcopy(user) if user else None
+
+    async def get_by_email(self, email: Email) -> User | None:
+        for user in self._store.users.values():
+            if user.email == email:
+                return copy.deepcopy(user)
+        return None
+
+    async def save(self, user: User) -> None:
+        self._refuse_taken_email(user)
+        if user.id in self._store.users:
+            self._store.users[user.id] = copy.deepcopy(user)
+
+    async def delete(self, user_id: UUID) -> None:
+        self._store.users.pop(user_id, None)
+        for session_id in [s.id for s in self._store.sessions.values() if s.user_id == user_id]:
+            del self._store.sessions[session_id]
+
+    def _refuse_taken_email(self, user: User) -> None:
+        if any(o.email == user.email and o.id != user.id for o in self._store.users.values()):
+            raise EmailAlreadyRegistered()
+
+
+class InMemorySessionRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def add(self, session: Session) -> None:
+        self._store.sessions[session.id] = copy.deepcopy(session)
+
+    async def get_authenticated_user(
+        self, session_id: UUID, user_id: UUID, now: datetime
+    ) -> User | None:
+        session = self._store.sessions.get(session_id)
+        if session is None or session.user_id != user_id or not session.is_usable(now):
+            return None
+        user = self._store.users.get(user_id)
+        return copy.deepcopy(user) if user and user.is_active else None
+
+    async def revoke_all_of_user(
+        self, user_id: UUID, now: datetime, *, except_session_id: UUID | None = None
+    ) -> int:
+        revoked = 0
+        for session in self._store.sessions.values():
+            if (
+                session.user_id == user_id
+                and session.revoked_at is None
+                and session.id != except_session_id
+            ):
+                session.revoke(now)
+                revoked += 1
+        return revoked
+
+
+class InMemorySigningKeyRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def list(self) -> list[SigningKey]:
+        keys = sorted(self._store.signing_keys.values(), key=lambda k: (k.created_at, k.kid))
+        return [copy.deepcopy(key) for key in reversed(keys)]
+
+    async def add(self, key: SigningKey) -> None:
+        self._store.signing_keys[key.kid] = copy.deepcopy(key)
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the store; commit() publishes the copy, leaving without it drops it."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._shared = store
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._working = copy.deepcopy(self._shared)
+        self.users = InMemoryUserRepository(self._working)
+        self.sessions = InMemorySessionRepository(self._working)
+        self.signing_keys = InMemorySigningKeyRepository(self._working)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self._shared.users = self._working.users
+        self._shared.sessions = self._working.sessions
+        self._shared.signing_keys = self._working.signing_keys
+        self.committed = True
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store or InMemoryStore()
+        self.opened: list[FakeUnitOfWork] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(self.store)
+        self.opened.append(uow)
+        return uow
+
+    @property
+    def commits(self) -> int:
+        return sum(uow.committed for uow in self.opened)
+
+
+class FakePasswordHasher:
+    """Readable hashes ("fake$<cost>$<password>") so tests can see what was stored, with the
+    same contract as bcrypt: verify with no hash still counts as work and returns False."""
+
+    def __init__(self, cost: int = 12) -> None:
+        self.cost = cost
+        self.verifications = 0
+
+    async def hash(self, password: str) -> str:
+        return f"fake${self.cost}${password}"
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        self.verifications += 1
+        if password_hash is None:
+            return False
+        _, _, stored = password_hash.split("$", 2)
+        return stored == password
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return password_hash.split("$", 2)[1] != str(self.cost)
+
+
+class FakeAccessTokens:
+    """Tokens are opaque handles to the claims they were issued with."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self._clock = clock
+        self.issued: dict[str, AccessTokenClaims] = {}
+        self.public_keys: list[dict[str, Any]] = [{"kid": "fake", "kty": "OKP"}]
+
+    async def issue(self, claims: AccessTokenClaims) -> str:
+        token = f"token-{len(self.issued) + 1}"
+        self.issued[token] = claims
+        return token
+
+    async def verify(self, token: str) -> AccessTokenClaims:
+        claims = self.issued.get(token)
+        if claims is None or claims.expires_at <= self._clock.now():
+            raise InvalidAccessToken()
+        return claims
+
+    async def public_jwks(self) -> list[dict[str, Any]]:
+        return self.public_keys
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class SequentialIds:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_id(self) -> UUID:
+        return UUID(int=next(self._counter))
+
+
+class FakeSigningKeyFactory:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def generate(self, algorithm: str, now: datetime) -> SigningKey:
+        kid = f"key-{next(self._counter)}"
+        return SigningKey(
+            kid=kid,
+            algorithm=algorithm,
+            private_key_pem="not a real key",
+            public_jwk={"kid": kid, "alg": algorithm},
+            created_at=now,
+        )
