@@ -30,14 +30,16 @@ Sign up, log in, keep sessions and manage your account. Every error is
 username to call the endpoints that need a bearer token."""
 
 
-async def _ensure_signing_key(container: Container) -> None:
-    """On first start there is no key yet; make one. If the database is down, keep trying."""
+async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
+    """On first start there is no key yet: make one. With the database down, try again later."""
     while True:
         try:
             await container.ensure_signing_key().execute()
-            return
+            return True
         except StorageUnavailable:
             log.warning("signing_key_check_postponed", reason="database unavailable")
+            if not retry:
+                return False
             await asyncio.sleep(SIGNING_KEY_RETRY_SECONDS)
 
 
@@ -46,11 +48,10 @@ def create_app(container: Container) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        background: asyncio.Task[None] | None = None
-        try:
-            await asyncio.wait_for(_ensure_signing_key(container), SIGNING_KEY_RETRY_SECONDS)
-        except TimeoutError:
-            background = asyncio.create_task(_ensure_signing_key(container))
+        background = None
+        if not await _ensure_signing_key(container, retry=False):
+            # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
+            background = asyncio.create_task(_ensure_signing_key(container, retry=True))
         yield
         if background is not None:
             background.cancel()

@@ -84,7 +84,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:
-            log.exception("unhandled_error", method=scope["method"], path=_route_of(scope))
+            log.exception("unhandled_error", method=scope["method"], route=_route_of(scope, 500))
             if not response_started:
                 await _send_problem(
                     send_with_headers, 500, "internal_error", "something went wrong on our side"
@@ -93,18 +93,22 @@ class RequestContextMiddleware:
             log.info(
                 "request",
                 method=scope["method"],
-                route=_route_of(scope),
+                route=_route_of(scope, status),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 client_ip=scope["client"][0] if scope.get("client") else None,
             )
 
 
-def _route_of(scope: Scope) -> str:
-    # The template (/api/v1/users/{id}), never the raw path or query: those can carry tokens.
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
+def _route_of(scope: Scope, status: int) -> str:
+    # The template (/api/v1/users/{id}) rather than the path, and never the query string, which
+    # is where a reset or verification link carries its token.
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    # A few framework routes (the OpenAPI document, static files) leave no route in the scope;
+    # their paths hold nothing secret. Unknown paths are not logged: anyone can invent them.
+    return "<unmatched>" if status == 404 else str(scope["path"])
 
 
 class BodySizeLimitMiddleware:

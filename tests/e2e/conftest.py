@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from entrypoints.settings import Settings
 PASSWORD = "correct horse battery staple"
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "bcrypt_rounds": 4,  # the cost is a setting; the tests need speed, not strength
@@ -35,7 +36,7 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def app(database_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[FastAPI]:
-    application = create_app(build_container(test_settings(database_url, **settings_overrides)))
+    application = create_app(build_container(settings_for(database_url, **settings_overrides)))
     async with LifespanManager(application):
         yield application
 
@@ -81,3 +82,12 @@ def log_in(client: httpx.AsyncClient) -> LogIn:
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def set_active(app: FastAPI, user_id: str, *, active: bool) -> None:
+    async with app.state.container.unit_of_work() as uow:
+        user = await uow.users.get(UUID(user_id))
+        assert user is not None
+        user.is_active = active
+        await uow.users.save(user)
+        await uow.commit()

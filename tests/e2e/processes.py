@@ -1,0 +1,79 @@
+"""Running the `portcullis` command as a user does: a subprocess with environment variables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+PORTCULLIS = str(Path(sys.executable).parent / "portcullis")
+
+
+def portcullis_env(workdir: Path, **variables: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTCULLIS_")}
+    env.update(
+        PORTCULLIS_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/var/portcullis.db",
+        PORTCULLIS_LOG_FORMAT="json",
+        PORTCULLIS_BCRYPT_ROUNDS="4",
+    )
+    env.update(variables)
+    return env
+
+
+def run_portcullis(workdir: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PORTCULLIS, *args],
+        cwd=workdir,
+        env=portcullis_env(workdir, **variables),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(workdir: Path, *, workers: int = 1) -> Iterator[str]:
+    """Migrate, start `portcullis serve` on a free port, yield its base URL, stop it.
+    On leaving, asserts the server logged no traceback."""
+    migrated = run_portcullis(workdir, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    port = free_port()
+    log_path = workdir / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [PORTCULLIS, "serve", "--port", str(port), "--workers", str(workers)],
+            cwd=workdir,
+            env=portcullis_env(workdir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            assert server.poll() is None, f"serve exited early:\n{log_path.read_text()}"
+            assert time.monotonic() < deadline, "serve did not answer /healthz in 30 s"
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert "Traceback" not in log_path.read_text()

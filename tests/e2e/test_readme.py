@@ -1,0 +1,38 @@
+"""The README's walk-through, run exactly as written against a real server (only the port
+differs, so a developer's own `make run` on :8000 does not get in the way)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from tests.e2e.processes import serving
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _walkthrough() -> str:
+    text = README.read_text()
+    block = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```", text, re.DOTALL)
+    assert block, "README.md has lost its walk-through block"
+    return block.group(1)
+
+
+def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
+    script = _walkthrough()
+    assert "http://127.0.0.1:8000" in script
+    with serving(tmp_path) as base_url:
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", base_url)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    documents = [json.loads(line) for line in result.stdout.replace("}{", "}\n{").splitlines()]
+    signed_up, me, patched = documents
+    assert signed_up["email"] == "ada@example.com"
+    assert me["id"] == signed_up["id"]
+    assert patched["name"] == "Ada Lovelace"
