@@ -37,6 +37,13 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:

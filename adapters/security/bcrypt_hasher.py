@@ -21,7 +21,9 @@ def _prehash(password: str) -> bytes:
 class BcryptPasswordHasher:
     def __init__(self, rounds: int) -> None:
         self._rounds = rounds
-        self._dummy_hash: bytes | None = None
+        # Made once, up front (build this object off the event loop), so the very first
+        # unknown-email login costs one hash like every later one, not two.
+        self._dummy_hash = self._hash_sync(secrets.token_urlsafe(16)).encode("ascii")
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hash_sync, password)
@@ -29,8 +31,7 @@ class BcryptPasswordHasher:
     async def verify(self, password: str, password_hash: str | None) -> bool:
         if password_hash is None:
             # Same work as a real check, so an unknown email is not told apart by timing.
-            dummy = self._dummy_hash or await self._make_dummy_hash()
-            await asyncio.to_thread(bcrypt.checkpw, _prehash(password), dummy)
+            await asyncio.to_thread(bcrypt.checkpw, _prehash(password), self._dummy_hash)
             return False
         return await asyncio.to_thread(self._verify_sync, password, password_hash)
 
@@ -46,11 +47,6 @@ class BcryptPasswordHasher:
             return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
         except ValueError:
             return False
-
-    async def _make_dummy_hash(self) -> bytes:
-        dummy = (await self.hash(secrets.token_urlsafe(16))).encode("ascii")
-        self._dummy_hash = dummy
-        return dummy
 
 
 def _cost_of(password_hash: str) -> int | None:

@@ -48,6 +48,8 @@ def create_app(container: Container) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The hasher makes its dummy hash when built: build it in a thread, before serving.
+        await asyncio.to_thread(container.password_hasher)
         background = None
         if not await _ensure_signing_key(container, retry=False):
             # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.

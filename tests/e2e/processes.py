@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,9 +46,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    log_path: Path
+
+
 @contextlib.contextmanager
-def serving(workdir: Path, *, workers: int = 1) -> Iterator[str]:
-    """Migrate, start `portcullis serve` on a free port, yield its base URL, stop it.
+def serving(workdir: Path, *, workers: int = 1) -> Iterator[Server]:
+    """Migrate, start `portcullis serve` on a free port, yield it, stop it.
     On leaving, asserts the server logged no traceback."""
     migrated = run_portcullis(workdir, "migrate")
     assert migrated.returncode == 0, migrated.stderr
@@ -72,7 +79,7 @@ def serving(workdir: Path, *, workers: int = 1) -> Iterator[str]:
             assert server.poll() is None, f"serve exited early:\n{log_path.read_text()}"
             assert time.monotonic() < deadline, "serve did not answer /healthz in 30 s"
             time.sleep(0.2)
-        yield base_url
+        yield Server(base_url, log_path)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

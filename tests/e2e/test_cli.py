@@ -47,8 +47,8 @@ def test_an_unreachable_database_is_one_line_and_a_failure_code(tmp_path: Path) 
 def test_serve_with_two_workers_answers_and_keys_list_shows_the_signing_key(
     tmp_path: Path,
 ) -> None:
-    with serving(tmp_path, workers=2) as base_url:
-        jwks = httpx.get(f"{base_url}/.well-known/jwks.json", timeout=5).json()
+    with serving(tmp_path, workers=2) as server:
+        jwks = httpx.get(f"{server.base_url}/.well-known/jwks.json", timeout=5).json()
         assert jwks["keys"]
 
     listing = run_portcullis(tmp_path, "keys", "list")

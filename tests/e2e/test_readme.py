@@ -23,9 +23,15 @@ def _walkthrough() -> str:
 def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
     script = _walkthrough()
     assert "http://127.0.0.1:8000" in script
-    with serving(tmp_path) as base_url:
+    with serving(tmp_path) as server:
         result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", base_url)],
+            [
+                "bash",
+                "-euo",
+                "pipefail",
+                "-c",
+                script.replace("http://127.0.0.1:8000", server.base_url),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -36,3 +42,19 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
     assert signed_up["email"] == "ada@example.com"
     assert me["id"] == signed_up["id"]
     assert patched["name"] == "Ada Lovelace"
+
+    # The server's log: one JSON line per request, with its id, and no secret in any line.
+    log_text = server.log_path.read_text()
+    requests = [
+        entry
+        for entry in (json.loads(line) for line in log_text.splitlines() if line.startswith("{"))
+        if entry.get("event") == "request"
+    ]
+    routes = [(entry["method"], entry["route"], entry["status"]) for entry in requests]
+    assert ("POST", "/api/v1/auth/signup", 201) in routes
+    assert ("PATCH", "/api/v1/users/me", 200) in routes
+    for entry in requests:
+        assert {"request_id", "method", "route", "status", "duration_ms", "timestamp"} <= set(entry)
+    assert "correct horse" not in log_text
+    assert "$2b$" not in log_text
+    assert "eyJ" not in log_text  # no JWT

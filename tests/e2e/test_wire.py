@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.e2e.conftest import PASSWORD
 
@@ -151,3 +152,21 @@ class TestWithCorsOrigins:
             headers={"Origin": "https://evil.example"},
         )
         assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_an_unexpected_failure_is_a_bare_500_problem(app: FastAPI) -> None:
+    async def explode() -> None:
+        raise RuntimeError("secret internals: SELECT password_hash FROM users")
+
+    app.add_api_route("/explode", explode)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/explode", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "boom-1"
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert body["request_id"] == "boom-1"
+    assert "secret" not in response.text
+    assert "SELECT" not in response.text
