@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -13,14 +14,25 @@ from domain.role import Role
 MAX_NAME_LENGTH = 100
 
 
+# Format characters a name may hold (joiners for Persian names and emoji sequences); the
+# others, bidirectional overrides above all, only serve to make one name look like another.
+_ALLOWED_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+
+
 def check_display_name(name: str | None) -> str | None:
-    """A display name is 1 to 100 printable characters, or absent."""
+    """A display name is 1 to 100 characters, not all blank, without control characters."""
     if name is None:
         return None
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise InvalidDisplayName(f"must be 1 to {MAX_NAME_LENGTH} characters")
-    if not name.isprintable():
-        raise InvalidDisplayName("must not contain control characters")
+    if not name.strip():
+        raise InvalidDisplayName("must not be blank")
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Co", "Cn") or (
+            category == "Cf" and ch not in _ALLOWED_FORMAT_CHARACTERS
+        ):
+            raise InvalidDisplayName("must not contain control characters")
     return name
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from application.errors import EmailAlreadyRegistered, InvalidAccessToken
+from application.errors import EmailAlreadyRegistered, InvalidAccessToken, StorageUnavailable
 from application.ports.security import AccessTokenClaims
 from domain.email import Email
 from domain.session import Session
@@ -148,24 +149,40 @@ class FakeUnitOfWorkFactory:
 
 class FakePasswordHasher:
     """Readable hashes ("fake$<cost>$<password>") so tests can see what was stored, with the
-    same contract as bcrypt: verify with no hash still counts as work and returns False."""
+    same contract as bcrypt: verify with no hash still counts as work and returns False, and a
+    hash it cannot read is a mismatch (verify) or one to replace (needs_rehash), never a crash.
+
+    `during_verify`, when set, runs while a password is being checked: it stands for another
+    request changing the account in the long moment bcrypt takes."""
 
     def __init__(self, cost: int = 12) -> None:
         self.cost = cost
         self.verifications = 0
+        self.during_verify: Callable[[], Awaitable[None]] | None = None
 
     async def hash(self, password: str) -> str:
         return f"fake${self.cost}${password}"
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         self.verifications += 1
-        if password_hash is None:
-            return False
-        _, _, stored = password_hash.split("$", 2)
-        return stored == password
+        if self.during_verify is not None:
+            await self.during_verify()
+        parts = _parse_fake_hash(password_hash)
+        return parts is not None and parts[1] == password
 
     def needs_rehash(self, password_hash: str) -> bool:
-        return password_hash.split("$", 2)[1] != str(self.cost)
+        parts = _parse_fake_hash(password_hash)
+        return parts is None or parts[0] != self.cost
+
+
+def _parse_fake_hash(password_hash: str | None) -> tuple[int, str] | None:
+    if password_hash is None:
+        return None
+    scheme, _, rest = password_hash.partition("$")
+    cost, separator, password = rest.partition("$")
+    if scheme != "fake" or not separator or not cost.isdigit():
+        return None
+    return int(cost), password
 
 
 class FakeAccessTokens:
@@ -223,3 +240,16 @@ class FakeSigningKeyFactory:
             public_jwk={"kid": kid, "alg": algorithm},
             created_at=now,
         )
+
+
+class FakeDatabaseProbe:
+    """Answers while `available`; otherwise fails the way the real probe does."""
+
+    def __init__(self, *, available: bool = True) -> None:
+        self.available = available
+        self.pings = 0
+
+    async def ping(self) -> None:
+        self.pings += 1
+        if not self.available:
+            raise StorageUnavailable()

@@ -29,5 +29,11 @@ class DeleteAccount:
         if not await self._hasher.verify(command.password, user.password_hash):
             raise InvalidCurrentPassword()
         async with self._uow() as uow:
+            current = await uow.users.get(user.id)
+            if current is None:
+                raise InvalidAccessToken()
+            if current.password_hash != user.password_hash:
+                # The password changed while we were checking it: the proof we checked is stale.
+                raise InvalidCurrentPassword()
             await uow.users.delete(user.id)
             await uow.commit()

@@ -1,0 +1,110 @@
+"""Data builders for the unit tests: accounts and sessions put straight into the in-memory
+store, as if earlier requests had made them, plus small readers of what the store now holds."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from uuid import UUID
+
+from application.ports.security import AccessTokenClaims
+from application.tokens import TokenLifetimes, hash_refresh_token, new_refresh_token
+from domain.email import Email
+from domain.role import Role
+from domain.session import Session
+from domain.user import User
+from tests.fakes import (
+    FakeAccessTokens,
+    FakePasswordHasher,
+    FixedClock,
+    InMemoryStore,
+    SequentialIds,
+)
+
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new passphrase"
+# The real list is lower-cased (adapters/security/common_passwords.py); this one is too.
+COMMON_PASSWORDS = frozenset({"password", "password1", "12345678", "qwertyuiop", "iloveyou"})
+ACCESS_TTL = timedelta(minutes=15)
+REFRESH_TTL = timedelta(days=30)
+LIFETIMES = TokenLifetimes(access=ACCESS_TTL, refresh=REFRESH_TTL)
+
+
+class Accounts:
+    """Seeds the store directly, so a test's setup spends no hasher verification and no commit."""
+
+    def __init__(
+        self,
+        store: InMemoryStore,
+        hasher: FakePasswordHasher,
+        tokens: FakeAccessTokens,
+        clock: FixedClock,
+        ids: SequentialIds,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+        self._ids = ids
+
+    async def user(
+        self,
+        email: str = "eve@example.com",
+        *,
+        password: str = PASSWORD,
+        password_hash: str | None = None,
+        name: str | None = None,
+        role: Role = Role.USER,
+        is_active: bool = True,
+        is_verified: bool = False,
+    ) -> User:
+        now = self._clock.now()
+        user = User(
+            id=self._ids.new_id(),
+            email=Email.parse(email),
+            password_hash=password_hash or await self._hasher.hash(password),
+            name=name,
+            role=role,
+            is_active=is_active,
+            is_verified=is_verified,
+            created_at=now,
+            updated_at=now,
+        )
+        self._store.users[user.id] = copy.deepcopy(user)
+        return user
+
+    def session(self, user: User, *, lifetime: timedelta = REFRESH_TTL) -> Session:
+        now = self._clock.now()
+        session = Session(
+            id=self._ids.new_id(),
+            user_id=user.id,
+            refresh_token_hash=hash_refresh_token(new_refresh_token()),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + lifetime,
+            user_agent="pytest",
+            ip="192.0.2.1",
+        )
+        self._store.sessions[session.id] = copy.deepcopy(session)
+        return session
+
+    async def access_token(self, user: User, session: Session) -> str:
+        """A well-formed token for this session, as LogIn would have issued it."""
+        now = self._clock.now()
+        claims = AccessTokenClaims(
+            subject=user.id,
+            session_id=session.id,
+            token_id=self._ids.new_id(),
+            role=user.role,
+            issued_at=now,
+            expires_at=now + ACCESS_TTL,
+        )
+        return await self._tokens.issue(claims)
+
+
+def stored_user(store: InMemoryStore, user_id: UUID) -> User | None:
+    return store.users.get(user_id)
+
+
+def stored_sessions_of(store: InMemoryStore, user_id: UUID) -> list[Session]:
+    return [session for session in store.sessions.values() if session.user_id == user_id]

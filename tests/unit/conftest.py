@@ -1,0 +1,118 @@
+"""Fixtures for unit tests: fresh fakes per test and the use cases built by hand over them."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.use_cases.authenticate import Authenticate
+from application.use_cases.change_password import ChangePassword
+from application.use_cases.delete_account import DeleteAccount
+from application.use_cases.log_in import LogIn
+from application.use_cases.register_user import RegisterUser
+from application.use_cases.update_profile import UpdateProfile
+from domain.password import PasswordPolicy
+from tests.fakes import (
+    FakeAccessTokens,
+    FakePasswordHasher,
+    FakeUnitOfWorkFactory,
+    FixedClock,
+    InMemoryStore,
+    SequentialIds,
+)
+from tests.unit.builders import COMMON_PASSWORDS, LIFETIMES, Accounts
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def ids() -> SequentialIds:
+    return SequentialIds()
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWorkFactory:
+    return FakeUnitOfWorkFactory()
+
+
+@pytest.fixture
+def store(uow: FakeUnitOfWorkFactory) -> InMemoryStore:
+    """What has been committed so far."""
+    return uow.store
+
+
+@pytest.fixture
+def hasher() -> FakePasswordHasher:
+    return FakePasswordHasher(cost=12)
+
+
+@pytest.fixture
+def tokens(clock: FixedClock) -> FakeAccessTokens:
+    return FakeAccessTokens(clock)
+
+
+@pytest.fixture
+def policy() -> PasswordPolicy:
+    return PasswordPolicy(common_passwords=COMMON_PASSWORDS)
+
+
+@pytest.fixture
+def accounts(
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+    tokens: FakeAccessTokens,
+    clock: FixedClock,
+    ids: SequentialIds,
+) -> Accounts:
+    return Accounts(store, hasher, tokens, clock, ids)
+
+
+@pytest.fixture
+def register_user(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    policy: PasswordPolicy,
+    clock: FixedClock,
+    ids: SequentialIds,
+) -> RegisterUser:
+    return RegisterUser(uow, hasher, policy, clock, ids)
+
+
+@pytest.fixture
+def log_in(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    tokens: FakeAccessTokens,
+    clock: FixedClock,
+    ids: SequentialIds,
+) -> LogIn:
+    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES)
+
+
+@pytest.fixture
+def authenticate(
+    uow: FakeUnitOfWorkFactory, tokens: FakeAccessTokens, clock: FixedClock
+) -> Authenticate:
+    return Authenticate(uow, tokens, clock)
+
+
+@pytest.fixture
+def update_profile(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> UpdateProfile:
+    return UpdateProfile(uow, clock)
+
+
+@pytest.fixture
+def change_password(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    policy: PasswordPolicy,
+    clock: FixedClock,
+) -> ChangePassword:
+    return ChangePassword(uow, hasher, policy, clock)
+
+
+@pytest.fixture
+def delete_account(uow: FakeUnitOfWorkFactory, hasher: FakePasswordHasher) -> DeleteAccount:
+    return DeleteAccount(uow, hasher)

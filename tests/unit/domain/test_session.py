@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from domain.session import Session
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+EXPIRES = T0 + timedelta(days=30)
+
+
+def a_session() -> Session:
+    return Session(
+        id=UUID(int=2),
+        user_id=UUID(int=1),
+        refresh_token_hash="0" * 64,
+        created_at=T0,
+        last_used_at=T0,
+        expires_at=EXPIRES,
+        user_agent=None,
+        ip=None,
+    )
+
+
+def test_a_fresh_session_is_usable_until_just_before_it_expires() -> None:
+    session = a_session()
+    assert session.is_usable(T0)
+    assert session.is_usable(EXPIRES - timedelta(microseconds=1))
+
+
+def test_a_session_is_not_usable_from_its_expiry_on() -> None:
+    session = a_session()
+    assert not session.is_usable(EXPIRES)
+    assert not session.is_usable(EXPIRES + timedelta(days=1))
+
+
+def test_a_revoked_session_is_not_usable() -> None:
+    session = a_session()
+    session.revoke(T0 + timedelta(minutes=5))
+    assert session.revoked_at == T0 + timedelta(minutes=5)
+    assert not session.is_usable(T0 + timedelta(minutes=6))
+
+
+def test_revoking_twice_keeps_the_first_revocation_time() -> None:
+    session = a_session()
+    session.revoke(T0 + timedelta(minutes=5))
+    session.revoke(T0 + timedelta(minutes=9))
+    assert session.revoked_at == T0 + timedelta(minutes=5)
