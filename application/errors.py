@@ -33,3 +33,18 @@ class InvalidCurrentPassword(ApplicationError):
 class StorageUnavailable(ApplicationError):
     def __init__(self) -> None:
         super().__init__("the database is unavailable; try again shortly")
+
+
+class InvalidRefreshToken(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the refresh token is invalid, expired or revoked")
+
+
+class RefreshTokenReused(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this refresh token was already used; its session is now revoked")
+
+
+class NotFound(ApplicationError):
+    def __init__(self, what: str = "resource") -> None:
+        super().__init__(f"no such {what}")

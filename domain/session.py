@@ -25,3 +25,7 @@ class Session:
     def revoke(self, now: datetime) -> None:
         if self.revoked_at is None:
             self.revoked_at = now
+
+    def rotate(self, refresh_token_hash: str, now: datetime) -> None:
+        self.refresh_token_hash = refresh_token_hash
+        self.last_used_at = now

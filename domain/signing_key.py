@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -19,3 +19,11 @@ class SigningKey:
     @property
     def is_active(self) -> bool:
         return self.retired_at is None
+
+    def retire(self, now: datetime) -> None:
+        if self.retired_at is None:
+            self.retired_at = now
+
+    def may_have_signed_a_live_token(self, now: datetime, token_lifetime: timedelta) -> bool:
+        """A retired key stays published until every token it signed has expired."""
+        return self.retired_at is None or now < self.retired_at + token_lifetime

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import TypeVar
 
 import uvicorn
 
 from application.errors import StorageUnavailable
-from entrypoints.container import build_container
+from entrypoints.container import Container, build_container
 from entrypoints.logging import configure_logging
 from entrypoints.migrations import upgrade_to_head
 from entrypoints.settings import ConfigurationError, Settings, load_settings
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("list", help="every signing key: kid, algorithm, state, dates")
+    key_commands.add_parser("rotate", help="make a new active key; the old one retires")
+
+    sessions = commands.add_parser("sessions", help="login sessions")
+    session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
+    prune = session_commands.add_parser(
+        "prune", help="delete expired sessions and those revoked more than --revoked-days ago"
+    )
+    prune.add_argument(
+        "--revoked-days",
+        type=int,
+        default=7,
+        help="keep revoked sessions this many days, so a replayed refresh token is still "
+        "recognised as a replay (default 7)",
+    )
     return parser
 
 
@@ -52,18 +70,35 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
-async def _list_keys(settings: Settings) -> None:
+async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
     container = build_container(settings)
     try:
-        keys = await container.list_signing_keys().execute()
+        return await work(container)
     finally:
         await container.engine().dispose()
+
+
+async def _list_keys(settings: Settings) -> None:
+    keys = await _with_container(settings, lambda c: c.list_signing_keys().execute())
     print(f"{'KID':<24} {'ALGORITHM':<9} {'STATE':<8} {'CREATED':<25} RETIRED")
     for key in keys:
         state = "active" if key.is_active else "retired"
         retired = key.retired_at.isoformat(timespec="seconds") if key.retired_at else "-"
         created = key.created_at.isoformat(timespec="seconds")
         print(f"{key.kid:<24} {key.algorithm:<9} {state:<8} {created:<25} {retired}")
+
+
+async def _rotate_key(settings: Settings) -> None:
+    key = await _with_container(settings, lambda c: c.rotate_signing_key().execute())
+    print(f"new active key {key.kid} ({key.algorithm}); replicas sign with it within 10 seconds")
+
+
+async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
+    if revoked_days < 0:
+        raise ConfigurationError("--revoked-days must be 0 or more")
+    grace = timedelta(days=revoked_days)
+    pruned = await _with_container(settings, lambda c: c.prune_sessions().execute(grace))
+    print(f"pruned {pruned} session{'s' if pruned != 1 else ''}")
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +112,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         print("database is at the newest revision")
     elif args.command == "keys" and args.keys_command == "list":
         asyncio.run(_list_keys(settings))
+    elif args.command == "keys" and args.keys_command == "rotate":
+        asyncio.run(_rotate_key(settings))
+    elif args.command == "sessions" and args.sessions_command == "prune":
+        asyncio.run(_prune_sessions(settings, args.revoked_days))
     return 0
 
 

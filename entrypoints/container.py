@@ -20,10 +20,15 @@ from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.log_in import LogIn
+from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.publish_public_keys import PublishPublicKeys
+from application.use_cases.refresh_tokens import RefreshTokens
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
+from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.update_profile import UpdateProfile
 from domain.password import PasswordPolicy
 from entrypoints.settings import Settings
@@ -83,6 +88,18 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         lifetimes=token_lifetimes,
     )
+    refresh_tokens = providers.Singleton(
+        RefreshTokens,
+        uow=unit_of_work.provider,
+        tokens=access_tokens,
+        clock=clock,
+        ids=ids,
+        lifetimes=token_lifetimes,
+    )
+    revoke_sessions = providers.Singleton(RevokeSessions, uow=unit_of_work.provider, clock=clock)
+    revoke_own_session = providers.Singleton(RevokeOwnSession, revoke=revoke_sessions)
+    list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
+    prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(
         Authenticate, uow=unit_of_work.provider, tokens=access_tokens, clock=clock
     )
@@ -99,6 +116,13 @@ class Container(containers.DeclarativeContainer):
     )
     ensure_signing_key = providers.Singleton(
         EnsureSigningKey,
+        uow=unit_of_work.provider,
+        factory=signing_key_factory,
+        clock=clock,
+        algorithm=settings.provided.jwt_algorithm,
+    )
+    rotate_signing_key = providers.Singleton(
+        RotateSigningKey,
         uow=unit_of_work.provider,
         factory=signing_key_factory,
         clock=clock,

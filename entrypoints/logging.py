@@ -15,6 +15,7 @@ def configure_logging(log_format: Literal["console", "json"], level: str) -> Non
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),  # the `extra=` of stdlib calls (the application layer's)
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Processor

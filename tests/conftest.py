@@ -55,6 +55,21 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, not even migrations: a new SQLite file, or a PostgreSQL
+    database of this test's own (never the shared one), dropped afterwards."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "empty.db")
+        return
+    admin_url = postgres_url_or_skip()
+    url = create_postgres_database(admin_url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, url)
+
+
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)

@@ -20,7 +20,7 @@ from entrypoints.migrations import upgrade_to_head
 T = TypeVar("T")
 
 POSTGRES_URL_VARIABLE = "PORTCULLIS_TEST_POSTGRES_URL"
-TABLES = ("sessions", "users", "signing_keys")
+TABLES = ("rotated_refresh_tokens", "sessions", "users", "signing_keys")
 
 
 def run_isolated(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken, StorageUnavailable
+from application.ports.persistence import SessionRepository, SigningKeyRepository, UserRepository
 from application.ports.security import AccessTokenClaims
 from domain.email import Email
 from domain.session import Session
+from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
 
@@ -25,6 +27,7 @@ class InMemoryStore:
     users: dict[UUID, User] = field(default_factory=dict)
     sessions: dict[UUID, Session] = field(default_factory=dict)
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
+    rotated_refresh_tokens: dict[str, UUID] = field(default_factory=dict)
 
 
 class InMemoryUserRepository:
@@ -52,8 +55,8 @@ class InMemoryUserRepository:
 
     async def delete(self, user_id: UUID) -> None:
         self._store.users.pop(user_id, None)
-        for session_id in [s.id for s in self._store.sessions.values() if s.user_id == user_id]:
-            del self._store.sessions[session_id]
+        doomed = {s.id for s in self._store.sessions.values() if s.user_id == user_id}
+        _delete_sessions(self._store, doomed)
 
     def _refuse_taken_email(self, user: User) -> None:
         if any(o.email == user.email and o.id != user.id for o in self._store.users.values()):
@@ -90,6 +93,57 @@ class InMemorySessionRepository:
                 revoked += 1
         return revoked
 
+    async def revoke(self, scope: SessionScope, now: datetime) -> int:
+        revoked = 0
+        for session in self._store.sessions.values():
+            if scope.includes(session):
+                session.revoke(now)
+                revoked += 1
+        return revoked
+
+    async def rotate_refresh_token(
+        self, presented_hash: str, new_hash: str, now: datetime
+    ) -> Session | None:
+        for session in self._store.sessions.values():
+            if session.refresh_token_hash == presented_hash and session.is_usable(now):
+                session.rotate(new_hash, now)
+                self._store.rotated_refresh_tokens[presented_hash] = session.id
+                return copy.deepcopy(session)
+        return None
+
+    async def find_by_rotated_token(self, token_hash: str) -> Session | None:
+        session_id = self._store.rotated_refresh_tokens.get(token_hash)
+        session = self._store.sessions.get(session_id) if session_id is not None else None
+        return copy.deepcopy(session) if session else None
+
+    async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
+        usable = [
+            s for s in self._store.sessions.values() if s.user_id == user_id and s.is_usable(now)
+        ]
+        # As the SQL adapter orders them: newest first, ties by ascending id.
+        usable.sort(key=lambda s: s.id)
+        usable.sort(key=lambda s: s.created_at, reverse=True)
+        return copy.deepcopy(usable)
+
+    async def prune(self, *, expired_before: datetime, revoked_before: datetime) -> int:
+        doomed = {
+            s.id
+            for s in self._store.sessions.values()
+            if s.expires_at <= expired_before
+            or (s.revoked_at is not None and s.revoked_at <= revoked_before)
+        }
+        _delete_sessions(self._store, doomed)
+        return len(doomed)
+
+
+def _delete_sessions(store: InMemoryStore, doomed: set[UUID]) -> None:
+    """Delete sessions and, as the foreign key's ON DELETE CASCADE does, their rotated tokens."""
+    for session_id in doomed:
+        del store.sessions[session_id]
+    store.rotated_refresh_tokens = {
+        token: owner for token, owner in store.rotated_refresh_tokens.items() if owner not in doomed
+    }
+
 
 class InMemorySigningKeyRepository:
     def __init__(self, store: InMemoryStore) -> None:
@@ -102,9 +156,17 @@ class InMemorySigningKeyRepository:
     async def add(self, key: SigningKey) -> None:
         self._store.signing_keys[key.kid] = copy.deepcopy(key)
 
+    async def save(self, key: SigningKey) -> None:
+        if key.kid in self._store.signing_keys:
+            self._store.signing_keys[key.kid] = copy.deepcopy(key)
+
 
 class FakeUnitOfWork:
     """Works on a copy of the store; commit() publishes the copy, leaving without it drops it."""
+
+    users: UserRepository
+    sessions: SessionRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._shared = store
@@ -126,9 +188,8 @@ class FakeUnitOfWork:
         return None
 
     async def commit(self) -> None:
-        self._shared.users = self._working.users
-        self._shared.sessions = self._working.sessions
-        self._shared.signing_keys = self._working.signing_keys
+        for name in (f.name for f in fields(InMemoryStore)):
+            setattr(self._shared, name, getattr(self._working, name))
         self.committed = True
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.tables import signing_keys
@@ -37,4 +37,11 @@ class SqlAlchemySigningKeyRepository:
                 created_at=key.created_at,
                 retired_at=key.retired_at,
             )
+        )
+
+    async def save(self, key: SigningKey) -> None:
+        await self._connection.execute(
+            update(signing_keys)
+            .where(signing_keys.c.kid == key.kid)
+            .values(retired_at=key.retired_at)
         )

@@ -83,6 +83,16 @@ sessions = Table(
     Index(None, "user_id"),
 )
 
+# Every refresh token a session has traded away: presenting one again is a replay.
+rotated_refresh_tokens = Table(
+    "rotated_refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("rotated_at", UtcDateTime, nullable=False),
+    Index(None, "session_id"),
+)
+
 signing_keys = Table(
     "signing_keys",
     metadata,

@@ -13,12 +13,15 @@ from adapters.persistence.sessions import SqlAlchemySessionRepository
 from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
+from application.ports.persistence import SessionRepository, SigningKeyRepository, UserRepository
 
 
 class SqlAlchemyUnitOfWork:
-    users: SqlAlchemyUserRepository
-    sessions: SqlAlchemySessionRepository
-    signing_keys: SqlAlchemySigningKeyRepository
+    # Typed as the ports: a Protocol's attributes are invariant, so the concrete classes here
+    # would keep this class from being a UnitOfWork in the type checker's eyes.
+    users: UserRepository
+    sessions: SessionRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -104,18 +104,20 @@ class JwtAccessTokens:
                 issued_at=datetime.fromtimestamp(payload["iat"], UTC),
                 expires_at=datetime.fromtimestamp(payload["exp"], UTC),
             )
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            # AttributeError: UUID() of a non-string id; OverflowError: a time past any calendar.
             raise InvalidAccessToken() from None
 
     async def public_jwks(self) -> list[dict[str, Any]]:
         await self._refresh_if_stale(KEY_CACHE_SECONDS)
-        oldest_usable = (
-            self._clock.now() - self._access_token_ttl - timedelta(seconds=LEEWAY_SECONDS)
-        )
+        # A replica may go on signing with a retired key until its cache refreshes, and a
+        # token stays acceptable for its lifetime plus the leeway after that.
+        lifetime = self._access_token_ttl + timedelta(seconds=LEEWAY_SECONDS + KEY_CACHE_SECONDS)
+        now = self._clock.now()
         return [
             loaded.key.public_jwk
             for loaded in self._keys.values()
-            if loaded.key.retired_at is None or loaded.key.retired_at > oldest_usable
+            if loaded.key.may_have_signed_a_live_token(now, lifetime)
         ]
 
     async def _signing_key(self) -> _LoadedKey:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.email import Email
 from domain.session import Session
+from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
 
@@ -41,12 +42,33 @@ class SessionRepository(Protocol):
     ) -> int:
         """Revoke every usable session of the user (but one, if given); returns how many."""
 
+    async def revoke(self, scope: SessionScope, now: datetime) -> int:
+        """Revoke the not-yet-revoked sessions the scope includes; returns how many."""
+
+    async def rotate_refresh_token(
+        self, presented_hash: str, new_hash: str, now: datetime
+    ) -> Session | None:
+        """Atomically swap the refresh token of the usable session holding `presented_hash`
+        (remembering the old hash as rotated); None when no usable session holds it."""
+
+    async def find_by_rotated_token(self, token_hash: str) -> Session | None:
+        """The session a refresh token belonged to before it was rotated away."""
+
+    async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
+        """Sessions neither revoked nor expired, newest first."""
+
+    async def prune(self, *, expired_before: datetime, revoked_before: datetime) -> int:
+        """Delete sessions expired before, or revoked before, the given times."""
+
 
 class SigningKeyRepository(Protocol):
     async def list(self) -> list[SigningKey]:
         """Every stored key, newest first."""
 
     async def add(self, key: SigningKey) -> None: ...
+
+    async def save(self, key: SigningKey) -> None:
+        """Write back the key's retirement."""
 
 
 class UnitOfWork(Protocol):

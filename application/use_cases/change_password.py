@@ -8,6 +8,7 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock
 from domain.password import PasswordPolicy
+from domain.session_scope import SessionScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,5 @@ class ChangePassword:
                 raise InvalidCurrentPassword()
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
-            await uow.sessions.revoke_all_of_user(
-                current.id, now, except_session_id=command.session_id
-            )
+            await uow.sessions.revoke(SessionScope.others(current.id, command.session_id), now)
             await uow.commit()

@@ -16,7 +16,7 @@ from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from entrypoints.http.openapi import install_problem_openapi
-from entrypoints.http.routers import auth, health, me
+from entrypoints.http.routers import auth, health, me, sessions
 from entrypoints.logging import configure_logging
 from entrypoints.settings import load_settings
 
@@ -70,7 +70,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    for module in (auth, me, health):
+    for module in (auth, me, sessions, health):
         app.include_router(module.router)
     install_docs(app)
     install_problem_openapi(app)

@@ -15,6 +15,9 @@ from application.errors import (
     InvalidAccessToken,
     InvalidCredentials,
     InvalidCurrentPassword,
+    InvalidRefreshToken,
+    NotFound,
+    RefreshTokenReused,
     StorageUnavailable,
 )
 from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
@@ -53,7 +56,14 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     InvalidAccessToken: ErrorSpec(
         401, "invalid_token", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     ),
+    InvalidRefreshToken: ErrorSpec(
+        401, "invalid_refresh_token", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    ),
+    RefreshTokenReused: ErrorSpec(
+        401, "refresh_token_reused", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    ),
     InvalidCurrentPassword: ErrorSpec(400, "invalid_current_password"),
+    NotFound: ErrorSpec(404, "not_found"),
     StorageUnavailable: ErrorSpec(503, "service_unavailable", {"Retry-After": RETRY_AFTER_SECONDS}),
 }
 

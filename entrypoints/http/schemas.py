@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from application.tokens import TokenPair
+from application.use_cases.list_sessions import SessionView
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
 from domain.role import Role
@@ -62,6 +63,10 @@ class TokenForm(RequestModel):
     scope: Annotated[str, Field(max_length=1024)] = ""
     client_id: Annotated[str | None, Field(max_length=256)] = None
     client_secret: Annotated[str | None, Field(max_length=256)] = None
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class UpdateMeRequest(RequestModel):
@@ -125,6 +130,28 @@ class TokenPairResponse(BaseModel):
             expires_in=pair.expires_in,
             refresh_token=pair.refresh_token,
             refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+class SessionResponse(BaseModel):
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, view: SessionView) -> SessionResponse:
+        return cls(
+            id=view.id,
+            created_at=view.created_at,
+            last_used_at=view.last_used_at,
+            expires_at=view.expires_at,
+            user_agent=view.user_agent,
+            ip=view.ip,
+            current=view.current,
         )
 
 

@@ -60,3 +60,48 @@ def test_serve_with_two_workers_answers_and_keys_list_shows_the_signing_key(
     published = {key["kid"] for key in jwks["keys"]}
     listed = {row.split()[0] for row in rows[1:]}
     assert published == listed
+
+
+def test_keys_rotate_adds_an_active_key_and_retires_the_old_one(tmp_path: Path) -> None:
+    with serving(tmp_path):
+        pass  # the first start made the first key
+    first = run_portcullis(tmp_path, "keys", "list").stdout.strip().splitlines()[1].split()[0]
+    rotated = run_portcullis(tmp_path, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    rows = [row.split() for row in run_portcullis(tmp_path, "keys", "list").stdout.splitlines()[1:]]
+    states = {row[0]: row[2] for row in rows}
+    assert states[first] == "retired"
+    assert [kid for kid, state in states.items() if state == "active"] != [first]
+    assert list(states.values()).count("active") == 1
+    assert rotated.stdout.split()[3] in states
+
+
+def test_sessions_prune_deletes_expired_and_long_revoked_sessions(tmp_path: Path) -> None:
+    with serving(tmp_path) as server:
+        signup = {"email": "ada@example.com", "password": "correct horse battery staple"}
+        httpx.post(f"{server.base_url}/api/v1/auth/signup", json=signup, timeout=10)
+        login = f"{server.base_url}/api/v1/auth/login"
+        kept = httpx.post(login, json=signup, timeout=10).json()
+        ended = httpx.post(login, json=signup, timeout=10).json()
+        logout = httpx.post(
+            f"{server.base_url}/api/v1/auth/logout",
+            headers={"Authorization": f"Bearer {ended['access_token']}"},
+            timeout=10,
+        )
+        assert logout.status_code == 204
+
+    within_grace = run_portcullis(tmp_path, "sessions", "prune")
+    assert within_grace.returncode == 0, within_grace.stderr
+    assert within_grace.stdout.strip() == "pruned 0 sessions"
+    now = run_portcullis(tmp_path, "sessions", "prune", "--revoked-days", "0")
+    assert now.stdout.strip() == "pruned 1 session"
+    with serving(tmp_path) as server:
+        me = httpx.get(
+            f"{server.base_url}/api/v1/users/me",
+            headers={"Authorization": f"Bearer {kept['access_token']}"},
+            timeout=10,
+        )
+        assert me.status_code == 200
+    bad = run_portcullis(tmp_path, "sessions", "prune", "--revoked-days", "-1")
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -102,7 +102,7 @@ async def test_openapi_documents_every_error_as_a_problem(client: httpx.AsyncCli
         for path, item in schema["paths"].items()
         for method, operation in item.items()
     ]
-    assert len(operations) == 10
+    assert len(operations) == 15
     for path, method, operation in operations:
         for status, response in operation["responses"].items():
             if int(status) >= 400:

@@ -4,6 +4,7 @@ store, as if earlier requests had made them, plus small readers of what the stor
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import timedelta
 from uuid import UUID
 
@@ -28,6 +29,7 @@ COMMON_PASSWORDS = frozenset({"password", "password1", "12345678", "qwertyuiop",
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
 LIFETIMES = TokenLifetimes(access=ACCESS_TTL, refresh=REFRESH_TTL)
+ALGORITHM = "ES256"
 
 
 class Accounts:
@@ -74,17 +76,32 @@ class Accounts:
         return user
 
     def session(self, user: User, *, lifetime: timedelta = REFRESH_TTL) -> Session:
+        session, _ = self.session_with_refresh_token(user, lifetime=lifetime)
+        return session
+
+    def session_with_refresh_token(
+        self, user: User, *, lifetime: timedelta = REFRESH_TTL
+    ) -> tuple[Session, str]:
+        """A session opened now, and the refresh token its device holds."""
         now = self._clock.now()
+        refresh_token = new_refresh_token()
         session = Session(
             id=self._ids.new_id(),
             user_id=user.id,
-            refresh_token_hash=hash_refresh_token(new_refresh_token()),
+            refresh_token_hash=hash_refresh_token(refresh_token),
             created_at=now,
             last_used_at=now,
             expires_at=now + lifetime,
             user_agent="pytest",
             ip="192.0.2.1",
         )
+        self._store.sessions[session.id] = copy.deepcopy(session)
+        return session, refresh_token
+
+    def revoked_session(self, user: User) -> Session:
+        """A session opened and revoked now, as a logout would have left it."""
+        session = self.session(user)
+        session.revoke(self._clock.now())
         self._store.sessions[session.id] = copy.deepcopy(session)
         return session
 
@@ -108,3 +125,15 @@ def stored_user(store: InMemoryStore, user_id: UUID) -> User | None:
 
 def stored_sessions_of(store: InMemoryStore, user_id: UUID) -> list[Session]:
     return [session for session in store.sessions.values() if session.user_id == user_id]
+
+
+def stored_session(store: InMemoryStore, session_id: UUID) -> Session:
+    return store.sessions[session_id]
+
+
+def is_revoked(store: InMemoryStore, session: Session) -> bool:
+    return store.sessions[session.id].revoked_at is not None
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -7,19 +7,26 @@ import pytest
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.delete_account import DeleteAccount
+from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.list_sessions import ListSessions
 from application.use_cases.log_in import LogIn
+from application.use_cases.prune_sessions import PruneSessions
+from application.use_cases.refresh_tokens import RefreshTokens
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
+from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.update_profile import UpdateProfile
 from domain.password import PasswordPolicy
 from tests.fakes import (
     FakeAccessTokens,
     FakePasswordHasher,
+    FakeSigningKeyFactory,
     FakeUnitOfWorkFactory,
     FixedClock,
     InMemoryStore,
     SequentialIds,
 )
-from tests.unit.builders import COMMON_PASSWORDS, LIFETIMES, Accounts
+from tests.unit.builders import ALGORITHM, COMMON_PASSWORDS, LIFETIMES, Accounts
 
 
 @pytest.fixture
@@ -51,6 +58,11 @@ def hasher() -> FakePasswordHasher:
 @pytest.fixture
 def tokens(clock: FixedClock) -> FakeAccessTokens:
     return FakeAccessTokens(clock)
+
+
+@pytest.fixture
+def key_factory() -> FakeSigningKeyFactory:
+    return FakeSigningKeyFactory()
 
 
 @pytest.fixture
@@ -116,3 +128,44 @@ def change_password(
 @pytest.fixture
 def delete_account(uow: FakeUnitOfWorkFactory, hasher: FakePasswordHasher) -> DeleteAccount:
     return DeleteAccount(uow, hasher)
+
+
+@pytest.fixture
+def refresh_tokens(
+    uow: FakeUnitOfWorkFactory, tokens: FakeAccessTokens, clock: FixedClock, ids: SequentialIds
+) -> RefreshTokens:
+    return RefreshTokens(uow, tokens, clock, ids, LIFETIMES)
+
+
+@pytest.fixture
+def revoke_sessions(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> RevokeSessions:
+    return RevokeSessions(uow, clock)
+
+
+@pytest.fixture
+def revoke_own_session(revoke_sessions: RevokeSessions) -> RevokeOwnSession:
+    return RevokeOwnSession(revoke_sessions)
+
+
+@pytest.fixture
+def list_sessions(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> ListSessions:
+    return ListSessions(uow, clock)
+
+
+@pytest.fixture
+def prune_sessions(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> PruneSessions:
+    return PruneSessions(uow, clock)
+
+
+@pytest.fixture
+def ensure_signing_key(
+    uow: FakeUnitOfWorkFactory, key_factory: FakeSigningKeyFactory, clock: FixedClock
+) -> EnsureSigningKey:
+    return EnsureSigningKey(uow, key_factory, clock, ALGORITHM)
+
+
+@pytest.fixture
+def rotate_signing_key(
+    uow: FakeUnitOfWorkFactory, key_factory: FakeSigningKeyFactory, clock: FixedClock
+) -> RotateSigningKey:
+    return RotateSigningKey(uow, key_factory, clock, ALGORITHM)

@@ -5,11 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 
 from application.use_cases.log_in import LogIn, LogInCommand
+from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
-from entrypoints.http.dependencies import client_ip_of, provided, user_agent_of
+from application.use_cases.revoke_sessions import RevokeSessions
+from domain.session_scope import SessionScope
+from entrypoints.http.dependencies import CurrentPrincipal, client_ip_of, provided, user_agent_of
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     LoginRequest,
+    RefreshRequest,
     SignupRequest,
     TokenForm,
     TokenPairResponse,
@@ -74,3 +78,23 @@ async def token(
         )
     )
     return TokenPairResponse.of(pair)
+
+
+@router.post("/refresh", response_model=TokenPairResponse, responses=problems(401, 413, 422, 503))
+async def refresh(
+    body: RefreshRequest,
+    refresh_tokens: Annotated[RefreshTokens, provided(lambda c: c.refresh_tokens)],
+) -> TokenPairResponse:
+    """Trade a refresh token for a new pair. A token works once: replaying an already-traded
+    one revokes its whole session (`refresh_token_reused`)."""
+    pair = await refresh_tokens.execute(RefreshTokensCommand(refresh_token=body.refresh_token))
+    return TokenPairResponse.of(pair)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
+async def logout(
+    principal: CurrentPrincipal,
+    revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
+) -> None:
+    """End the current session: its refresh token and access tokens stop working at once."""
+    await revoke.execute(SessionScope.one(principal.user.id, principal.session_id))

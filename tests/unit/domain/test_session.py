@@ -46,3 +46,23 @@ def test_revoking_twice_keeps_the_first_revocation_time() -> None:
     session.revoke(T0 + timedelta(minutes=5))
     session.revoke(T0 + timedelta(minutes=9))
     assert session.revoked_at == T0 + timedelta(minutes=5)
+
+
+def test_rotating_swaps_the_refresh_token_hash_and_marks_the_session_used() -> None:
+    session = a_session()
+    later = T0 + timedelta(days=3)
+
+    session.rotate("1" * 64, later)
+
+    assert session.refresh_token_hash == "1" * 64
+    assert session.last_used_at == later
+
+
+def test_rotating_keeps_the_absolute_lifetime_and_everything_else() -> None:
+    session = a_session()
+
+    session.rotate("1" * 64, T0 + timedelta(days=3))
+
+    assert (session.id, session.user_id, session.created_at) == (UUID(int=2), UUID(int=1), T0)
+    assert session.expires_at == EXPIRES
+    assert session.revoked_at is None

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from application.errors import InvalidCurrentPassword
+from application.errors import InvalidAccessToken, InvalidCurrentPassword
+from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from domain.errors import WeakPassword
 from domain.session import Session
@@ -56,6 +57,34 @@ async def test_changing_the_password_revokes_every_other_session_of_that_user_on
     assert store.sessions[phone.id].revoked_at == clock.now()
     assert not revoked(store, current)
     assert not revoked(store, bobs)
+
+
+async def test_after_a_password_change_only_the_current_sessions_access_token_still_works(
+    change_password: ChangePassword, authenticate: Authenticate, accounts: Accounts
+) -> None:
+    eve = await accounts.user()
+    current, stolen = accounts.session(eve), accounts.session(eve)
+    current_token = await accounts.access_token(eve, current)
+    stolen_token = await accounts.access_token(eve, stolen)
+
+    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+
+    assert (await authenticate.execute(current_token)).session_id == current.id
+    with pytest.raises(InvalidAccessToken):
+        await authenticate.execute(stolen_token)
+
+
+async def test_sessions_revoked_before_the_change_keep_their_revocation_time(
+    change_password: ChangePassword, accounts: Accounts, store: InMemoryStore, clock: FixedClock
+) -> None:
+    eve = await accounts.user()
+    current = accounts.session(eve)
+    logged_out = accounts.revoked_session(eve)
+    clock.advance(hours=1)
+
+    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+
+    assert store.sessions[logged_out.id].revoked_at == logged_out.revoked_at
 
 
 async def test_a_wrong_current_password_is_refused_and_nothing_changes(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import pytest
 
@@ -20,13 +19,10 @@ from tests.unit.builders import (
     PASSWORD,
     REFRESH_TTL,
     Accounts,
+    sha256_hex,
     stored_sessions_of,
     stored_user,
 )
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def test_logging_in_returns_a_token_pair_with_the_configured_lifetimes(

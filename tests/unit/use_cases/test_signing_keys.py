@@ -1,15 +1,8 @@
 from __future__ import annotations
 
-import pytest
-
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_signing_keys import ListSigningKeys
 from tests.fakes import FakeSigningKeyFactory, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
-
-
-@pytest.fixture
-def key_factory() -> FakeSigningKeyFactory:
-    return FakeSigningKeyFactory()
 
 
 def ensure(

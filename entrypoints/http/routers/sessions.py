@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from application.use_cases.list_sessions import ListSessions
+from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
+from domain.session_scope import SessionScope
+from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import SessionResponse
+
+router = APIRouter(prefix="/api/v1/users/me/sessions", tags=["sessions"])
+
+
+@router.get("", response_model=list[SessionResponse], responses=problems(401, 503))
+async def list_my_sessions(
+    principal: CurrentPrincipal,
+    list_sessions: Annotated[ListSessions, provided(lambda c: c.list_sessions)],
+) -> list[SessionResponse]:
+    """Every device logged in to this account, newest first; `current` marks this one."""
+    views = await list_sessions.execute(principal.user.id, principal.session_id)
+    return [SessionResponse.of(view) for view in views]
+
+
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 404, 422, 503),
+)
+async def revoke_my_session(
+    session_id: UUID,
+    principal: CurrentPrincipal,
+    revoke: Annotated[RevokeOwnSession, provided(lambda c: c.revoke_own_session)],
+) -> None:
+    """Log one device out. Another person's session is 404, like one that does not exist."""
+    await revoke.execute(SessionScope.one(principal.user.id, session_id))
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
+async def revoke_all_my_sessions(
+    principal: CurrentPrincipal,
+    revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
+) -> None:
+    """Log out everywhere, this session included."""
+    await revoke.execute(SessionScope.everything(principal.user.id))

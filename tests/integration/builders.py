@@ -1,0 +1,73 @@
+"""Data builders for the adapter tests: valid entities with every field set, overridable."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain.email import Email
+from domain.role import Role
+from domain.session import Session
+from domain.signing_key import SigningKey
+from domain.user import User
+
+# Microseconds on purpose: a round trip must not lose them.
+NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def a_user(**overrides: Any) -> User:
+    user_id = overrides.pop("id", None) or uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": user_id,
+        "email": Email(f"user-{user_id.hex[:12]}@example.com"),
+        "password_hash": "$2b$04$" + "a" * 53,
+        "name": "Ada Lovelace",
+        "role": Role.USER,
+        "is_active": True,
+        "is_verified": False,
+        "created_at": NOW - timedelta(days=2),
+        "updated_at": NOW - timedelta(days=1),
+    }
+    values.update(overrides)
+    return User(**values)
+
+
+def a_session(user: User, **overrides: Any) -> Session:
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user.id,
+        "refresh_token_hash": secrets.token_hex(32),
+        "created_at": NOW - timedelta(hours=1),
+        "last_used_at": NOW - timedelta(minutes=5),
+        "expires_at": NOW + timedelta(days=30),
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        "ip": "2001:db8::1",
+        "revoked_at": None,
+    }
+    values.update(overrides)
+    return Session(**values)
+
+
+def a_signing_key(**overrides: Any) -> SigningKey:
+    kid = overrides.pop("kid", None) or secrets.token_urlsafe(16)
+    values: dict[str, Any] = {
+        "kid": kid,
+        "algorithm": "ES256",
+        "private_key_pem": "-----BEGIN PRIVATE KEY-----\nnot a real key\n-----END PRIVATE KEY-----",
+        "public_jwk": {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": secrets.token_urlsafe(32),
+            "y": secrets.token_urlsafe(32),
+            "kid": kid,
+            "alg": "ES256",
+            "use": "sig",
+            "key_ops": ["verify"],
+        },
+        "created_at": NOW,
+        "retired_at": None,
+    }
+    values.update(overrides)
+    return SigningKey(**values)

@@ -1,0 +1,32 @@
+"""Shared helpers for the adapter tests. The databases themselves come from tests/conftest.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from domain.session import Session
+from domain.signing_key import SigningKey
+from domain.user import User
+
+Persist = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def persist(uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> Persist:
+    """Store users, sessions and signing keys in one committed unit of work, in the given order."""
+
+    async def persist(*entities: User | Session | SigningKey) -> None:
+        async with uow_factory() as uow:
+            for entity in entities:
+                if isinstance(entity, User):
+                    await uow.users.add(entity)
+                elif isinstance(entity, Session):
+                    await uow.sessions.add(entity)
+                else:
+                    await uow.signing_keys.add(entity)
+            await uow.commit()
+
+    return persist
