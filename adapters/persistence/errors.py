@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 
-def is_unavailable(error: BaseException) -> bool:
+def is_unavailable(error: BaseException, *, connecting: bool = False) -> bool:
+    if connecting and isinstance(error, DBAPIError):
+        # Turned away at the door: PostgreSQL starting up or shutting down, too many
+        # connections, no such database or role. asyncpg's errors for these arrive as the
+        # generic DBAPIError; whatever the reason, there is no database to work with.
+        return True
     if isinstance(error, OperationalError | InterfaceError | ConnectionError | TimeoutError):
         return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:

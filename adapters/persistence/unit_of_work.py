@@ -31,7 +31,7 @@ class SqlAlchemyUnitOfWork:
         try:
             connection = await self._engine.connect()
         except Exception as error:
-            if is_unavailable(error):
+            if is_unavailable(error, connecting=True):
                 raise StorageUnavailable() from error
             raise
         self._connection = connection
@@ -72,6 +72,6 @@ class SqlAlchemyDatabaseProbe:
             async with self._engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:
-            if is_unavailable(error):
+            if is_unavailable(error, connecting=True):
                 raise StorageUnavailable() from error
             raise
