@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.processes import serving
 
@@ -18,6 +19,22 @@ def _walkthrough() -> str:
     block = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```", text, re.DOTALL)
     assert block, "README.md has lost its walk-through block"
     return block.group(1)
+
+
+def _json_values(output: str) -> list[Any]:
+    """The JSON documents curl printed back to back (and the bare status code -w printed)."""
+    decoder = json.JSONDecoder()
+    values, position = [], 0
+    while (position := _skip_space(output, position)) < len(output):
+        value, position = decoder.raw_decode(output, position)
+        values.append(value)
+    return values
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
 
 
 def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
@@ -37,11 +54,13 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
             timeout=60,
         )
     assert result.returncode == 0, result.stderr
-    documents = [json.loads(line) for line in result.stdout.replace("}{", "}\n{").splitlines()]
-    signed_up, me, patched = documents
+    signed_up, me, patched, sessions, logout_status, after_logout = _json_values(result.stdout)
     assert signed_up["email"] == "ada@example.com"
     assert me["id"] == signed_up["id"]
     assert patched["name"] == "Ada Lovelace"
+    assert [session["current"] for session in sessions] == [True, False]
+    assert logout_status == 204
+    assert after_logout["code"] == "invalid_token"
 
     # The server's log: one JSON line per request, with its id, and no secret in any line.
     log_text = server.log_path.read_text()
