@@ -48,3 +48,8 @@ class RefreshTokenReused(ApplicationError):
 class NotFound(ApplicationError):
     def __init__(self, what: str = "resource") -> None:
         super().__init__(f"no such {what}")
+
+
+class InvalidOrExpiredToken(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this link is invalid, was already used, or has expired")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,8 +9,6 @@ from application.ports.security import AccessTokenClaims, AccessTokens
 from application.ports.system import IdGenerator
 from domain.session import Session
 from domain.user import User
-
-REFRESH_TOKEN_BYTES = 32  # 256 bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +23,6 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
-
-
-def new_refresh_token() -> str:
-    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
-
-
-def hash_refresh_token(token: str) -> str:
-    # The token is 256 random bits, so a fast unsalted hash is enough to make a stolen
-    # table useless; a slow hash would only cost every refresh.
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue_token_pair(

@@ -81,6 +81,10 @@ class User:
             self.is_verified = False
             self.updated_at = now
 
+    def mark_verified(self, now: datetime) -> None:
+        self.is_verified = True
+        self.updated_at = now
+
     def set_password_hash(self, password_hash: str, now: datetime) -> None:
         self.password_hash = password_hash
         self.updated_at = now

@@ -20,7 +20,14 @@ from entrypoints.migrations import upgrade_to_head
 T = TypeVar("T")
 
 POSTGRES_URL_VARIABLE = "PORTCULLIS_TEST_POSTGRES_URL"
-TABLES = ("rotated_refresh_tokens", "sessions", "users", "signing_keys")
+TABLES = (
+    "outbox_messages",
+    "one_time_tokens",
+    "rotated_refresh_tokens",
+    "sessions",
+    "users",
+    "signing_keys",
+)
 
 
 def run_isolated(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -13,9 +13,18 @@ from typing import Any, Self
 from uuid import UUID
 
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken, StorageUnavailable
-from application.ports.persistence import SessionRepository, SigningKeyRepository, UserRepository
+from application.outbox import OutboxMessage
+from application.ports.mail import MailDeliveryFailed, MailMessage
+from application.ports.persistence import (
+    OneTimeTokenRepository,
+    Outbox,
+    SessionRepository,
+    SigningKeyRepository,
+    UserRepository,
+)
 from application.ports.security import AccessTokenClaims
 from domain.email import Email
+from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
@@ -28,6 +37,9 @@ class InMemoryStore:
     sessions: dict[UUID, Session] = field(default_factory=dict)
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
     rotated_refresh_tokens: dict[str, UUID] = field(default_factory=dict)
+    one_time_tokens: dict[UUID, OneTimeToken] = field(default_factory=dict)
+    outbox: dict[UUID, OutboxMessage] = field(default_factory=dict)
+    outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
 
 
 class InMemoryUserRepository:
@@ -161,12 +173,133 @@ class InMemorySigningKeyRepository:
             self._store.signing_keys[key.kid] = copy.deepcopy(key)
 
 
+class InMemoryOneTimeTokenRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def add(self, token: OneTimeToken) -> None:
+        if any(t.token_hash == token.token_hash for t in self._store.one_time_tokens.values()):
+            raise ValueError("duplicate token hash")
+        self._store.one_time_tokens[token.id] = copy.deepcopy(token)
+
+    async def find_usable(
+        self, token_hash: str, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None:
+        for token in self._store.one_time_tokens.values():
+            if token.token_hash == token_hash and token.purpose == purpose and token.is_usable(now):
+                return copy.deepcopy(token)
+        return None
+
+    async def consume(self, token_id: UUID, now: datetime) -> bool:
+        token = self._store.one_time_tokens.get(token_id)
+        if token is None or not token.is_usable(now):
+            return False
+        token.used_at = now
+        return True
+
+    async def invalidate_unused(self, user_id: UUID, purpose: TokenPurpose, now: datetime) -> int:
+        count = 0
+        for token in self._store.one_time_tokens.values():
+            if token.user_id == user_id and token.purpose == purpose and token.used_at is None:
+                token.used_at = now
+                count += 1
+        return count
+
+    async def count_created_since(
+        self, user_id: UUID, purpose: TokenPurpose, since: datetime
+    ) -> int:
+        return sum(
+            1
+            for t in self._store.one_time_tokens.values()
+            if t.user_id == user_id and t.purpose == purpose and t.created_at >= since
+        )
+
+
+class InMemoryOutbox:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def add(self, message: OutboxMessage) -> None:
+        self._store.outbox[message.id] = copy.deepcopy(message)
+
+    async def claim_due(
+        self, now: datetime, *, claimant: str, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        due = sorted(
+            (
+                m
+                for m in self._store.outbox.values()
+                if m.sent_at is None
+                and m.failed_at is None
+                and m.next_attempt_at <= now
+                and (
+                    m.id not in self._store.outbox_claims
+                    or self._store.outbox_claims[m.id][1] < now
+                )
+            ),
+            key=lambda m: m.next_attempt_at,
+        )[:limit]
+        for message in due:
+            self._store.outbox_claims[message.id] = (claimant, now + lease)
+        return copy.deepcopy(due)
+
+    async def mark_sent(self, message_id: UUID, claimant: str, now: datetime) -> None:
+        if self._claimed_by(message_id) == claimant:
+            message = self._store.outbox[message_id]
+            message.sent_at = now
+            message.attempts += 1
+            del self._store.outbox_claims[message_id]
+
+    async def mark_failed(
+        self,
+        message_id: UUID,
+        claimant: str,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        give_up_at: datetime | None,
+    ) -> None:
+        if self._claimed_by(message_id) == claimant:
+            message = self._store.outbox[message_id]
+            message.attempts += 1
+            message.next_attempt_at = next_attempt_at
+            message.failed_at = give_up_at
+            message.last_error = error
+            del self._store.outbox_claims[message_id]
+
+    def _claim_lapsed(self, message_id: UUID, now: datetime) -> bool:
+        claim = self._store.outbox_claims.get(message_id)
+        return claim is None or claim[1] < now
+
+    def _claimed_by(self, message_id: UUID) -> str | None:
+        claim = self._store.outbox_claims.get(message_id)
+        return claim[0] if claim else None
+
+
+class RecordingMailer:
+    """Keeps every message it is given; `failures` makes the next N sends fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.sent: list[MailMessage] = []
+        self.failures = failures
+        self.attempts = 0
+
+    async def send(self, message: MailMessage) -> None:
+        self.attempts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise MailDeliveryFailed("the mail server said 451: try again later")
+        self.sent.append(message)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the store; commit() publishes the copy, leaving without it drops it."""
 
     users: UserRepository
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
+    one_time_tokens: OneTimeTokenRepository
+    outbox: Outbox
 
     def __init__(self, store: InMemoryStore) -> None:
         self._shared = store
@@ -177,6 +310,8 @@ class FakeUnitOfWork:
         self.users = InMemoryUserRepository(self._working)
         self.sessions = InMemorySessionRepository(self._working)
         self.signing_keys = InMemorySigningKeyRepository(self._working)
+        self.one_time_tokens = InMemoryOneTimeTokenRepository(self._working)
+        self.outbox = InMemoryOutbox(self._working)
         return self
 
     async def __aexit__(

@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.errors import is_unavailable
+from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
+from adapters.persistence.outbox import SqlAlchemyOutbox
 from adapters.persistence.sessions import SqlAlchemySessionRepository
 from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
@@ -38,6 +40,8 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlAlchemyUserRepository(connection)
         self.sessions = SqlAlchemySessionRepository(connection)
         self.signing_keys = SqlAlchemySigningKeyRepository(connection)
+        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
+        self.outbox = SqlAlchemyOutbox(connection)
         return self
 
     async def __aexit__(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from application.outbox import OutboxMessage
 from domain.email import Email
+from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
@@ -71,12 +73,54 @@ class SigningKeyRepository(Protocol):
         """Write back the key's retirement."""
 
 
+class OneTimeTokenRepository(Protocol):
+    async def add(self, token: OneTimeToken) -> None: ...
+
+    async def find_usable(
+        self, token_hash: str, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None: ...
+
+    async def consume(self, token_id: UUID, now: datetime) -> bool:
+        """Mark the token used if it still was usable; False if someone used it first."""
+
+    async def invalidate_unused(self, user_id: UUID, purpose: TokenPurpose, now: datetime) -> int:
+        """Use up every still-unused token of that purpose (a newer one replaces them)."""
+
+    async def count_created_since(
+        self, user_id: UUID, purpose: TokenPurpose, since: datetime
+    ) -> int: ...
+
+
+class Outbox(Protocol):
+    async def add(self, message: OutboxMessage) -> None: ...
+
+    async def claim_due(
+        self, now: datetime, *, claimant: str, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Atomically take up to `limit` due, unsent, unclaimed (or lease-expired) messages."""
+
+    async def mark_sent(self, message_id: UUID, claimant: str, now: datetime) -> None: ...
+
+    async def mark_failed(
+        self,
+        message_id: UUID,
+        claimant: str,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        give_up_at: datetime | None,
+    ) -> None:
+        """Record a failed attempt and release the claim; with give_up_at, stop trying."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
     users: UserRepository
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
+    one_time_tokens: OneTimeTokenRepository
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 

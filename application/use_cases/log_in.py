@@ -6,13 +6,8 @@ from application.errors import AccountDisabled, InvalidCredentials
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
 from application.ports.system import Clock, IdGenerator
-from application.tokens import (
-    TokenLifetimes,
-    TokenPair,
-    hash_refresh_token,
-    issue_token_pair,
-    new_refresh_token,
-)
+from application.secret_tokens import hash_secret_token, new_secret_token
+from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
 from domain.email import Email
 from domain.errors import InvalidEmail
 from domain.session import Session
@@ -71,11 +66,11 @@ class LogIn:
         self, verified: User, command: LogInCommand, new_hash: str | None
     ) -> TokenPair:
         now = self._clock.now()
-        refresh_token = new_refresh_token()
+        refresh_token = new_secret_token()
         session = Session(
             id=self._ids.new_id(),
             user_id=verified.id,
-            refresh_token_hash=hash_refresh_token(refresh_token),
+            refresh_token_hash=hash_secret_token(refresh_token),
             created_at=now,
             last_used_at=now,
             expires_at=now + self._lifetimes.refresh,

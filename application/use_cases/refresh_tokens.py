@@ -7,13 +7,8 @@ from application.errors import InvalidRefreshToken, RefreshTokenReused
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens
 from application.ports.system import Clock, IdGenerator
-from application.tokens import (
-    TokenLifetimes,
-    TokenPair,
-    hash_refresh_token,
-    issue_token_pair,
-    new_refresh_token,
-)
+from application.secret_tokens import hash_secret_token, new_secret_token
+from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
 from domain.session_scope import SessionScope
 
 log = logging.getLogger(__name__)
@@ -43,13 +38,13 @@ class RefreshTokens:
         self._lifetimes = lifetimes
 
     async def execute(self, command: RefreshTokensCommand) -> TokenPair:
-        presented = hash_refresh_token(command.refresh_token)
-        refresh_token = new_refresh_token()
+        presented = hash_secret_token(command.refresh_token)
+        refresh_token = new_secret_token()
         now = self._clock.now()
         async with self._uow() as uow:
             # One conditional UPDATE: of fifty concurrent refreshes, one matches.
             session = await uow.sessions.rotate_refresh_token(
-                presented, hash_refresh_token(refresh_token), now
+                presented, hash_secret_token(refresh_token), now
             )
             user = await uow.users.get(session.user_id) if session else None
             if session is not None and user is not None and user.is_active:

@@ -11,11 +11,12 @@ from domain.session import Session
 from domain.signing_key import SigningKey
 from domain.user import User
 
+UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 Persist = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
-def persist(uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> Persist:
+def persist(uow_factory: UowFactory) -> Persist:
     """Store users, sessions and signing keys in one committed unit of work, in the given order."""
 
     async def persist(*entities: User | Session | SigningKey) -> None:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import users
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.errors import EmailAlreadyRegistered
 from domain.email import Email
 from domain.user import User
 from tests.integration.builders import a_user
+from tests.integration.conftest import UowFactory
 
 CONTENDERS = 20
 
 
 async def test_concurrent_registrations_of_one_email_let_exactly_one_in(
-    uow_factory: Callable[[], SqlAlchemyUnitOfWork], engine: AsyncEngine
+    uow_factory: UowFactory, engine: AsyncEngine
 ) -> None:
     # The email is normalised before it reaches this layer, so every contender brings the same.
     email = Email("race@example.com")
@@ -50,7 +49,7 @@ async def test_concurrent_registrations_of_one_email_let_exactly_one_in(
 
 
 async def test_concurrent_registrations_of_different_emails_all_succeed(
-    uow_factory: Callable[[], SqlAlchemyUnitOfWork],
+    uow_factory: UowFactory,
 ) -> None:
     contenders = [a_user() for _ in range(CONTENDERS)]
     start = asyncio.Barrier(CONTENDERS)

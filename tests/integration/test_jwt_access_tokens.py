@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -24,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA384
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security import jwt_access_tokens
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
@@ -34,6 +32,7 @@ from application.ports.security import AccessTokenClaims
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from domain.role import Role
 from domain.signing_key import SigningKey
+from tests.integration.conftest import UowFactory
 
 ISSUER = "https://portcullis.test"
 AUDIENCE = "portcullis-api"
@@ -41,8 +40,6 @@ TTL = timedelta(minutes=15)
 ALGORITHMS = ["ES256", "EdDSA", "RS256"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
 
 class ReusingSigningKeyFactory:

@@ -1,10 +1,14 @@
-"""A database that does not answer is StorageUnavailable (a 503 upstream), never a raw driver
-error. The unreachable-PostgreSQL cases need only asyncpg, no running server."""
+"""A database that does not answer is StorageUnavailable (a 503 upstream, a retry at start-up),
+never a raw driver error. The unreachable cases need only asyncpg, no running server; the cases
+where a running PostgreSQL turns the connection away need one."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,19 +18,69 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
 from application.errors import StorageUnavailable
-from tests.databases import sqlite_url
+from tests.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_url_or_skip,
+    run_isolated,
+    sqlite_url,
+)
 
 CLOSED_PORT_URL = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
 
 
-@pytest.fixture(params=["postgres-closed-port", "sqlite-path-is-a-directory"])
+async def _execute(url: str, statement: str, *arguments: Any) -> None:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(statement, *arguments)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def refusing_postgres(reason: str) -> Iterator[str]:
+    """A running PostgreSQL that turns the connection away, for the reason given."""
+    admin_url = make_url(postgres_url_or_skip())
+    suffix = uuid.uuid4().hex[:12]
+    if reason == "no-such-database":
+        yield admin_url.set(database=f"missing_{suffix}").render_as_string(hide_password=False)
+    elif reason == "no-such-role":
+        yield admin_url.set(username=f"nobody_{suffix}").render_as_string(hide_password=False)
+    else:  # closed for maintenance, as during a restore: even a superuser is turned away
+        admin = admin_url.render_as_string(hide_password=False)
+        url = create_postgres_database(admin)
+        name = make_url(url).database
+        run_isolated(_execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        try:
+            yield url
+        finally:
+            drop_postgres_database(admin, url)
+
+
+@pytest.fixture(
+    params=[
+        "closed-port",
+        "sqlite-path-is-a-directory",
+        *(
+            pytest.param(reason, marks=pytest.mark.postgres)
+            for reason in ["no-such-database", "no-such-role", "not-accepting-connections"]
+        ),
+    ]
+)
 async def unreachable_engine(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[AsyncEngine]:
-    url = CLOSED_PORT_URL if request.param.startswith("postgres") else sqlite_url(tmp_path)
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
+    with ExitStack() as stack:
+        if request.param == "closed-port":
+            url = CLOSED_PORT_URL
+        elif request.param == "sqlite-path-is-a-directory":
+            url = sqlite_url(tmp_path)
+        else:
+            url = stack.enter_context(refusing_postgres(request.param))
+        engine = create_engine(url)
+        yield engine
+        await engine.dispose()
 
 
 async def test_the_probe_reports_an_unreachable_database_as_unavailable(
@@ -75,7 +129,13 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_unavailable(
         async def lose_the_connection_midway() -> None:
             async with SqlAlchemyUnitOfWork(engine) as uow:
                 await uow.signing_keys.list()  # the connection works
-                await _terminate_other_connections(url)
+                # What a database restart or failover does to the connections it had:
+                await _execute(
+                    url,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    make_url(url).database,
+                )
                 await uow.signing_keys.list()
 
         with pytest.raises(StorageUnavailable):
@@ -84,18 +144,3 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_unavailable(
         await SqlAlchemyDatabaseProbe(engine).ping()  # the pool recovers by itself
     finally:
         await engine.dispose()
-
-
-async def _terminate_other_connections(url: str) -> None:
-    """What a database restart or failover does to the connections it had."""
-    database = make_url(url)
-    dsn = database.set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database.database,
-        )
-    finally:
-        await connection.close()

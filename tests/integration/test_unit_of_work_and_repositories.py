@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,16 +14,14 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import sessions, users
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.errors import EmailAlreadyRegistered
 from domain.email import Email
 from domain.role import Role
 from domain.session import Session
+from domain.session_scope import SessionScope
 from domain.user import User
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
-from tests.integration.conftest import Persist
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+from tests.integration.conftest import Persist, UowFactory
 
 
 async def fetch_user(uow_factory: UowFactory, user_id: UUID) -> User | None:
@@ -39,7 +36,7 @@ async def save_user(uow_factory: UowFactory, user: User) -> None:
 
 
 async def session_rows(engine: AsyncEngine, user_id: UUID) -> dict[UUID, Any]:
-    """The stored session rows of a user (the port has no reader for them)."""
+    """The stored session rows of a user, revoked ones too (no port method returns those)."""
     async with engine.connect() as connection:
         result = await connection.execute(select(sessions).where(sessions.c.user_id == user_id))
         return {row.id: row for row in result}
@@ -211,6 +208,24 @@ async def test_delete_removes_the_user_and_cascades_to_their_sessions_only(
         assert await uow.users.get(bystander.id) == bystander
     assert await session_rows(engine, doomed.id) == {}
     assert set(await session_rows(engine, bystander.id)) == {bystander_session.id}
+
+
+async def test_delete_also_forgets_the_refresh_tokens_their_sessions_rotated_away(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user = a_user()
+    session = a_session(user)
+    await persist(user, session)
+    async with uow_factory() as uow:
+        assert await uow.sessions.rotate_refresh_token(session.refresh_token_hash, "f" * 64, NOW)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.users.delete(user.id)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.sessions.find_by_rotated_token(session.refresh_token_hash) is None
 
 
 async def test_a_deleted_users_email_can_be_registered_again(
@@ -533,6 +548,25 @@ async def test_revoke_all_of_user_with_no_sessions_revokes_nothing(
     async with uow_factory() as uow:
         assert await uow.sessions.revoke_all_of_user(user.id, NOW) == 0
         assert await uow.sessions.revoke_all_of_user(uuid4(), NOW) == 0
+
+
+async def test_a_scope_naming_someone_elses_session_revokes_nothing(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    """Deleting "my" session by the id of another user's session must not log them out."""
+    attacker, victim = a_user(), a_user()
+    victims_session = a_session(victim)
+    await persist(attacker, victim, a_session(attacker), victims_session)
+
+    async with uow_factory() as uow:
+        scope = SessionScope.one(attacker.id, victims_session.id)
+        assert await uow.sessions.revoke(scope, NOW) == 0
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert (
+            await uow.sessions.get_authenticated_user(victims_session.id, victim.id, NOW) == victim
+        )
 
 
 async def test_revocation_without_commit_is_rolled_back(

@@ -9,7 +9,8 @@ from datetime import timedelta
 from uuid import UUID
 
 from application.ports.security import AccessTokenClaims
-from application.tokens import TokenLifetimes, hash_refresh_token, new_refresh_token
+from application.secret_tokens import hash_secret_token, new_secret_token
+from application.tokens import TokenLifetimes
 from domain.email import Email
 from domain.role import Role
 from domain.session import Session
@@ -84,11 +85,11 @@ class Accounts:
     ) -> tuple[Session, str]:
         """A session opened now, and the refresh token its device holds."""
         now = self._clock.now()
-        refresh_token = new_refresh_token()
+        refresh_token = new_secret_token()
         session = Session(
             id=self._ids.new_id(),
             user_id=user.id,
-            refresh_token_hash=hash_refresh_token(refresh_token),
+            refresh_token_hash=hash_secret_token(refresh_token),
             created_at=now,
             last_used_at=now,
             expires_at=now + lifetime,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from application.errors import InvalidAccessToken, InvalidRefreshToken, RefreshTokenReused
-from application.tokens import new_refresh_token
+from application.secret_tokens import new_secret_token
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from domain.role import Role
@@ -21,7 +21,7 @@ from tests.unit.builders import (
 )
 
 
-async def test_refreshing_returns_a_new_pair_with_a_new_refresh_token(
+async def test_refreshing_returns_a_new_pair_with_a_new_secret_token(
     refresh_tokens: RefreshTokens, accounts: Accounts, tokens: FakeAccessTokens
 ) -> None:
     eve = await accounts.user()
@@ -36,7 +36,7 @@ async def test_refreshing_returns_a_new_pair_with_a_new_refresh_token(
     assert pair.refresh_expires_in == REFRESH_TTL.total_seconds()
 
 
-async def test_refreshing_stores_the_hash_of_the_new_refresh_token_never_the_token(
+async def test_refreshing_stores_the_hash_of_the_new_secret_token_never_the_token(
     refresh_tokens: RefreshTokens,
     accounts: Accounts,
     store: InMemoryStore,
@@ -88,7 +88,7 @@ async def test_each_refresh_leaves_less_of_the_sessions_lifetime(
     ]
 
 
-async def test_the_new_refresh_token_can_be_refreshed_in_turn(
+async def test_the_new_secret_token_can_be_refreshed_in_turn(
     refresh_tokens: RefreshTokens, accounts: Accounts, store: InMemoryStore
 ) -> None:
     eve = await accounts.user()
@@ -228,7 +228,7 @@ async def test_an_unknown_refresh_token_is_invalid_and_changes_nothing(
     session = accounts.session(eve)
 
     with pytest.raises(InvalidRefreshToken):
-        await refresh_tokens.execute(RefreshTokensCommand(new_refresh_token()))
+        await refresh_tokens.execute(RefreshTokensCommand(new_secret_token()))
 
     assert stored_session(store, session.id) == session
     assert store.rotated_refresh_tokens == {}

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from application.errors import InvalidOrExpiredToken
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.system import Clock
+from application.secret_tokens import hash_secret_token
+from domain.one_time_token import TokenPurpose
+
+
+class VerifyEmail:
+    """Mark the address verified with the single-use link from the verification email — only
+    if it is still the account's address (a link sent to an old address proves nothing now)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, raw_token: str) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            token = await uow.one_time_tokens.find_usable(
+                hash_secret_token(raw_token), TokenPurpose.VERIFY_EMAIL, now
+            )
+            user = await uow.users.get(token.user_id) if token else None
+            if token is None or user is None or user.email.value != token.email:
+                raise InvalidOrExpiredToken()
+            if not await uow.one_time_tokens.consume(token.id, now):
+                raise InvalidOrExpiredToken()
+            user.mark_verified(now)
+            await uow.users.save(user)
+            await uow.commit()
