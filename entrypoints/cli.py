@@ -14,6 +14,7 @@ import uvicorn
 from application.errors import StorageUnavailable
 from entrypoints.container import Container, build_container
 from entrypoints.logging import configure_logging
+from entrypoints.mail_dispatcher import dispatch_until_idle
 from entrypoints.migrations import upgrade_to_head
 from entrypoints.settings import ConfigurationError, Settings, load_settings
 
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("list", help="every signing key: kid, algorithm, state, dates")
     key_commands.add_parser("rotate", help="make a new active key; the old one retires")
+
+    mail = commands.add_parser("mail", help="the outgoing mail")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    mail_commands.add_parser("dispatch", help="send every message that is due, then stop")
 
     sessions = commands.add_parser("sessions", help="login sessions")
     session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
@@ -101,6 +106,14 @@ async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
     print(f"pruned {pruned} session{'s' if pruned != 1 else ''}")
 
 
+async def _dispatch_mail(settings: Settings) -> int:
+    sent, failed = await _with_container(
+        settings, lambda c: dispatch_until_idle(c.dispatch_outbox())
+    )
+    print(f"sent {sent}, failed {failed} (failed messages are retried later)")
+    return 0 if failed == 0 else 1
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
@@ -114,6 +127,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_list_keys(settings))
     elif args.command == "keys" and args.keys_command == "rotate":
         asyncio.run(_rotate_key(settings))
+    elif args.command == "mail" and args.mail_command == "dispatch":
+        return asyncio.run(_dispatch_mail(settings))
     elif args.command == "sessions" and args.sessions_command == "prune":
         asyncio.run(_prune_sessions(settings, args.revoked_days))
     return 0

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dependency_injector import containers, providers
+from pydantic import SecretStr
 
+from adapters.mail.console import ConsoleMailer
+from adapters.mail.file import FileMailer
+from adapters.mail.smtp import SmtpMailer
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
 from adapters.security.bcrypt_hasher import BcryptPasswordHasher
@@ -19,6 +23,7 @@ from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.delete_account import DeleteAccount
+from application.use_cases.dispatch_outbox import DispatchOutbox
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_signing_keys import ListSigningKeys
@@ -27,15 +32,23 @@ from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.publish_public_keys import PublishPublicKeys
 from application.use_cases.refresh_tokens import RefreshTokens
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.request_email_verification import RequestEmailVerification
+from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.reset_password import ResetPassword
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.update_profile import UpdateProfile
+from application.use_cases.verify_email import VerifyEmail
 from domain.password import PasswordPolicy
 from entrypoints.settings import Settings
 
 
 def _seconds(value: int) -> timedelta:
     return timedelta(seconds=value)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 class Container(containers.DeclarativeContainer):
@@ -68,6 +81,23 @@ class Container(containers.DeclarativeContainer):
         audience=settings.provided.audience,
         algorithm=settings.provided.jwt_algorithm,
         access_token_ttl=token_lifetimes.provided.access,
+    )
+
+    mailer = providers.Selector(
+        settings.provided.mail_backend,
+        console=providers.Singleton(ConsoleMailer, sender=settings.provided.smtp_from),
+        file=providers.Singleton(
+            FileMailer, directory=settings.provided.mail_dir, sender=settings.provided.smtp_from
+        ),
+        smtp=providers.Singleton(
+            SmtpMailer,
+            host=settings.provided.smtp_host,
+            port=settings.provided.smtp_port,
+            username=settings.provided.smtp_username,
+            password=providers.Callable(_secret, settings.provided.smtp_password),
+            starttls=settings.provided.smtp_starttls,
+            sender=settings.provided.smtp_from,
+        ),
     )
 
     # Use cases hold no state between calls, so one instance of each serves every request.
@@ -129,6 +159,31 @@ class Container(containers.DeclarativeContainer):
         algorithm=settings.provided.jwt_algorithm,
     )
     list_signing_keys = providers.Singleton(ListSigningKeys, uow=unit_of_work.provider)
+    request_password_reset = providers.Singleton(
+        RequestPasswordReset,
+        uow=unit_of_work.provider,
+        clock=clock,
+        ids=ids,
+        public_url=settings.provided.public_url,
+    )
+    reset_password = providers.Singleton(
+        ResetPassword,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        policy=password_policy,
+        clock=clock,
+    )
+    request_email_verification = providers.Singleton(
+        RequestEmailVerification,
+        uow=unit_of_work.provider,
+        clock=clock,
+        ids=ids,
+        public_url=settings.provided.public_url,
+    )
+    verify_email = providers.Singleton(VerifyEmail, uow=unit_of_work.provider, clock=clock)
+    dispatch_outbox = providers.Singleton(
+        DispatchOutbox, uow=unit_of_work.provider, mailer=mailer, clock=clock, ids=ids
+    )
     check_readiness = providers.Singleton(CheckReadiness, probe=database_probe)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from email.utils import parseaddr
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt, ValidationError, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "PORTCULLIS_"
@@ -29,6 +31,17 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None  # None: console on a TTY, else json
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: PositiveInt = 65_536
+    mail_backend: Literal["console", "file", "smtp"] = "console"
+    mail_dir: Path = Path("./var/mail")
+    # How often each serving process looks for mail to send; 0 leaves it to
+    # `portcullis mail dispatch` (from cron, or a separate process).
+    mail_dispatch_interval_seconds: NonNegativeInt = 2
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "Portcullis <portcullis@localhost>"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -43,6 +56,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or len(value) < 10:
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or any(ch in value for ch in "\r\n"):
+            raise ValueError("must be an address such as 'Portcullis <no-reply@example.com>'")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

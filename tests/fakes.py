@@ -91,20 +91,6 @@ class InMemorySessionRepository:
         user = self._store.users.get(user_id)
         return copy.deepcopy(user) if user and user.is_active else None
 
-    async def revoke_all_of_user(
-        self, user_id: UUID, now: datetime, *, except_session_id: UUID | None = None
-    ) -> int:
-        revoked = 0
-        for session in self._store.sessions.values():
-            if (
-                session.user_id == user_id
-                and session.revoked_at is None
-                and session.id != except_session_id
-            ):
-                session.revoke(now)
-                revoked += 1
-        return revoked
-
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         revoked = 0
         for session in self._store.sessions.values():

@@ -6,10 +6,11 @@ import email.errors
 import email.policy
 import email.utils
 import unicodedata
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from application.ports.mail import MailMessage
+from application.ports.mail import MailDeliveryFailed, MailMessage
 
 # RFC 5322's hard limit on a line, in octets, not counting CRLF.
 _MAX_LINE_OCTETS = 998
@@ -29,7 +30,9 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
     email_message["From"] = from_address
     email_message["To"] = to_address
     email_message["Subject"] = message.subject
-    email_message["Date"] = email.utils.formatdate(localtime=False)
+    # "+0000", UTC; formatdate(localtime=False) would write "-0000", which RFC 5322 reads as
+    # "time zone unknown".
+    email_message["Date"] = email.utils.format_datetime(datetime.now(UTC))
     # Given a domain, make_msgid does not look up this host's name (slow without DNS).
     email_message["Message-ID"] = email.utils.make_msgid(domain=from_address.domain)
     email_message.set_content(message.text, cte=_transfer_encoding(message.text))
@@ -37,6 +40,12 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
         message.html, subtype="html", cte=_transfer_encoding(message.html)
     )
     return email_message
+
+
+def check_sender(sender: str) -> None:
+    """Raises ValueError unless the sender is one email address: mailers call it when built, so
+    a bad setting stops the service at start rather than failing every message later."""
+    _single_address("From", sender)
 
 
 def _single_address(header: str, value: str) -> Address:
@@ -80,6 +89,14 @@ def _transfer_encoding(body: str) -> str | None:
     # long link in a raw .eml or on the console then reads "token=3D..." split by soft breaks:
     # unclickable. 7bit/8bit keep the link whole; an SMTP server without 8BITMIME still gets
     # 7-bit, since aiosmtplib re-encodes for it.
-    if any(len(line.encode("utf-8")) > _MAX_LINE_OCTETS for line in body.splitlines()):
+    if any(len(line) > _MAX_LINE_OCTETS for line in body.encode("utf-8").splitlines()):
         return None
     return "7bit" if body.isascii() else "8bit"
+
+
+def build_deliverable(message: MailMessage, sender: str) -> EmailMessage:
+    """build_email, with a message that cannot be built refused for good (no retry helps)."""
+    try:
+        return build_email(message, sender)
+    except ValueError as error:
+        raise MailDeliveryFailed(f"the message cannot be sent: {error}", permanent=True) from None

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -26,6 +27,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         hide_parameters=True,  # never put values (hashes, tokens) into error messages
+        # asyncpg would wait 60 s for a host that never answers; fail fast and answer 503.
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,

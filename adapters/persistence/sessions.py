@@ -64,19 +64,6 @@ class SqlAlchemySessionRepository:
         row = (await self._connection.execute(statement)).first()
         return user_from_row(row) if row else None
 
-    async def revoke_all_of_user(
-        self, user_id: UUID, now: datetime, *, except_session_id: UUID | None = None
-    ) -> int:
-        statement = (
-            update(sessions)
-            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        if except_session_id is not None:
-            statement = statement.where(sessions.c.id != except_session_id)
-        result = await self._connection.execute(statement)
-        return result.rowcount
-
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         result = await self._connection.execute(
             update(sessions).where(_in_scope(scope)).values(revoked_at=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -15,7 +15,14 @@ from adapters.persistence.sessions import SqlAlchemySessionRepository
 from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
-from application.ports.persistence import SessionRepository, SigningKeyRepository, UserRepository
+from application.ports.persistence import (
+    OneTimeTokenRepository,
+    Outbox,
+    SessionRepository,
+    SigningKeyRepository,
+    UnitOfWork,
+    UserRepository,
+)
 
 
 class SqlAlchemyUnitOfWork:
@@ -24,6 +31,8 @@ class SqlAlchemyUnitOfWork:
     users: UserRepository
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
+    one_time_tokens: OneTimeTokenRepository
+    outbox: Outbox
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -79,3 +88,7 @@ class SqlAlchemyDatabaseProbe:
             if is_unavailable(error, connecting=True):
                 raise StorageUnavailable() from error
             raise
+
+
+if TYPE_CHECKING:  # mypy fails here the moment this class stops being a UnitOfWork
+    _: type[UnitOfWork] = SqlAlchemyUnitOfWork

@@ -17,8 +17,13 @@ class MailMessage:
 
 
 class MailDeliveryFailed(Exception):
-    """The message was not delivered; it may be tried again later. The message is safe to log:
-    it never holds the email's content."""
+    """The message was not delivered. `permanent` says trying again cannot help (the server
+    refused the recipient for good, or the message cannot be built). The exception's text is
+    safe to log: it never holds the email's content or a credential."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 class Mailer(Protocol):

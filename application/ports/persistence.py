@@ -39,11 +39,6 @@ class SessionRepository(Protocol):
     ) -> User | None:
         """The active user owning this usable session, in one round trip; else None."""
 
-    async def revoke_all_of_user(
-        self, user_id: UUID, now: datetime, *, except_session_id: UUID | None = None
-    ) -> int:
-        """Revoke every usable session of the user (but one, if given); returns how many."""
-
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         """Revoke the not-yet-revoked sessions the scope includes; returns how many."""
 

@@ -52,7 +52,9 @@ class DispatchOutbox:
                 await self._mailer.send(item.message)
             except MailDeliveryFailed as error:
                 failed += 1
-                await self._record_failure(claim, item.id, item.attempts + 1, str(error))
+                await self._record_failure(
+                    claim, item.id, item.attempts + 1, str(error), permanent=error.permanent
+                )
             else:
                 sent += 1
                 async with self._uow() as uow:
@@ -61,10 +63,10 @@ class DispatchOutbox:
         return DispatchReport(sent=sent, failed=failed)
 
     async def _record_failure(
-        self, claim: str, message_id: UUID, attempts: int, error: str
+        self, claim: str, message_id: UUID, attempts: int, error: str, *, permanent: bool
     ) -> None:
         now = self._clock.now()
-        give_up = attempts >= MAX_ATTEMPTS
+        give_up = permanent or attempts >= MAX_ATTEMPTS
         log.warning(
             "mail_delivery_failed",
             extra={"outbox_id": str(message_id), "attempts": attempts, "giving_up": give_up},

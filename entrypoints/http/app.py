@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from application.errors import StorageUnavailable
 from entrypoints.container import Container, build_container
@@ -16,13 +18,15 @@ from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from entrypoints.http.openapi import install_problem_openapi
-from entrypoints.http.routers import auth, health, me, sessions
+from entrypoints.http.routers import auth, health, me, pages, recovery, sessions
 from entrypoints.logging import configure_logging
+from entrypoints.mail_dispatcher import dispatch_forever
 from entrypoints.settings import load_settings
 
 log = structlog.get_logger("portcullis")
 
 SIGNING_KEY_RETRY_SECONDS = 5.0
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 API_DESCRIPTION = """\
 Sign up, log in, keep sessions and manage your account. Every error is
@@ -54,9 +58,17 @@ def create_app(container: Container) -> FastAPI:
         if not await _ensure_signing_key(container, retry=False):
             # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
             background = asyncio.create_task(_ensure_signing_key(container, retry=True))
+        dispatcher = None
+        if settings.mail_dispatch_interval_seconds > 0:
+            dispatcher = asyncio.create_task(
+                dispatch_forever(
+                    container.dispatch_outbox(), settings.mail_dispatch_interval_seconds
+                )
+            )
         yield
-        if background is not None:
-            background.cancel()
+        for task in (background, dispatcher):
+            if task is not None:
+                task.cancel()
         await container.engine().dispose()
 
     app = FastAPI(
@@ -70,9 +82,10 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    for module in (auth, me, sessions, health):
+    for module in (auth, recovery, me, sessions, health, pages):
         app.include_router(module.router)
     install_docs(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_problem_openapi(app)
 
     if settings.cors_origins:

@@ -15,6 +15,7 @@ from application.errors import (
     InvalidAccessToken,
     InvalidCredentials,
     InvalidCurrentPassword,
+    InvalidOrExpiredToken,
     InvalidRefreshToken,
     NotFound,
     RefreshTokenReused,
@@ -64,6 +65,7 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     ),
     InvalidCurrentPassword: ErrorSpec(400, "invalid_current_password"),
     NotFound: ErrorSpec(404, "not_found"),
+    InvalidOrExpiredToken: ErrorSpec(400, "invalid_or_expired_token"),
     StorageUnavailable: ErrorSpec(503, "service_unavailable", {"Retry-After": RETRY_AFTER_SECONDS}),
 }
 

@@ -61,10 +61,18 @@ def install_problem_openapi(app: FastAPI) -> None:
                     for status, response in operation.get("responses", {}).items():
                         if status.isdigit() and int(status) >= 400:
                             response["description"] = HTTPStatus(int(status)).phrase
+                            # The HTML pages answer some errors with a page; keep that, and
+                            # add the problem document every route may answer with.
+                            html = response.get("content", {}).get("text/html")
                             response["content"] = {
                                 PROBLEM_MEDIA_TYPE: {
                                     "schema": {"$ref": "#/components/schemas/Problem"}
-                                }
+                                },
+                                **(
+                                    {"text/html": {"schema": {"type": "string"}}}
+                                    if html is not None
+                                    else {}
+                                ),
                             }
             app.openapi_schema = schema
         return app.openapi_schema

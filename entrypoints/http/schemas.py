@@ -69,6 +69,23 @@ class RefreshRequest(RequestModel):
     refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+class ForgotPasswordRequest(RequestModel):
+    email: EmailInput
+
+
+class ResetPasswordRequest(RequestModel):
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: PasswordInput
+
+
+class VerifyEmailRequest(RequestModel):
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class AcceptedResponse(BaseModel):
+    detail: str
+
+
 class UpdateMeRequest(RequestModel):
     """Only the fields sent are changed; `name: null` clears the name."""
 

@@ -53,10 +53,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(workdir: Path, *, workers: int = 1) -> Iterator[Server]:
-    """Migrate, start `portcullis serve` on a free port, yield it, stop it.
-    On leaving, asserts the server logged no traceback."""
-    migrated = run_portcullis(workdir, "migrate")
+def serving(workdir: Path, *, workers: int = 1, **variables: str) -> Iterator[Server]:
+    """Migrate, start `portcullis serve` on a free port (with extra PORTCULLIS_* variables),
+    yield it, stop it. On leaving, asserts the server logged no traceback."""
+    migrated = run_portcullis(workdir, "migrate", **variables)
     assert migrated.returncode == 0, migrated.stderr
     port = free_port()
     log_path = workdir / "serve.log"
@@ -64,7 +64,7 @@ def serving(workdir: Path, *, workers: int = 1) -> Iterator[Server]:
         server = subprocess.Popen(
             [PORTCULLIS, "serve", "--port", str(port), "--workers", str(workers)],
             cwd=workdir,
-            env=portcullis_env(workdir),
+            env=portcullis_env(workdir, **variables),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -264,7 +264,7 @@ async def test_leaving_the_block_without_commit_rolls_everything_back(
         assert await uow.users.get(unsaved.id) is None
         assert await uow.users.get(kept.id) == kept
         assert await uow.signing_keys.list() == []
-        assert await uow.sessions.revoke_all_of_user(kept.id, NOW) == 0
+        assert await uow.sessions.revoke(SessionScope.everything(kept.id), NOW) == 0
 
 
 class Boom(Exception):
@@ -302,7 +302,7 @@ async def test_commit_makes_the_writes_durable_for_the_next_unit_of_work(
     async with uow_factory() as uow:
         assert await uow.users.get(user.id) == user
         assert await uow.signing_keys.list() == [key]
-        assert await uow.sessions.revoke_all_of_user(user.id, NOW) == 1
+        assert await uow.sessions.revoke(SessionScope.everything(user.id), NOW) == 1
 
 
 async def test_writes_after_a_commit_need_a_commit_of_their_own(
@@ -495,7 +495,7 @@ async def test_the_authenticated_user_is_the_current_row_not_a_stale_copy(
         assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) == demoted
 
 
-async def test_revoke_all_of_user_revokes_every_usable_session_and_counts_them(
+async def test_revoking_everything_revokes_every_usable_session_and_counts_them(
     uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
 ) -> None:
     user, other = a_user(), a_user()
@@ -507,7 +507,7 @@ async def test_revoke_all_of_user_revokes_every_usable_session_and_counts_them(
     revoked_at = NOW + timedelta(minutes=1)
 
     async with uow_factory() as uow:
-        assert await uow.sessions.revoke_all_of_user(user.id, revoked_at) == 3
+        assert await uow.sessions.revoke(SessionScope.everything(user.id), revoked_at) == 3
         await uow.commit()
 
     rows = await session_rows(engine, user.id)
@@ -517,11 +517,11 @@ async def test_revoke_all_of_user_revokes_every_usable_session_and_counts_them(
         for session in usable:
             assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) is None
         assert await uow.sessions.get_authenticated_user(others_session.id, other.id, NOW) == other
-        assert await uow.sessions.revoke_all_of_user(user.id, revoked_at) == 0
+        assert await uow.sessions.revoke(SessionScope.everything(user.id), revoked_at) == 0
     assert (await session_rows(engine, other.id))[others_session.id].revoked_at is None
 
 
-async def test_revoke_all_of_user_spares_the_excepted_session(
+async def test_revoking_everything_spares_the_excepted_session(
     uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
@@ -529,7 +529,7 @@ async def test_revoke_all_of_user_spares_the_excepted_session(
     await persist(user, current, *others)
 
     async with uow_factory() as uow:
-        count = await uow.sessions.revoke_all_of_user(user.id, NOW, except_session_id=current.id)
+        count = await uow.sessions.revoke(SessionScope.others(user.id, current.id), NOW)
         await uow.commit()
 
     assert count == 2
@@ -539,15 +539,15 @@ async def test_revoke_all_of_user_spares_the_excepted_session(
             assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) is None
 
 
-async def test_revoke_all_of_user_with_no_sessions_revokes_nothing(
+async def test_revoking_everything_with_no_sessions_revokes_nothing(
     uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
     await persist(user)
 
     async with uow_factory() as uow:
-        assert await uow.sessions.revoke_all_of_user(user.id, NOW) == 0
-        assert await uow.sessions.revoke_all_of_user(uuid4(), NOW) == 0
+        assert await uow.sessions.revoke(SessionScope.everything(user.id), NOW) == 0
+        assert await uow.sessions.revoke(SessionScope.everything(uuid4()), NOW) == 0
 
 
 async def test_a_scope_naming_someone_elses_session_revokes_nothing(
@@ -577,7 +577,7 @@ async def test_revocation_without_commit_is_rolled_back(
     await persist(user, session)
 
     async with uow_factory() as uow:
-        assert await uow.sessions.revoke_all_of_user(user.id, NOW) == 1
+        assert await uow.sessions.revoke(SessionScope.everything(user.id), NOW) == 1
 
     async with uow_factory() as uow:
         assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) == user

@@ -1,0 +1,88 @@
+"""Password recovery and email verification, as JSON for API clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, status
+
+from application.use_cases.request_email_verification import RequestEmailVerification
+from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
+from application.use_cases.verify_email import VerifyEmail
+from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import (
+    AcceptedResponse,
+    ForgotPasswordRequest,
+    ResetPasswordRequest,
+    VerifyEmailRequest,
+)
+
+router = APIRouter(prefix="/api/v1/auth", tags=["recovery"])
+
+RESET_REQUESTED = AcceptedResponse(
+    detail="If an account uses this email, a link to reset its password is on its way."
+)
+VERIFICATION_REQUESTED = AcceptedResponse(
+    detail="Unless it is already verified, a confirmation link is on its way to your email."
+)
+
+
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedResponse,
+    responses=problems(413, 422, 503),
+)
+async def forgot_password(
+    body: ForgotPasswordRequest,
+    request_reset: Annotated[RequestPasswordReset, provided(lambda c: c.request_password_reset)],
+) -> AcceptedResponse:
+    """Mail a reset link valid 30 minutes. The answer is the same whether or not an account
+    uses this email."""
+    await request_reset.execute(body.email)
+    return RESET_REQUESTED
+
+
+@router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 413, 422, 503),
+)
+async def reset_password(
+    body: ResetPasswordRequest,
+    reset: Annotated[ResetPassword, provided(lambda c: c.reset_password)],
+) -> None:
+    """Set a new password with the token from the reset link; every session is revoked."""
+    await reset.execute(ResetPasswordCommand(token=body.token, new_password=body.new_password))
+
+
+@router.post(
+    "/verify-email/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedResponse,
+    responses=problems(401, 503),
+)
+async def request_email_verification(
+    principal: CurrentPrincipal,
+    request_verification: Annotated[
+        RequestEmailVerification, provided(lambda c: c.request_email_verification)
+    ],
+) -> AcceptedResponse:
+    """Mail a confirmation link for the caller's current email, valid 24 hours."""
+    await request_verification.execute(principal.user.id)
+    return VERIFICATION_REQUESTED
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 413, 422, 503),
+)
+async def verify_email(
+    body: VerifyEmailRequest,
+    verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
+) -> None:
+    """Confirm the email with the token from the verification link."""
+    await verify.execute(body.token)
