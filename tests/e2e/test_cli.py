@@ -105,3 +105,28 @@ def test_sessions_prune_deletes_expired_and_long_revoked_sessions(tmp_path: Path
     bad = run_portcullis(tmp_path, "sessions", "prune", "--revoked-days", "-1")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_mail_dispatch_sends_what_serve_left_in_the_outbox(tmp_path: Path) -> None:
+    mail = {
+        "PORTCULLIS_MAIL_BACKEND": "file",
+        "PORTCULLIS_MAIL_DIR": str(tmp_path / "mail"),
+        "PORTCULLIS_MAIL_DISPATCH_INTERVAL_SECONDS": "0",
+    }
+    with serving(tmp_path, **mail) as server:
+        account = {"email": "ada@example.com", "password": "correct horse battery staple"}
+        httpx.post(f"{server.base_url}/api/v1/auth/signup", json=account, timeout=10)
+        forgot = httpx.post(
+            f"{server.base_url}/api/v1/auth/password/forgot",
+            json={"email": "ada@example.com"},
+            timeout=10,
+        )
+        assert forgot.status_code == 202
+    assert not (tmp_path / "mail").exists()  # nothing sent on the request's path
+
+    first = run_portcullis(tmp_path, "mail", "dispatch", **mail)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "sent 1, failed 0 (failed messages are retried later)"
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+    second = run_portcullis(tmp_path, "mail", "dispatch", **mail)
+    assert second.stdout.startswith("sent 0, failed 0")
