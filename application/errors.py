@@ -53,3 +53,23 @@ class NotFound(ApplicationError):
 class InvalidOrExpiredToken(ApplicationError):
     def __init__(self) -> None:
         super().__init__("this link is invalid, was already used, or has expired")
+
+
+class Forbidden(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("your role does not allow this")
+
+
+class LastAdmin(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this change would leave no active admin")
+
+
+class InvalidCursor(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the cursor is not one this service gave out")
+
+
+class NewAccountNeedsPassword(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("there is no account with this email yet: give a password to create it")

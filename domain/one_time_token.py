@@ -9,7 +9,7 @@ from uuid import UUID
 
 
 class TokenPurpose(StrEnum):
-    RESET_PASSWORD = "reset_password"  # noqa: S105 — a name, not a password
+    RESET_PASSWORD = "reset_password"
     VERIFY_EMAIL = "verify_email"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -11,7 +12,9 @@ from typing import TypeVar
 
 import uvicorn
 
-from application.errors import StorageUnavailable
+from application.errors import ApplicationError, NewAccountNeedsPassword, StorageUnavailable
+from application.use_cases.admin.create_or_promote_admin import AdminOutcome
+from domain.errors import DomainError, InvalidEmail, WeakPassword
 from entrypoints.container import Container, build_container
 from entrypoints.logging import configure_logging
 from entrypoints.mail_dispatcher import dispatch_until_idle
@@ -31,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
 
     commands.add_parser("migrate", help="upgrade the database to the newest revision")
+
+    create_admin = commands.add_parser(
+        "create-admin",
+        help="make the account with this email an active admin, creating it if needed",
+    )
+    create_admin.add_argument("email")
+    create_admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new account's password from standard input (first line)",
+    )
 
     keys = commands.add_parser("keys", help="signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -114,12 +128,42 @@ async def _dispatch_mail(settings: Settings) -> int:
     return 0 if failed == 0 else 1
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ConfigurationError("--password-stdin: nothing on standard input")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ConfigurationError("no terminal to ask for a password: use --password-stdin")
+    password = getpass.getpass("Password for the new admin: ")
+    if password != getpass.getpass("Once more: "):
+        raise ConfigurationError("the two passwords differ")
+    return password
+
+
+async def _create_admin(settings: Settings, email: str, password_stdin: bool) -> None:
+    async def work(container: Container) -> AdminOutcome:
+        use_case = container.create_or_promote_admin()
+        try:
+            return await use_case.execute(email, password=None)
+        except NewAccountNeedsPassword:
+            password = await asyncio.to_thread(_read_password, password_stdin)
+            return await use_case.execute(email, password=password)
+
+    outcome = await _with_container(settings, work)
+    verb = "created admin" if outcome.created else "promoted to admin"
+    print(f"{verb}: {outcome.email}")
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
     if args.command == "serve":
         _serve(settings, args.host, args.port, args.workers)
+    elif args.command == "create-admin":
+        asyncio.run(_create_admin(settings, args.email, args.password_stdin))
     elif args.command == "migrate":
         upgrade_to_head(settings.database_url)
         print("database is at the newest revision")
@@ -134,6 +178,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _refusal(error: Exception) -> str:
+    if isinstance(error, WeakPassword):
+        return f"the password {error}"
+    if isinstance(error, InvalidEmail):
+        return f"the email {error}"
+    return str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         code = run(argv)
@@ -142,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 2
     except StorageUnavailable:
         print("portcullis: the database is unavailable", file=sys.stderr)
+        code = 1
+    except (DomainError, ApplicationError) as error:
+        print(f"portcullis: {_refusal(error)}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

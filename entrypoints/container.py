@@ -18,7 +18,15 @@ from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
+from application.audit import AuditEvents
 from application.tokens import TokenLifetimes
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
+from application.use_cases.admin.create_user import CreateUser
+from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.list_audit_events import ListAuditEvents
+from application.use_cases.admin.list_users import ListUsers
+from application.use_cases.admin.update_user import UpdateUser
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
@@ -61,6 +69,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
+    audit = providers.Singleton(AuditEvents, clock=clock, ids=ids)
     password_hasher = providers.Singleton(
         BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds
     )
@@ -108,6 +117,7 @@ class Container(containers.DeclarativeContainer):
         policy=password_policy,
         clock=clock,
         ids=ids,
+        audit=audit,
     )
     log_in = providers.Singleton(
         LogIn,
@@ -183,6 +193,21 @@ class Container(containers.DeclarativeContainer):
     verify_email = providers.Singleton(VerifyEmail, uow=unit_of_work.provider, clock=clock)
     dispatch_outbox = providers.Singleton(
         DispatchOutbox, uow=unit_of_work.provider, mailer=mailer, clock=clock, ids=ids
+    )
+    list_users = providers.Singleton(ListUsers, uow=unit_of_work.provider)
+    get_user = providers.Singleton(GetUser, uow=unit_of_work.provider)
+    create_user = providers.Singleton(CreateUser, register=register_user)
+    update_user = providers.Singleton(
+        UpdateUser, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
+    delete_user = providers.Singleton(DeleteUser, uow=unit_of_work.provider, audit=audit)
+    list_audit_events = providers.Singleton(ListAuditEvents, uow=unit_of_work.provider)
+    create_or_promote_admin = providers.Singleton(
+        CreateOrPromoteAdmin,
+        uow=unit_of_work.provider,
+        register=register_user,
+        clock=clock,
+        audit=audit,
     )
     check_readiness = providers.Singleton(CheckReadiness, probe=database_probe)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)

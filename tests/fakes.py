@@ -14,17 +14,22 @@ from uuid import UUID
 
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken, StorageUnavailable
 from application.outbox import OutboxMessage
+from application.pagination import Position
 from application.ports.mail import MailDeliveryFailed, MailMessage
 from application.ports.persistence import (
+    AuditLog,
     OneTimeTokenRepository,
     Outbox,
     SessionRepository,
     SigningKeyRepository,
+    UserFilter,
     UserRepository,
 )
 from application.ports.security import AccessTokenClaims
+from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.one_time_token import OneTimeToken, TokenPurpose
+from domain.role import Role
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
@@ -40,6 +45,7 @@ class InMemoryStore:
     one_time_tokens: dict[UUID, OneTimeToken] = field(default_factory=dict)
     outbox: dict[UUID, OutboxMessage] = field(default_factory=dict)
     outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
+    audit_events: list[AuditEvent] = field(default_factory=list)
 
 
 class InMemoryUserRepository:
@@ -69,6 +75,30 @@ class InMemoryUserRepository:
         self._store.users.pop(user_id, None)
         doomed = {s.id for s in self._store.sessions.values() if s.user_id == user_id}
         _delete_sessions(self._store, doomed)
+
+    async def list_page(
+        self, filter: UserFilter, *, after: Position | None, limit: int
+    ) -> list[User]:
+        def matches(user: User) -> bool:
+            q = (filter.q or "").lower()
+            return (
+                (not q or q in user.email.value or q in (user.name or "").lower())
+                and (filter.role is None or user.role == filter.role)
+                and (filter.is_active is None or user.is_active == filter.is_active)
+                and (after is None or (user.created_at, user.id) > (after.created_at, after.id))
+            )
+
+        found = sorted(
+            (u for u in self._store.users.values() if matches(u)),
+            key=lambda u: (u.created_at, u.id),
+        )
+        return copy.deepcopy(found[:limit])
+
+    async def lock_active_admins(self) -> set[UUID]:
+        return await self.active_admins()
+
+    async def active_admins(self) -> set[UUID]:
+        return {u.id for u in self._store.users.values() if u.role is Role.ADMIN and u.is_active}
 
     def _refuse_taken_email(self, user: User) -> None:
         if any(o.email == user.email and o.id != user.id for o in self._store.users.values()):
@@ -262,6 +292,31 @@ class InMemoryOutbox:
         return claim[0] if claim else None
 
 
+class InMemoryAuditLog:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def record(self, event: AuditEvent) -> None:
+        self._store.audit_events.append(event)
+
+    async def list_page(
+        self,
+        *,
+        user_id: UUID | None,
+        type: AuditEventType | None,
+        before: Position | None,
+        limit: int,
+    ) -> list[AuditEvent]:
+        events = sorted(self._store.audit_events, key=lambda e: (e.created_at, e.id), reverse=True)
+        return [
+            e
+            for e in events
+            if (user_id is None or e.user_id == user_id)
+            and (type is None or e.type == type)
+            and (before is None or (e.created_at, e.id) < (before.created_at, before.id))
+        ][:limit]
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -286,6 +341,7 @@ class FakeUnitOfWork:
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
+    audit: AuditLog
 
     def __init__(self, store: InMemoryStore) -> None:
         self._shared = store
@@ -298,6 +354,7 @@ class FakeUnitOfWork:
         self.signing_keys = InMemorySigningKeyRepository(self._working)
         self.one_time_tokens = InMemoryOneTimeTokenRepository(self._working)
         self.outbox = InMemoryOutbox(self._working)
+        self.audit = InMemoryAuditLog(self._working)
         return self
 
     async def __aexit__(

@@ -64,14 +64,24 @@ class SqlAlchemyOutbox:
             # SQLite has one writer at a time and ignores this.
             .with_for_update(skip_locked=True)
         )
+        # Two statements, not UPDATE … WHERE id IN (that SELECT): PostgreSQL may run such a
+        # subquery again for every row it updates, each run locking the next `limit` rows, and
+        # so claim every due message at once.
+        due_ids = list((await self._connection.execute(due)).scalars())
+        if not due_ids:
+            return []
         # The conditions are repeated on the UPDATE itself so that a row another dispatcher
         # claimed in the meantime is re-checked and left alone.
         await self._connection.execute(
             update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()), *claimable)
+            .where(outbox.c.id.in_(due_ids), *claimable)
             .values(claimed_by=claimant, claimed_until=now + lease)
         )
-        claimed = select(outbox).where(outbox.c.claimed_by == claimant)
+        claimed = (
+            select(outbox)
+            .where(outbox.c.claimed_by == claimant)
+            .order_by(outbox.c.next_attempt_at)
+        )
         return [_message_from_row(row) for row in await self._connection.execute(claimed)]
 
     async def mark_sent(self, message_id: UUID, claimant: str, now: datetime) -> None:

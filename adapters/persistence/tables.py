@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    text,
 )
 
 metadata = MetaData(
@@ -67,7 +68,21 @@ users = Table(
     Column("is_verified", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The admin list pages by (created_at, id); role and active state narrow it.
+    Index(None, "created_at", "id"),
+    Index(None, "role", "is_active"),
 )
+# Substring search over email and name (`q`): trigram indexes on PostgreSQL (pg_trgm, created by
+# migration 0004); SQLite scans, which is fine at the sizes SQLite is for.
+Index(
+    "ix_users_email_trgm",
+    users.c.email,
+    postgresql_using="gin",
+    postgresql_ops={"email": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+Index(
+    "ix_users_name_trgm", text("lower(name) gin_trgm_ops"), postgresql_using="gin", _table=users
+).ddl_if(dialect="postgresql")
 
 sessions = Table(
     "sessions",
@@ -126,6 +141,24 @@ outbox_messages = Table(
     Column("last_error", String(500), nullable=True),
     # The dispatcher's question, "what is due and still pending?", is answered from this index.
     Index(None, "sent_at", "failed_at", "next_attempt_at"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("type", String(64), nullable=False),
+    # No foreign keys: the trail outlives the accounts it speaks of.
+    Column("user_id", Uuid, nullable=True),
+    Column("actor_id", Uuid, nullable=True),
+    Column("ip", String(45), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    # Newest first: by account, by type, or all.
+    Index(None, "user_id", "created_at", "id"),
+    Index(None, "type", "created_at", "id"),
+    Index(None, "created_at", "id"),
 )
 
 signing_keys = Table(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
@@ -16,6 +17,7 @@ from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
+    AuditLog,
     OneTimeTokenRepository,
     Outbox,
     SessionRepository,
@@ -33,6 +35,7 @@ class SqlAlchemyUnitOfWork:
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
+    audit: AuditLog
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -51,6 +54,7 @@ class SqlAlchemyUnitOfWork:
         self.signing_keys = SqlAlchemySigningKeyRepository(connection)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
         self.outbox = SqlAlchemyOutbox(connection)
+        self.audit = SqlAlchemyAuditLog(connection)
         return self
 
     async def __aexit__(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.errors import violates_unique
 from adapters.persistence.tables import users
 from application.errors import EmailAlreadyRegistered
+from application.pagination import Position
+from application.ports.persistence import UserFilter
 from domain.email import Email
 from domain.role import Role
 from domain.user import User
@@ -65,6 +67,26 @@ class SqlAlchemyUserRepository:
     async def delete(self, user_id: UUID) -> None:
         await self._connection.execute(delete(users).where(users.c.id == user_id))
 
+    async def list_page(
+        self, filter: UserFilter, *, after: Position | None, limit: int
+    ) -> list[User]:
+        statement = select(users).where(*_matching(filter))
+        if after is not None:
+            statement = statement.where(
+                tuple_(users.c.created_at, users.c.id) > tuple_(after.created_at, after.id)
+            )
+        statement = statement.order_by(users.c.created_at, users.c.id).limit(limit)
+        return [user_from_row(row) for row in await self._connection.execute(statement)]
+
+    async def lock_active_admins(self) -> set[UUID]:
+        # FOR UPDATE on PostgreSQL; SQLite ignores it, and needs nothing: its writers queue.
+        statement = select(users.c.id).where(*_active_admins()).with_for_update()
+        return set((await self._connection.execute(statement)).scalars())
+
+    async def active_admins(self) -> set[UUID]:
+        statement = select(users.c.id).where(*_active_admins())
+        return set((await self._connection.execute(statement)).scalars())
+
     async def _write(self, statement: Any) -> None:
         try:
             await self._connection.execute(statement)
@@ -72,3 +94,28 @@ class SqlAlchemyUserRepository:
             if violates_unique(error, "users", "email"):
                 raise EmailAlreadyRegistered() from None
             raise
+
+
+def _active_admins() -> tuple[ColumnElement[bool], ...]:
+    return (users.c.role == Role.ADMIN.value, users.c.is_active.is_(True))
+
+
+def _matching(filter: UserFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filter.q:
+        pattern = f"%{_escape_like(filter.q.lower())}%"
+        conditions.append(
+            or_(
+                users.c.email.like(pattern, escape="\\"),
+                func.lower(users.c.name).like(pattern, escape="\\"),
+            )
+        )
+    if filter.role is not None:
+        conditions.append(users.c.role == filter.role.value)
+    if filter.is_active is not None:
+        conditions.append(users.c.is_active.is_(filter.is_active))
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from application.outbox import OutboxMessage
+from application.pagination import Position
+from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.one_time_token import OneTimeToken, TokenPurpose
+from domain.role import Role
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """`q` matches a part of the email or the name, in any case."""
+
+    q: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
 
 
 class UserRepository(Protocol):
@@ -29,6 +42,17 @@ class UserRepository(Protocol):
 
     async def delete(self, user_id: UUID) -> None:
         """Remove the user and, with it, every session of theirs."""
+
+    async def list_page(
+        self, filter: UserFilter, *, after: Position | None, limit: int
+    ) -> list[User]:
+        """Users matching the filter, oldest first by (created_at, id), after a position."""
+
+    async def lock_active_admins(self) -> set[UUID]:
+        """The ids of active admins, locked until the transaction ends where the database can
+        (PostgreSQL), so two concurrent demotions cannot both see "one other admin left"."""
+
+    async def active_admins(self) -> set[UUID]: ...
 
 
 class SessionRepository(Protocol):
@@ -108,6 +132,20 @@ class Outbox(Protocol):
         """Record a failed attempt and release the claim; with give_up_at, stop trying."""
 
 
+class AuditLog(Protocol):
+    async def record(self, event: AuditEvent) -> None: ...
+
+    async def list_page(
+        self,
+        *,
+        user_id: UUID | None,
+        type: AuditEventType | None,
+        before: Position | None,
+        limit: int,
+    ) -> list[AuditEvent]:
+        """Events, newest first by (created_at, id), before a position."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -116,6 +154,7 @@ class UnitOfWork(Protocol):
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
+    audit: AuditLog
 
     async def __aenter__(self) -> Self: ...
 

@@ -13,6 +13,9 @@ from application.ports.system import Clock, IdGenerator
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
+# No send starts later than this after the claim: one still running when the claim lapses could
+# be sent a second time by another dispatcher. What is left waits for its claim to lapse.
+LAST_SEND_START = CLAIM_LEASE / 2
 BATCH_SIZE = 20
 
 
@@ -41,13 +44,16 @@ class DispatchOutbox:
 
     async def execute(self) -> DispatchReport:
         claim = self._ids.new_id().hex  # names this batch's claim, and only this batch's
+        claimed_at = self._clock.now()
         async with self._uow() as uow:
             claimed = await uow.outbox.claim_due(
-                self._clock.now(), claimant=claim, lease=CLAIM_LEASE, limit=BATCH_SIZE
+                claimed_at, claimant=claim, lease=CLAIM_LEASE, limit=BATCH_SIZE
             )
             await uow.commit()
         sent = failed = 0
         for item in claimed:
+            if self._clock.now() - claimed_at >= LAST_SEND_START:
+                break
             try:
                 await self._mailer.send(item.message)
             except MailDeliveryFailed as error:

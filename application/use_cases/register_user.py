@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
+from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.password import PasswordPolicy
 from domain.role import Role
@@ -17,6 +21,7 @@ class RegisterUserCommand:
     password: str
     name: str | None = None
     role: Role = Role.USER
+    caller: Caller = NO_CALLER
 
 
 class RegisterUser:
@@ -29,14 +34,17 @@ class RegisterUser:
         policy: PasswordPolicy,
         clock: Clock,
         ids: IdGenerator,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
         self._ids = ids
+        self._audit = audit
 
-    async def execute(self, command: RegisterUserCommand) -> User:
+    async def execute(self, command: RegisterUserCommand, *, actor_id: UUID | None = None) -> User:
+        """`actor_id` is the admin creating the account; None for a person signing up."""
         email = Email.parse(command.email)
         name = check_display_name(command.name)
         self._policy.check(command.password, email.value)
@@ -51,5 +59,14 @@ class RegisterUser:
         )
         async with self._uow() as uow:
             await uow.users.add(user)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.USER_CREATED if actor_id else AuditEventType.SIGNED_UP,
+                    command.caller,
+                    user_id=user.id,
+                    actor_id=actor_id or user.id,
+                    role=user.role.value,
+                )
+            )
             await uow.commit()
         return user

@@ -18,7 +18,7 @@ from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from entrypoints.http.openapi import install_problem_openapi
-from entrypoints.http.routers import auth, health, me, pages, recovery, sessions
+from entrypoints.http.routers import admin, auth, health, me, pages, recovery, sessions
 from entrypoints.logging import configure_logging
 from entrypoints.mail_dispatcher import dispatch_forever
 from entrypoints.settings import load_settings
@@ -82,7 +82,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
-    for module in (auth, recovery, me, sessions, health, pages):
+    for module in (auth, recovery, me, sessions, admin, health, pages):
         app.include_router(module.router)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,7 @@ from dependency_injector import providers
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from application.caller import Caller
 from application.use_cases.authenticate import Principal
 from entrypoints.container import Container
 from entrypoints.http.errors import NotAuthenticated
@@ -49,6 +50,13 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def user_agent_of(request: Request) -> str | None:
     agent = request.headers.get("user-agent")
     return agent[:MAX_USER_AGENT_LENGTH] if agent else None
+
+
+def caller_of(request: Request) -> Caller:
+    return Caller(ip=client_ip_of(request), user_agent=user_agent_of(request))
+
+
+CallerInfo = Annotated[Caller, Depends(caller_of)]
 
 
 def client_ip_of(request: Request) -> str | None:

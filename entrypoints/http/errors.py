@@ -12,11 +12,14 @@ from starlette.responses import Response
 from application.errors import (
     AccountDisabled,
     EmailAlreadyRegistered,
+    Forbidden,
     InvalidAccessToken,
     InvalidCredentials,
     InvalidCurrentPassword,
+    InvalidCursor,
     InvalidOrExpiredToken,
     InvalidRefreshToken,
+    LastAdmin,
     NotFound,
     RefreshTokenReused,
     StorageUnavailable,
@@ -44,6 +47,7 @@ class ErrorSpec:
     status: int
     code: str
     headers: dict[str, str] = field(default_factory=dict)
+    loc: tuple[str, ...] = ("body",)  # where a 422 points
 
 
 ERRORS: dict[type[Exception], ErrorSpec] = {
@@ -65,6 +69,9 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     ),
     InvalidCurrentPassword: ErrorSpec(400, "invalid_current_password"),
     NotFound: ErrorSpec(404, "not_found"),
+    Forbidden: ErrorSpec(403, "forbidden"),
+    LastAdmin: ErrorSpec(409, "last_admin"),
+    InvalidCursor: ErrorSpec(422, "validation_error", loc=("query", "cursor")),
     InvalidOrExpiredToken: ErrorSpec(400, "invalid_or_expired_token"),
     StorageUnavailable: ErrorSpec(503, "service_unavailable", {"Retry-After": RETRY_AFTER_SECONDS}),
 }
@@ -90,7 +97,7 @@ async def _application_error(request: Request, error: Exception) -> Response:
     spec = next(spec for kind, spec in ERRORS.items() if isinstance(error, kind))
     errors = None
     if spec.status == 422:
-        errors = [{"loc": ["body"], "message": str(error), "type": spec.code}]
+        errors = [{"loc": list(spec.loc), "message": str(error), "type": spec.code}]
     return problem_response(spec.status, spec.code, str(error), headers=spec.headers, errors=errors)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from application.tokens import TokenPair
 from application.use_cases.list_sessions import SessionView
+from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
 from domain.role import Role
@@ -170,6 +171,64 @@ class SessionResponse(BaseModel):
             ip=view.ip,
             current=view.current,
         )
+
+
+class CreateUserRequest(RequestModel):
+    email: EmailInput
+    password: PasswordInput
+    name: NameInput = None
+    role: Role = Role.USER
+
+
+class AdminUpdateUserRequest(RequestModel):
+    """Only the fields sent are changed; `name: null` clears the name."""
+
+    name: NameInput = None
+    email: EmailInput | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+    is_verified: bool | None = None
+
+    @field_validator("email", "role", "is_active", "is_verified", mode="before")
+    @classmethod
+    def _not_nullable(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class UserListResponse(BaseModel):
+    items: list[UserResponse]
+    next_cursor: str | None
+
+
+class AuditEventResponse(BaseModel):
+    id: UUID
+    type: AuditEventType
+    user_id: UUID | None
+    actor_id: UUID | None
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventResponse:
+        return cls(
+            id=event.id,
+            type=event.type,
+            user_id=event.user_id,
+            actor_id=event.actor_id,
+            ip=event.ip,
+            user_agent=event.user_agent,
+            created_at=event.created_at,
+            data=event.data,
+        )
+
+
+class AuditEventListResponse(BaseModel):
+    items: list[AuditEventResponse]
+    next_cursor: str | None
 
 
 class StatusResponse(BaseModel):

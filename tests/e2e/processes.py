@@ -53,12 +53,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(workdir: Path, *, workers: int = 1, **variables: str) -> Iterator[Server]:
-    """Migrate, start `portcullis serve` on a free port (with extra PORTCULLIS_* variables),
-    yield it, stop it. On leaving, asserts the server logged no traceback."""
+def serving(
+    workdir: Path, *, workers: int = 1, port: int | None = None, **variables: str
+) -> Iterator[Server]:
+    """Migrate, start `portcullis serve` on the port (a free one unless given; given, it can go
+    into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables, yield it, stop it. On
+    leaving, asserts the server logged no traceback."""
     migrated = run_portcullis(workdir, "migrate", **variables)
     assert migrated.returncode == 0, migrated.stderr
-    port = free_port()
+    port = port or free_port()
     log_path = workdir / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(

@@ -7,7 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from application.outbox import OutboxMessage
+from application.ports.mail import MailMessage
 from domain.email import Email
+from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
 from domain.signing_key import SigningKey
@@ -71,3 +74,45 @@ def a_signing_key(**overrides: Any) -> SigningKey:
     }
     values.update(overrides)
     return SigningKey(**values)
+
+
+def a_one_time_token(user: User, **overrides: Any) -> OneTimeToken:
+    """A usable reset token issued to the user a minute before NOW."""
+    purpose = overrides.pop("purpose", TokenPurpose.RESET_PASSWORD)
+    created_at = overrides.pop("created_at", NOW - timedelta(minutes=1))
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user.id,
+        "purpose": purpose,
+        "token_hash": secrets.token_hex(32),
+        "email": user.email.value,
+        "created_at": created_at,
+        "expires_at": created_at + TOKEN_LIFETIMES[purpose],
+        "used_at": None,
+    }
+    values.update(overrides)
+    return OneTimeToken(**values)
+
+
+def an_outbox_message(**overrides: Any) -> OutboxMessage:
+    """A pending message, due since a minute before NOW."""
+    message_id = overrides.pop("id", None) or uuid.uuid4()
+    created_at = overrides.pop("created_at", NOW - timedelta(minutes=1))
+    message = overrides.pop(
+        "message",
+        MailMessage(
+            to=f"user-{message_id.hex[:12]}@example.com",
+            subject=f"Message {message_id.hex[:12]} — ✓",
+            text=f"Open https://example.org/verify-email?token={secrets.token_urlsafe(32)}\n",
+            html='<p>Open <a href="https://example.org/">the link</a></p>',
+        ),
+    )
+    values: dict[str, Any] = {
+        "id": message_id,
+        "message": message,
+        "created_at": created_at,
+        "next_attempt_at": created_at,
+        "attempts": 0,
+    }
+    values.update(overrides)
+    return OutboxMessage(**values)

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from application.outbox import OutboxMessage
+from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
 from domain.user import User
@@ -17,15 +19,22 @@ Persist = Callable[..., Awaitable[None]]
 
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
-    """Store users, sessions and signing keys in one committed unit of work, in the given order."""
+    """Store users, sessions, signing keys, one-time tokens and outbox messages in one committed
+    unit of work, in the given order."""
 
-    async def persist(*entities: User | Session | SigningKey) -> None:
+    async def persist(
+        *entities: User | Session | SigningKey | OneTimeToken | OutboxMessage,
+    ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
                 if isinstance(entity, User):
                     await uow.users.add(entity)
                 elif isinstance(entity, Session):
                     await uow.sessions.add(entity)
+                elif isinstance(entity, OneTimeToken):
+                    await uow.one_time_tokens.add(entity)
+                elif isinstance(entity, OutboxMessage):
+                    await uow.outbox.add(entity)
                 else:
                     await uow.signing_keys.add(entity)
             await uow.commit()

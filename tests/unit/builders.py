@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from application.outbox import OutboxMessage
+from application.ports.mail import MailMessage
 from application.ports.security import AccessTokenClaims
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes
 from domain.email import Email
+from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
 from domain.user import User
@@ -31,6 +36,9 @@ ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
 LIFETIMES = TokenLifetimes(access=ACCESS_TTL, refresh=REFRESH_TTL)
 ALGORITHM = "ES256"
+# With a path and a trailing slash, as an operator behind a proxy might set it.
+PUBLIC_URL = "https://example.org/auth/"
+LINK_BASE = "https://example.org/auth"
 
 
 class Accounts:
@@ -138,3 +146,29 @@ def is_revoked(store: InMemoryStore, session: Session) -> bool:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def queued_mail(store: InMemoryStore) -> list[OutboxMessage]:
+    """Every message in the outbox, in the order it was queued."""
+    return sorted(store.outbox.values(), key=lambda m: (m.created_at, m.id))
+
+
+def queued_mail_to(store: InMemoryStore, email: str) -> list[MailMessage]:
+    return [item.message for item in queued_mail(store) if item.message.to == email]
+
+
+def secret_in(message: MailMessage, page: str) -> str:
+    """The token of the one `{PUBLIC_URL}/{page}?token=…` link in the text; checks the HTML
+    carries the same link."""
+    links = re.findall(rf"{re.escape(LINK_BASE)}/{page}\?token=\S+", message.text)
+    assert len(links) == 1, message.text
+    [token] = parse_qs(urlsplit(links[0]).query, strict_parsing=True)["token"]
+    assert f'href="{links[0]}"' in message.html
+    return token
+
+
+def stored_tokens_of(
+    store: InMemoryStore, user_id: UUID, purpose: TokenPurpose
+) -> list[OneTimeToken]:
+    tokens = [t for t in store.one_time_tokens.values() if t.user_id == user_id]
+    return sorted((t for t in tokens if t.purpose == purpose), key=lambda t: t.created_at)

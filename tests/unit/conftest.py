@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from application.audit import AuditEvents
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.delete_account import DeleteAccount
+from application.use_cases.dispatch_outbox import DispatchOutbox
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.log_in import LogIn
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.refresh_tokens import RefreshTokens
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.request_email_verification import RequestEmailVerification
+from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.reset_password import ResetPassword
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.update_profile import UpdateProfile
+from application.use_cases.verify_email import VerifyEmail
 from domain.password import PasswordPolicy
 from tests.fakes import (
     FakeAccessTokens,
@@ -24,9 +30,10 @@ from tests.fakes import (
     FakeUnitOfWorkFactory,
     FixedClock,
     InMemoryStore,
+    RecordingMailer,
     SequentialIds,
 )
-from tests.unit.builders import ALGORITHM, COMMON_PASSWORDS, LIFETIMES, Accounts
+from tests.unit.builders import ALGORITHM, COMMON_PASSWORDS, LIFETIMES, PUBLIC_URL, Accounts
 
 
 @pytest.fixture
@@ -89,7 +96,7 @@ def register_user(
     clock: FixedClock,
     ids: SequentialIds,
 ) -> RegisterUser:
-    return RegisterUser(uow, hasher, policy, clock, ids)
+    return RegisterUser(uow, hasher, policy, clock, ids, AuditEvents(clock, ids))
 
 
 @pytest.fixture
@@ -169,3 +176,44 @@ def rotate_signing_key(
     uow: FakeUnitOfWorkFactory, key_factory: FakeSigningKeyFactory, clock: FixedClock
 ) -> RotateSigningKey:
     return RotateSigningKey(uow, key_factory, clock, ALGORITHM)
+
+
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
+def request_password_reset(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds
+) -> RequestPasswordReset:
+    return RequestPasswordReset(uow, clock, ids, PUBLIC_URL)
+
+
+@pytest.fixture
+def reset_password(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    policy: PasswordPolicy,
+    clock: FixedClock,
+) -> ResetPassword:
+    return ResetPassword(uow, hasher, policy, clock)
+
+
+@pytest.fixture
+def request_email_verification(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds
+) -> RequestEmailVerification:
+    return RequestEmailVerification(uow, clock, ids, PUBLIC_URL)
+
+
+@pytest.fixture
+def verify_email(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> VerifyEmail:
+    return VerifyEmail(uow, clock)
+
+
+@pytest.fixture
+def dispatch_outbox(
+    uow: FakeUnitOfWorkFactory, mailer: RecordingMailer, clock: FixedClock, ids: SequentialIds
+) -> DispatchOutbox:
+    return DispatchOutbox(uow, mailer, clock, ids)

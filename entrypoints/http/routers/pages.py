@@ -30,9 +30,16 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 BROKEN_LINK = "This link is invalid, was already used, or has expired. Please ask for a new one."
-TokenQuery = Annotated[str | None, Query(max_length=256)]
-TokenField = Annotated[str, Form(min_length=1, max_length=256)]
+MAX_TOKEN_LENGTH = 256
+# No length limit on the query: a mangled link must get the page that says it is broken, not
+# a JSON validation error in the browser (the server's header limit bounds the query anyway).
+TokenQuery = Annotated[str | None, Query()]
+TokenField = Annotated[str, Form(min_length=1, max_length=MAX_TOKEN_LENGTH)]
 HTML: dict[str, Any] = {"content": {"text/html": {}}}
+
+
+def _plausible(token: str | None) -> bool:
+    return token is not None and 0 < len(token) <= MAX_TOKEN_LENGTH
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -52,9 +59,9 @@ def _outcome(request: Request, title: str, message: str, *, success: bool) -> HT
     )
 
 
-@router.get("/reset-password", response_class=HTMLResponse, responses={400: HTML, 422: HTML})
+@router.get("/reset-password", response_class=HTMLResponse, responses={400: HTML})
 async def reset_password_page(request: Request, token: TokenQuery = None) -> HTMLResponse:
-    if not token:
+    if not _plausible(token):
         return _outcome(request, "Reset your password", BROKEN_LINK, success=False)
     return _page(request, "reset_password.html", title="Choose a new password", token=token)
 
@@ -88,9 +95,9 @@ async def reset_password_form(
     )
 
 
-@router.get("/verify-email", response_class=HTMLResponse, responses={400: HTML, 422: HTML})
+@router.get("/verify-email", response_class=HTMLResponse, responses={400: HTML})
 async def verify_email_page(request: Request, token: TokenQuery = None) -> HTMLResponse:
-    if not token:
+    if not _plausible(token):
         return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
     return _page(request, "verify_email.html", title="Confirm your email address", token=token)
 

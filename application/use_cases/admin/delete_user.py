@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.audit import AuditEvents
+from application.authorization import require_admin
+from application.caller import Caller
+from application.errors import NotFound
+from application.ports.persistence import UnitOfWorkFactory
+from application.use_cases.admin.last_admin import ensure_an_admin_remains, lock_admins
+from domain.audit_event import AuditEventType
+from domain.user import User
+
+
+class DeleteUser:
+    """An admin deletes an account (its sessions go with it); never the last active admin."""
+
+    def __init__(self, uow: UnitOfWorkFactory, audit: AuditEvents) -> None:
+        self._uow = uow
+        self._audit = audit
+
+    async def execute(self, actor: User, user_id: UUID, caller: Caller) -> None:
+        require_admin(actor)
+        async with self._uow() as uow:
+            admins_before = await lock_admins(uow)
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise NotFound("user")
+            await uow.users.delete(user.id)
+            await ensure_an_admin_remains(uow, admins_before)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.DELETED,
+                    caller,
+                    user_id=user.id,
+                    actor_id=actor.id,
+                    email=user.email.value,
+                )
+            )
+            await uow.commit()

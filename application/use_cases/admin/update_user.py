@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.audit import AuditEvents
+from application.authorization import require_admin
+from application.caller import Caller
+from application.errors import NotFound
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.system import Clock
+from application.unset import UNSET, Unset
+from application.use_cases.admin.last_admin import ensure_an_admin_remains, lock_admins
+from domain.audit_event import AuditEvent, AuditEventType
+from domain.email import Email
+from domain.role import Role
+from domain.session_scope import SessionScope
+from domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUserCommand:
+    user_id: UUID
+    caller: Caller
+    name: str | Unset | None = UNSET
+    email: str | Unset = UNSET
+    role: Role | Unset = UNSET
+    is_active: bool | Unset = UNSET
+    is_verified: bool | Unset = UNSET
+
+
+class UpdateUser:
+    """An admin fixes an account. Deactivating it ends every session at once; no change may
+    leave the service without an active admin."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._audit = audit
+
+    async def execute(self, actor: User, command: UpdateUserCommand) -> User:
+        require_admin(actor)
+        new_email = None if command.email is UNSET else Email.parse(command.email)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            admins_before = await lock_admins(uow)
+            user = await uow.users.get(command.user_id)
+            if user is None:
+                raise NotFound("user")
+            was = (user.role, user.is_active, user.email)
+            if command.name is not UNSET:
+                user.rename(command.name, now)
+            if new_email is not None:
+                user.change_email(new_email, now)
+            if command.is_verified is not UNSET:
+                user.is_verified = command.is_verified
+                user.updated_at = now
+            if command.role is not UNSET:
+                user.role = command.role
+                user.updated_at = now
+            if command.is_active is not UNSET:
+                user.is_active = command.is_active
+                user.updated_at = now
+            await uow.users.save(user)
+            if was[1] and not user.is_active:
+                await uow.sessions.revoke(SessionScope.everything(user.id), now)
+            await ensure_an_admin_remains(uow, admins_before)
+            for event in self._events(actor, user, was, command.caller):
+                await uow.audit.record(event)
+            await uow.commit()
+        return user
+
+    def _events(
+        self, actor: User, user: User, was: tuple[Role, bool, Email], caller: Caller
+    ) -> list[AuditEvent]:
+        role, active, email = was
+        events: list[AuditEvent] = []
+        if user.role != role:
+            events.append(
+                self._audit.event(
+                    AuditEventType.ROLE_CHANGED,
+                    caller,
+                    user_id=user.id,
+                    actor_id=actor.id,
+                    old=role.value,
+                    new=user.role.value,
+                )
+            )
+        if user.is_active != active:
+            kind = AuditEventType.ACTIVATED if user.is_active else AuditEventType.DEACTIVATED
+            events.append(self._audit.event(kind, caller, user_id=user.id, actor_id=actor.id))
+        if user.email != email:
+            events.append(
+                self._audit.event(
+                    AuditEventType.EMAIL_CHANGED, caller, user_id=user.id, actor_id=actor.id
+                )
+            )
+        return events

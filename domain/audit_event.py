@@ -1,0 +1,43 @@
+"""Security events: who did what to which account, from where, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+
+class AuditEventType(StrEnum):
+    SIGNED_UP = "user.signed_up"
+    USER_CREATED = "user.created"
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    REFRESH_TOKEN_REUSED = "refresh_token.reused"
+    LOGGED_OUT = "session.logged_out"
+    SESSIONS_REVOKED = "sessions.revoked"
+    PASSWORD_CHANGED = "password.changed"
+    PASSWORD_RESET = "password.reset"
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_CHANGED = "email.changed"
+    ROLE_CHANGED = "user.role_changed"
+    ACTIVATED = "user.activated"
+    DEACTIVATED = "user.deactivated"
+    DELETED = "user.deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """`user_id` is the account concerned, `actor_id` who acted (the same for self-service,
+    an admin for admin changes, None when nobody was authenticated). `data` holds small facts
+    — never a password, token or hash."""
+
+    id: UUID
+    type: AuditEventType
+    created_at: datetime
+    user_id: UUID | None = None
+    actor_id: UUID | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)

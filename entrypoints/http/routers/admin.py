@@ -1,0 +1,170 @@
+"""The admin API: accounts and the audit trail. Whether the caller may is decided by the use
+cases, from the caller's role in the database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from application.ports.persistence import UserFilter
+from application.unset import UNSET
+from application.use_cases.admin.create_user import CreateUser
+from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
+from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
+from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
+from application.use_cases.register_user import RegisterUserCommand
+from domain.audit_event import AuditEventType
+from domain.email import MAX_EMAIL_LENGTH
+from domain.role import Role
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import (
+    AdminUpdateUserRequest,
+    AuditEventListResponse,
+    AuditEventResponse,
+    CreateUserRequest,
+    UserListResponse,
+    UserResponse,
+)
+
+router = APIRouter(tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+
+
+@router.get(
+    "/api/v1/users", response_model=UserListResponse, responses=problems(401, 403, 422, 503)
+)
+async def list_users(
+    principal: CurrentPrincipal,
+    list_users: Annotated[ListUsers, provided(lambda c: c.list_users)],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=MAX_EMAIL_LENGTH)] = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+) -> UserListResponse:
+    """Accounts, oldest first. `q` matches part of the email or the name; `next_cursor` is
+    null on the last page."""
+    page = await list_users.execute(
+        principal.user,
+        ListUsersQuery(
+            filter=UserFilter(q=q, role=role, is_active=is_active), limit=limit, cursor=cursor
+        ),
+    )
+    return UserListResponse(
+        items=[UserResponse.of(user) for user in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post(
+    "/api/v1/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserResponse,
+    responses=problems(401, 403, 409, 413, 422, 503),
+)
+async def create_user(
+    body: CreateUserRequest,
+    response: Response,
+    principal: CurrentPrincipal,
+    caller: CallerInfo,
+    create: Annotated[CreateUser, provided(lambda c: c.create_user)],
+) -> UserResponse:
+    user = await create.execute(
+        principal.user,
+        RegisterUserCommand(
+            email=body.email,
+            password=body.password,
+            name=body.name,
+            role=body.role,
+            caller=caller,
+        ),
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserResponse.of(user)
+
+
+@router.get(
+    "/api/v1/users/{user_id}",
+    response_model=UserResponse,
+    responses=problems(401, 403, 404, 422, 503),
+)
+async def get_user(
+    user_id: UUID,
+    principal: CurrentPrincipal,
+    get: Annotated[GetUser, provided(lambda c: c.get_user)],
+) -> UserResponse:
+    return UserResponse.of(await get.execute(principal.user, user_id))
+
+
+@router.patch(
+    "/api/v1/users/{user_id}",
+    response_model=UserResponse,
+    responses=problems(401, 403, 404, 409, 413, 422, 503),
+)
+async def update_user(
+    user_id: UUID,
+    body: AdminUpdateUserRequest,
+    principal: CurrentPrincipal,
+    caller: CallerInfo,
+    update: Annotated[UpdateUser, provided(lambda c: c.update_user)],
+) -> UserResponse:
+    """Change what is sent. Deactivating ends every session of the account at once; a change
+    that would leave no active admin is `409 last_admin`."""
+    sent = body.model_fields_set
+    user = await update.execute(
+        principal.user,
+        UpdateUserCommand(
+            user_id=user_id,
+            caller=caller,
+            name=body.name if "name" in sent else UNSET,
+            email=body.email if body.email is not None else UNSET,
+            role=body.role if body.role is not None else UNSET,
+            is_active=body.is_active if body.is_active is not None else UNSET,
+            is_verified=body.is_verified if body.is_verified is not None else UNSET,
+        ),
+    )
+    return UserResponse.of(user)
+
+
+@router.delete(
+    "/api/v1/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 422, 503),
+)
+async def delete_user(
+    user_id: UUID,
+    principal: CurrentPrincipal,
+    caller: CallerInfo,
+    delete: Annotated[DeleteUser, provided(lambda c: c.delete_user)],
+) -> None:
+    await delete.execute(principal.user, user_id, caller)
+
+
+@router.get(
+    "/api/v1/audit-events",
+    response_model=AuditEventListResponse,
+    responses=problems(401, 403, 422, 503),
+)
+async def list_audit_events(
+    principal: CurrentPrincipal,
+    list_events: Annotated[ListAuditEvents, provided(lambda c: c.list_audit_events)],
+    user_id: UUID | None = None,
+    type: AuditEventType | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditEventListResponse:
+    """Security events, newest first."""
+    page = await list_events.execute(
+        principal.user,
+        ListAuditEventsQuery(limit=limit, user_id=user_id, type=type, cursor=cursor),
+    )
+    return AuditEventListResponse(
+        items=[AuditEventResponse.of(event) for event in page.items],
+        next_cursor=page.next_cursor,
+    )
