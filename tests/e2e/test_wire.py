@@ -133,7 +133,7 @@ async def test_openapi_documents_every_error_as_a_problem(client: httpx.AsyncCli
         for method, operation in item.items()
     ]
     documented = {(method.upper(), path) for path, method, _ in operations}
-    assert CONTRACT_OPERATIONS <= documented, CONTRACT_OPERATIONS - documented
+    assert documented >= CONTRACT_OPERATIONS, CONTRACT_OPERATIONS - documented
     for path, method, operation in operations:
         for status, response in operation["responses"].items():
             if int(status) >= 400:
