@@ -78,9 +78,7 @@ class SqlAlchemyOutbox:
             .values(claimed_by=claimant, claimed_until=now + lease)
         )
         claimed = (
-            select(outbox)
-            .where(outbox.c.claimed_by == claimant)
-            .order_by(outbox.c.next_attempt_at)
+            select(outbox).where(outbox.c.claimed_by == claimant).order_by(outbox.c.next_attempt_at)
         )
         return [_message_from_row(row) for row in await self._connection.execute(claimed)]
 
