@@ -127,6 +127,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         lifetimes=token_lifetimes,
+        audit=audit,
     )
     refresh_tokens = providers.Singleton(
         RefreshTokens,
@@ -135,24 +136,30 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         lifetimes=token_lifetimes,
+        audit=audit,
     )
-    revoke_sessions = providers.Singleton(RevokeSessions, uow=unit_of_work.provider, clock=clock)
+    revoke_sessions = providers.Singleton(
+        RevokeSessions, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     revoke_own_session = providers.Singleton(RevokeOwnSession, revoke=revoke_sessions)
     list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(
         Authenticate, uow=unit_of_work.provider, tokens=access_tokens, clock=clock
     )
-    update_profile = providers.Singleton(UpdateProfile, uow=unit_of_work.provider, clock=clock)
+    update_profile = providers.Singleton(
+        UpdateProfile, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     change_password = providers.Singleton(
         ChangePassword,
         uow=unit_of_work.provider,
         hasher=password_hasher,
         policy=password_policy,
         clock=clock,
+        audit=audit,
     )
     delete_account = providers.Singleton(
-        DeleteAccount, uow=unit_of_work.provider, hasher=password_hasher
+        DeleteAccount, uow=unit_of_work.provider, hasher=password_hasher, audit=audit
     )
     ensure_signing_key = providers.Singleton(
         EnsureSigningKey,
@@ -182,6 +189,7 @@ class Container(containers.DeclarativeContainer):
         hasher=password_hasher,
         policy=password_policy,
         clock=clock,
+        audit=audit,
     )
     request_email_verification = providers.Singleton(
         RequestEmailVerification,
@@ -190,7 +198,9 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         public_url=settings.provided.public_url,
     )
-    verify_email = providers.Singleton(VerifyEmail, uow=unit_of_work.provider, clock=clock)
+    verify_email = providers.Singleton(
+        VerifyEmail, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     dispatch_outbox = providers.Singleton(
         DispatchOutbox, uow=unit_of_work.provider, mailer=mailer, clock=clock, ids=ids
     )

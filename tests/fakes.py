@@ -75,6 +75,12 @@ class InMemoryUserRepository:
         self._store.users.pop(user_id, None)
         doomed = {s.id for s in self._store.sessions.values() if s.user_id == user_id}
         _delete_sessions(self._store, doomed)
+        # As the foreign key's ON DELETE CASCADE does.
+        self._store.one_time_tokens = {
+            token_id: t
+            for token_id, t in self._store.one_time_tokens.items()
+            if t.user_id != user_id
+        }
 
     async def list_page(
         self, filter: UserFilter, *, after: Position | None, limit: int
@@ -391,15 +397,19 @@ class FakePasswordHasher:
     same contract as bcrypt: verify with no hash still counts as work and returns False, and a
     hash it cannot read is a mismatch (verify) or one to replace (needs_rehash), never a crash.
 
-    `during_verify`, when set, runs while a password is being checked: it stands for another
-    request changing the account in the long moment bcrypt takes."""
+    `during_verify` and `during_hash`, when set, run while a password is being checked or
+    hashed: they stand for another request changing the account in the long moment bcrypt
+    takes."""
 
     def __init__(self, cost: int = 12) -> None:
         self.cost = cost
         self.verifications = 0
         self.during_verify: Callable[[], Awaitable[None]] | None = None
+        self.during_hash: Callable[[], Awaitable[None]] | None = None
 
     async def hash(self, password: str) -> str:
+        if self.during_hash is not None:
+            await self.during_hash()
         return f"fake${self.cost}${password}"
 
     async def verify(self, password: str, password_hash: str | None) -> bool:

@@ -3,10 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock
+from domain.audit_event import AuditEventType
 from domain.password import PasswordPolicy
 from domain.session_scope import SessionScope
 
@@ -17,6 +20,7 @@ class ChangePasswordCommand:
     session_id: UUID
     current_password: str
     new_password: str
+    caller: Caller = NO_CALLER
 
 
 class ChangePassword:
@@ -28,11 +32,13 @@ class ChangePassword:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
+        self._audit = audit
 
     async def execute(self, command: ChangePasswordCommand) -> None:
         async with self._uow() as uow:
@@ -53,5 +59,16 @@ class ChangePassword:
                 raise InvalidCurrentPassword()
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
-            await uow.sessions.revoke(SessionScope.others(current.id, command.session_id), now)
+            revoked = await uow.sessions.revoke(
+                SessionScope.others(current.id, command.session_id), now
+            )
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.PASSWORD_CHANGED,
+                    command.caller,
+                    user_id=current.id,
+                    actor_id=current.id,
+                    sessions_revoked=revoked,
+                )
+            )
             await uow.commit()

@@ -3,23 +3,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
+from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
+from domain.audit_event import AuditEventType
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteAccountCommand:
     user_id: UUID
     password: str
+    caller: Caller = NO_CALLER
 
 
 class DeleteAccount:
-    """A person deletes their own account; its sessions go with it and the email is free again."""
+    """A person deletes their own account; its sessions go with it and the email is free again.
+    The last active admin cannot: someone must be left to run the service."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, audit: AuditEvents) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._audit = audit
 
     async def execute(self, command: DeleteAccountCommand) -> None:
         async with self._uow() as uow:
@@ -29,6 +36,7 @@ class DeleteAccount:
         if not await self._hasher.verify(command.password, user.password_hash):
             raise InvalidCurrentPassword()
         async with self._uow() as uow:
+            admins_before = await lock_admins(uow)
             current = await uow.users.get(user.id)
             if current is None:
                 raise InvalidAccessToken()
@@ -36,4 +44,14 @@ class DeleteAccount:
                 # The password changed while we were checking it: the proof we checked is stale.
                 raise InvalidCurrentPassword()
             await uow.users.delete(user.id)
+            await ensure_an_admin_remains(uow, admins_before)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.DELETED,
+                    command.caller,
+                    user_id=user.id,
+                    actor_id=user.id,
+                    email=user.email.value,
+                )
+            )
             await uow.commit()

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
+from application.caller import Caller
 from application.errors import AccountDisabled, InvalidCredentials
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
+from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidEmail
 from domain.session import Session
@@ -33,6 +36,7 @@ class LogIn:
         clock: Clock,
         ids: IdGenerator,
         lifetimes: TokenLifetimes,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -40,19 +44,37 @@ class LogIn:
         self._clock = clock
         self._ids = ids
         self._lifetimes = lifetimes
+        self._audit = audit
 
     async def execute(self, command: LogInCommand) -> TokenPair:
         user = await self._find_user(command.email)
         # Verify outside any transaction: bcrypt takes far longer than a connection should be held.
         matches = await self._hasher.verify(command.password, user.password_hash if user else None)
         if user is None or not matches:
+            await self._record_failure(
+                command, user, "unknown_email" if user is None else "wrong_password"
+            )
             raise InvalidCredentials()
         if not user.is_active:
+            await self._record_failure(command, user, "account_disabled")
             raise AccountDisabled()
         new_hash = None
         if self._hasher.needs_rehash(user.password_hash):
             new_hash = await self._hasher.hash(command.password)
         return await self._open_session(user, command, new_hash)
+
+    async def _record_failure(self, command: LogInCommand, user: User | None, reason: str) -> None:
+        async with self._uow() as uow:
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.LOGIN_FAILED,
+                    _caller(command),
+                    user_id=user.id if user else None,
+                    actor_id=None,
+                    reason=reason,
+                )
+            )
+            await uow.commit()
 
     async def _find_user(self, raw_email: str) -> User | None:
         try:
@@ -88,6 +110,15 @@ class LogIn:
                 user.set_password_hash(new_hash, now)
                 await uow.users.save(user)
             await uow.sessions.add(session)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.LOGIN_SUCCEEDED,
+                    _caller(command),
+                    user_id=user.id,
+                    actor_id=user.id,
+                    session_id=str(session.id),
+                )
+            )
             await uow.commit()
         return await issue_token_pair(
             tokens=self._tokens,
@@ -98,3 +129,7 @@ class LogIn:
             refresh_token=refresh_token,
             now=now,
         )
+
+
+def _caller(command: LogInCommand) -> Caller:
+    return Caller(ip=command.ip, user_agent=command.user_agent)

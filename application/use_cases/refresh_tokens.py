@@ -3,12 +3,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidRefreshToken, RefreshTokenReused
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
+from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
 
 log = logging.getLogger(__name__)
@@ -17,6 +20,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class RefreshTokensCommand:
     refresh_token: str
+    caller: Caller = NO_CALLER
 
 
 class RefreshTokens:
@@ -30,12 +34,14 @@ class RefreshTokens:
         clock: Clock,
         ids: IdGenerator,
         lifetimes: TokenLifetimes,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._tokens = tokens
         self._clock = clock
         self._ids = ids
         self._lifetimes = lifetimes
+        self._audit = audit
 
     async def execute(self, command: RefreshTokensCommand) -> TokenPair:
         presented = hash_secret_token(command.refresh_token)
@@ -63,6 +69,15 @@ class RefreshTokens:
             if stolen_from is None:
                 raise InvalidRefreshToken()
             await uow.sessions.revoke(SessionScope.one(stolen_from.user_id, stolen_from.id), now)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.REFRESH_TOKEN_REUSED,
+                    command.caller,
+                    user_id=stolen_from.user_id,
+                    actor_id=None,
+                    session_id=str(stolen_from.id),
+                )
+            )
             await uow.commit()
         log.warning(
             "refresh_token_reused",

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidOrExpiredToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock
 from application.secret_tokens import hash_secret_token
+from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
 from domain.password import PasswordPolicy
 from domain.session_scope import SessionScope
@@ -16,6 +19,7 @@ from domain.session_scope import SessionScope
 class ResetPasswordCommand:
     token: str
     new_password: str
+    caller: Caller = NO_CALLER
 
 
 class ResetPassword:
@@ -28,11 +32,13 @@ class ResetPassword:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
+        self._audit = audit
 
     async def execute(self, command: ResetPasswordCommand) -> None:
         token_hash = hash_secret_token(command.token)
@@ -55,7 +61,16 @@ class ResetPassword:
                 raise InvalidOrExpiredToken()
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
-            await uow.sessions.revoke(SessionScope.everything(current.id), now)
+            revoked = await uow.sessions.revoke(SessionScope.everything(current.id), now)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.PASSWORD_RESET,
+                    command.caller,
+                    user_id=current.id,
+                    actor_id=current.id,
+                    sessions_revoked=revoked,
+                )
+            )
             await uow.one_time_tokens.invalidate_unused(
                 current.id, TokenPurpose.RESET_PASSWORD, now
             )

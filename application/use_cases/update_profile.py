@@ -3,10 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidAccessToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
 from application.unset import UNSET, Unset
+from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.user import User
 
@@ -16,14 +19,16 @@ class UpdateProfileCommand:
     user_id: UUID
     name: str | Unset | None = UNSET
     email: str | Unset = UNSET
+    caller: Caller = NO_CALLER
 
 
 class UpdateProfile:
     """A person edits their own name or email; a new email must be verified again."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
         self._uow = uow
         self._clock = clock
+        self._audit = audit
 
     async def execute(self, command: UpdateProfileCommand) -> User:
         new_email = None if command.email is UNSET else Email.parse(command.email)
@@ -34,8 +39,18 @@ class UpdateProfile:
                 raise InvalidAccessToken()
             if command.name is not UNSET:
                 user.rename(command.name, now)
+            old_email = user.email
             if new_email is not None:
                 user.change_email(new_email, now)
             await uow.users.save(user)
+            if user.email != old_email:
+                await uow.audit.record(
+                    self._audit.event(
+                        AuditEventType.EMAIL_CHANGED,
+                        command.caller,
+                        user_id=user.id,
+                        actor_id=user.id,
+                    )
+                )
             await uow.commit()
         return user

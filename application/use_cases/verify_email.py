@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller
 from application.errors import InvalidOrExpiredToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
 from application.secret_tokens import hash_secret_token
+from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
 
 
@@ -11,11 +14,12 @@ class VerifyEmail:
     """Mark the address verified with the single-use link from the verification email — only
     if it is still the account's address (a link sent to an old address proves nothing now)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
         self._uow = uow
         self._clock = clock
+        self._audit = audit
 
-    async def execute(self, raw_token: str) -> None:
+    async def execute(self, raw_token: str, caller: Caller = NO_CALLER) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
             token = await uow.one_time_tokens.find_usable(
@@ -28,4 +32,13 @@ class VerifyEmail:
                 raise InvalidOrExpiredToken()
             user.mark_verified(now)
             await uow.users.save(user)
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.EMAIL_VERIFIED,
+                    caller,
+                    user_id=user.id,
+                    actor_id=user.id,
+                    email=user.email.value,
+                )
+            )
             await uow.commit()

@@ -160,7 +160,7 @@ def queued_mail_to(store: InMemoryStore, email: str) -> list[MailMessage]:
 def secret_in(message: MailMessage, page: str) -> str:
     """The token of the one `{PUBLIC_URL}/{page}?token=…` link in the text; checks the HTML
     carries the same link."""
-    links = re.findall(rf"{re.escape(LINK_BASE)}/{page}\?token=\S+", message.text)
+    links: list[str] = re.findall(rf"{re.escape(LINK_BASE)}/{page}\?token=\S+", message.text)
     assert len(links) == 1, message.text
     [token] = parse_qs(urlsplit(links[0]).query, strict_parsing=True)["token"]
     assert f'href="{links[0]}"' in message.html

@@ -89,14 +89,20 @@ def accounts(
 
 
 @pytest.fixture
+def audit(clock: FixedClock, ids: SequentialIds) -> AuditEvents:
+    return AuditEvents(clock, ids)
+
+
+@pytest.fixture
 def register_user(
     uow: FakeUnitOfWorkFactory,
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
     clock: FixedClock,
     ids: SequentialIds,
+    audit: AuditEvents,
 ) -> RegisterUser:
-    return RegisterUser(uow, hasher, policy, clock, ids, AuditEvents(clock, ids))
+    return RegisterUser(uow, hasher, policy, clock, ids, audit)
 
 
 @pytest.fixture
@@ -106,8 +112,9 @@ def log_in(
     tokens: FakeAccessTokens,
     clock: FixedClock,
     ids: SequentialIds,
+    audit: AuditEvents,
 ) -> LogIn:
-    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES)
+    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit)
 
 
 @pytest.fixture
@@ -118,8 +125,10 @@ def authenticate(
 
 
 @pytest.fixture
-def update_profile(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> UpdateProfile:
-    return UpdateProfile(uow, clock)
+def update_profile(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+) -> UpdateProfile:
+    return UpdateProfile(uow, clock, audit)
 
 
 @pytest.fixture
@@ -128,25 +137,34 @@ def change_password(
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
     clock: FixedClock,
+    audit: AuditEvents,
 ) -> ChangePassword:
-    return ChangePassword(uow, hasher, policy, clock)
+    return ChangePassword(uow, hasher, policy, clock, audit)
 
 
 @pytest.fixture
-def delete_account(uow: FakeUnitOfWorkFactory, hasher: FakePasswordHasher) -> DeleteAccount:
-    return DeleteAccount(uow, hasher)
+def delete_account(
+    uow: FakeUnitOfWorkFactory, hasher: FakePasswordHasher, audit: AuditEvents
+) -> DeleteAccount:
+    return DeleteAccount(uow, hasher, audit)
 
 
 @pytest.fixture
 def refresh_tokens(
-    uow: FakeUnitOfWorkFactory, tokens: FakeAccessTokens, clock: FixedClock, ids: SequentialIds
+    uow: FakeUnitOfWorkFactory,
+    tokens: FakeAccessTokens,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
 ) -> RefreshTokens:
-    return RefreshTokens(uow, tokens, clock, ids, LIFETIMES)
+    return RefreshTokens(uow, tokens, clock, ids, LIFETIMES, audit)
 
 
 @pytest.fixture
-def revoke_sessions(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> RevokeSessions:
-    return RevokeSessions(uow, clock)
+def revoke_sessions(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+) -> RevokeSessions:
+    return RevokeSessions(uow, clock, audit)
 
 
 @pytest.fixture
@@ -196,8 +214,9 @@ def reset_password(
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
     clock: FixedClock,
+    audit: AuditEvents,
 ) -> ResetPassword:
-    return ResetPassword(uow, hasher, policy, clock)
+    return ResetPassword(uow, hasher, policy, clock, audit)
 
 
 @pytest.fixture
@@ -208,8 +227,8 @@ def request_email_verification(
 
 
 @pytest.fixture
-def verify_email(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> VerifyEmail:
-    return VerifyEmail(uow, clock)
+def verify_email(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> VerifyEmail:
+    return VerifyEmail(uow, clock, audit)
 
 
 @pytest.fixture

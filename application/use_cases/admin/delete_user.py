@@ -6,8 +6,8 @@ from application.audit import AuditEvents
 from application.authorization import require_admin
 from application.caller import Caller
 from application.errors import NotFound
+from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
-from application.use_cases.admin.last_admin import ensure_an_admin_remains, lock_admins
 from domain.audit_event import AuditEventType
 from domain.user import User
 

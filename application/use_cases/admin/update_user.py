@@ -7,10 +7,10 @@ from application.audit import AuditEvents
 from application.authorization import require_admin
 from application.caller import Caller
 from application.errors import NotFound
+from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
 from application.unset import UNSET, Unset
-from application.use_cases.admin.last_admin import ensure_an_admin_remains, lock_admins
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.role import Role

@@ -9,7 +9,13 @@ from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCom
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from application.use_cases.revoke_sessions import RevokeSessions
 from domain.session_scope import SessionScope
-from entrypoints.http.dependencies import CurrentPrincipal, client_ip_of, provided, user_agent_of
+from entrypoints.http.dependencies import (
+    CallerInfo,
+    CurrentPrincipal,
+    client_ip_of,
+    provided,
+    user_agent_of,
+)
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     LoginRequest,
@@ -32,10 +38,11 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 async def signup(
     body: SignupRequest,
     response: Response,
+    caller: CallerInfo,
     register: Annotated[RegisterUser, provided(lambda c: c.register_user)],
 ) -> UserResponse:
     user = await register.execute(
-        RegisterUserCommand(email=body.email, password=body.password, name=body.name)
+        RegisterUserCommand(email=body.email, password=body.password, name=body.name, caller=caller)
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserResponse.of(user)
@@ -83,18 +90,22 @@ async def token(
 @router.post("/refresh", response_model=TokenPairResponse, responses=problems(401, 413, 422, 503))
 async def refresh(
     body: RefreshRequest,
+    caller: CallerInfo,
     refresh_tokens: Annotated[RefreshTokens, provided(lambda c: c.refresh_tokens)],
 ) -> TokenPairResponse:
     """Trade a refresh token for a new pair. A token works once: replaying an already-traded
     one revokes its whole session (`refresh_token_reused`)."""
-    pair = await refresh_tokens.execute(RefreshTokensCommand(refresh_token=body.refresh_token))
+    pair = await refresh_tokens.execute(
+        RefreshTokensCommand(refresh_token=body.refresh_token, caller=caller)
+    )
     return TokenPairResponse.of(pair)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
 async def logout(
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
 ) -> None:
     """End the current session: its refresh token and access tokens stop working at once."""
-    await revoke.execute(SessionScope.one(principal.user.id, principal.session_id))
+    await revoke.execute(SessionScope.one(principal.user.id, principal.session_id), caller)

@@ -8,7 +8,7 @@ from application.unset import UNSET
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
-from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     ChangePasswordRequest,
@@ -29,6 +29,7 @@ async def read_me(principal: CurrentPrincipal) -> UserResponse:
 async def update_me(
     body: UpdateMeRequest,
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     update_profile: Annotated[UpdateProfile, provided(lambda c: c.update_profile)],
 ) -> UserResponse:
     sent = body.model_fields_set
@@ -37,6 +38,7 @@ async def update_me(
             user_id=principal.user.id,
             name=body.name if "name" in sent else UNSET,
             email=body.email if body.email is not None else UNSET,
+            caller=caller,
         )
     )
     return UserResponse.of(user)
@@ -50,6 +52,7 @@ async def update_me(
 async def change_password(
     body: ChangePasswordRequest,
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     change: Annotated[ChangePassword, provided(lambda c: c.change_password)],
 ) -> None:
     """Sets a new password; every other session of the account is revoked."""
@@ -59,6 +62,7 @@ async def change_password(
             session_id=principal.session_id,
             current_password=body.current_password,
             new_password=body.new_password,
+            caller=caller,
         )
     )
 
@@ -69,7 +73,10 @@ async def change_password(
 async def delete_me(
     body: DeleteMeRequest,
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     delete: Annotated[DeleteAccount, provided(lambda c: c.delete_account)],
 ) -> None:
     """Deletes the account after the password is confirmed; the email becomes free."""
-    await delete.execute(DeleteAccountCommand(user_id=principal.user.id, password=body.password))
+    await delete.execute(
+        DeleteAccountCommand(user_id=principal.user.id, password=body.password, caller=caller)
+    )

@@ -15,7 +15,7 @@ from application.errors import InvalidOrExpiredToken
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.verify_email import VerifyEmail
 from domain.errors import WeakPassword
-from entrypoints.http.dependencies import provided
+from entrypoints.http.dependencies import caller_of, provided
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -74,7 +74,9 @@ async def reset_password_form(
     reset: Annotated[ResetPassword, provided(lambda c: c.reset_password)],
 ) -> HTMLResponse:
     try:
-        await reset.execute(ResetPasswordCommand(token=token, new_password=new_password))
+        await reset.execute(
+            ResetPasswordCommand(token=token, new_password=new_password, caller=caller_of(request))
+        )
     except InvalidOrExpiredToken:
         return _outcome(request, "Reset your password", BROKEN_LINK, success=False)
     except WeakPassword as weak:
@@ -109,7 +111,7 @@ async def verify_email_form(
     verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
 ) -> HTMLResponse:
     try:
-        await verify.execute(token)
+        await verify.execute(token, caller_of(request))
     except InvalidOrExpiredToken:
         return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
     return _outcome(

@@ -10,7 +10,7 @@ from application.use_cases.request_email_verification import RequestEmailVerific
 from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.verify_email import VerifyEmail
-from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     AcceptedResponse,
@@ -52,10 +52,13 @@ async def forgot_password(
 )
 async def reset_password(
     body: ResetPasswordRequest,
+    caller: CallerInfo,
     reset: Annotated[ResetPassword, provided(lambda c: c.reset_password)],
 ) -> None:
     """Set a new password with the token from the reset link; every session is revoked."""
-    await reset.execute(ResetPasswordCommand(token=body.token, new_password=body.new_password))
+    await reset.execute(
+        ResetPasswordCommand(token=body.token, new_password=body.new_password, caller=caller)
+    )
 
 
 @router.post(
@@ -82,7 +85,8 @@ async def request_email_verification(
 )
 async def verify_email(
     body: VerifyEmailRequest,
+    caller: CallerInfo,
     verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
 ) -> None:
     """Confirm the email with the token from the verification link."""
-    await verify.execute(body.token)
+    await verify.execute(body.token, caller)

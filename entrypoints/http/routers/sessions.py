@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from domain.session_scope import SessionScope
-from entrypoints.http.dependencies import CurrentPrincipal, provided
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import SessionResponse
 
@@ -33,16 +33,18 @@ async def list_my_sessions(
 async def revoke_my_session(
     session_id: UUID,
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     revoke: Annotated[RevokeOwnSession, provided(lambda c: c.revoke_own_session)],
 ) -> None:
     """Log one device out. Another person's session is 404, like one that does not exist."""
-    await revoke.execute(SessionScope.one(principal.user.id, session_id))
+    await revoke.execute(SessionScope.one(principal.user.id, session_id), caller)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
 async def revoke_all_my_sessions(
     principal: CurrentPrincipal,
+    caller: CallerInfo,
     revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
 ) -> None:
     """Log out everywhere, this session included."""
-    await revoke.execute(SessionScope.everything(principal.user.id))
+    await revoke.execute(SessionScope.everything(principal.user.id), caller)

@@ -6,6 +6,7 @@ import pytest
 
 from application.errors import AccountDisabled, InvalidCredentials
 from application.use_cases.log_in import LogIn, LogInCommand
+from domain.audit_event import AuditEventType
 from domain.role import Role
 from tests.fakes import (
     FakeAccessTokens,
@@ -134,7 +135,8 @@ async def test_login_with_a_wrong_password_is_refused_after_one_hash_verificatio
 
     assert hasher.verifications == 1
     assert store.sessions == {}
-    assert uow.commits == 0
+    assert [event.type for event in store.audit_events] == [AuditEventType.LOGIN_FAILED]
+    assert store.audit_events[0].data == {"reason": "wrong_password"}
 
 
 @pytest.mark.parametrize(

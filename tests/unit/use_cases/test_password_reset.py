@@ -59,7 +59,7 @@ async def test_an_active_account_gets_one_email_with_a_link_to_the_reset_page(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    assert await request_password_reset.execute("eve@example.com") is None
+    await request_password_reset.execute("eve@example.com")
 
     [queued] = queued_mail(store)
     assert queued.message.to == "eve@example.com"
@@ -117,7 +117,7 @@ async def test_nothing_is_sent_for_an_unknown_malformed_or_deactivated_address_a
     await accounts.user("eve@example.com")
     await accounts.user("dora@example.com", is_active=False)
 
-    assert await request_password_reset.execute(email) is None
+    await request_password_reset.execute(email)
 
     assert queued_mail(store) == []
     assert store.one_time_tokens == {}
@@ -152,7 +152,7 @@ async def test_a_fourth_request_within_the_hour_sends_nothing_and_says_nothing(
         await request_password_reset.execute("eve@example.com")
         clock.advance(minutes=10)
 
-    assert await request_password_reset.execute("eve@example.com") is None
+    await request_password_reset.execute("eve@example.com")
 
     assert len(queued_mail(store)) == 3
     assert len(stored_tokens_of(store, eve.id, RESET)) == 3
@@ -224,12 +224,11 @@ async def test_the_link_sets_the_new_password_and_revokes_every_session_of_the_a
     secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
     clock.advance(minutes=5)
 
-    assert await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD)) is None
+    await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
 
     stored_hash = password_hash_of(store, eve)
     assert await hasher.verify(NEW_PASSWORD, stored_hash)
     assert not await hasher.verify(PASSWORD, stored_hash)
-    assert stored_user(store, eve.id) is not None
     assert store.users[eve.id].updated_at == clock.now()
     assert store.sessions[laptop.id].revoked_at == clock.now()
     assert store.sessions[phone.id].revoked_at == clock.now()
@@ -361,6 +360,64 @@ async def test_a_link_of_an_account_deactivated_since_is_refused(
         await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
 
     assert password_hash_of(store, eve) == eve.password_hash
+
+
+async def test_a_link_of_a_deactivated_account_is_refused_before_the_password_is_judged(
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+    store.users[eve.id].is_active = False
+
+    with pytest.raises(InvalidOrExpiredToken):
+        await reset_password.execute(ResetPasswordCommand(secret, "short"))
+
+
+async def test_an_account_deactivated_while_the_password_was_hashed_keeps_its_password(
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+
+    async def deactivate() -> None:
+        store.users[eve.id].is_active = False
+
+    hasher.during_hash = deactivate
+
+    with pytest.raises(InvalidOrExpiredToken):
+        await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
+
+    assert password_hash_of(store, eve) == eve.password_hash
+
+
+async def test_a_link_used_by_another_request_while_the_password_was_hashed_is_refused(
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+    concurrent_hash = await hasher.hash("set by the other request")
+
+    async def the_other_request_resets_first() -> None:
+        hasher.during_hash = None
+        await reset_password.execute(ResetPasswordCommand(secret, "set by the other request"))
+
+    hasher.during_hash = the_other_request_resets_first
+
+    with pytest.raises(InvalidOrExpiredToken):
+        await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
+
+    assert password_hash_of(store, eve) == concurrent_hash
 
 
 async def test_a_link_of_an_account_deleted_since_is_refused(

@@ -1,0 +1,432 @@
+"""The two pages the emails link to, used as a person uses them: in headless Chromium (Debian's
+`chromium`, driven by Playwright), against a real `portcullis serve` whose `file` mail backend
+writes every email into a folder, from which the tests take the link a person would click.
+
+One browser and one server for the module; each test has accounts of its own and a fresh browser
+context (no cookies, no cache), which notes every request its pages make."""
+
+from __future__ import annotations
+
+import asyncio
+import email.parser
+import email.policy
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    async_playwright,
+    expect,
+)
+
+from tests.e2e.processes import free_port, serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Nothing here can be downloaded, and a test has no business phoning home anyway.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OLD_PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a lighthouse keeper's seventh kettle"
+BROKEN_LINK = "This link is invalid, was already used, or has expired."
+MAIL_WAIT_SECONDS = 20
+
+FORGOT = "/api/v1/auth/password/forgot"
+LOGIN = "/api/v1/auth/login"
+
+
+@dataclass(frozen=True)
+class Site:
+    base_url: str
+    mail_dir: Path
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's chromium, which .ci/run installs. Without it the browser tests are skipped on a
+    laptop, but fail in CI: there a skip would hide that the pages were never tried."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    message = f"{CHROMIUM} is missing: the browser tests need Debian's chromium package"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (in CI it must be installed)")
+    pytest.skip(message + " (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server whose emails link to itself, as PORTCULLIS_PUBLIC_URL does in production."""
+    workdir = tmp_path_factory.mktemp("pages")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    mail_dir = workdir / "mail"
+    with serving(
+        workdir,
+        port=port,
+        PORTCULLIS_PUBLIC_URL=base_url,
+        PORTCULLIS_MAIL_BACKEND="file",
+        PORTCULLIS_MAIL_DIR=str(mail_dir),
+        PORTCULLIS_MAIL_DISPATCH_INTERVAL_SECONDS="1",
+    ) as server:
+        assert server.base_url == base_url
+        yield Site(base_url, mail_dir)
+
+
+@pytest.fixture
+async def api(site: Site) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=site.base_url, timeout=10) as client:
+        yield client
+
+
+class Visitor:
+    """A person at the browser. Every request of every page it opens is noted, every failed
+    load of a stylesheet or image, and every console error (where the browser reports what the
+    Content-Security-Policy blocked)."""
+
+    def __init__(self, context: BrowserContext, site: Site) -> None:
+        self.context = context
+        self.site = site
+        self.requests: list[str] = []
+        self.failed_resources: list[str] = []
+        self.console_errors: list[str] = []
+
+    async def open(self, url: str) -> tuple[Page, Response]:
+        page = await self.context.new_page()
+        page.on("request", self._note_request)
+        page.on("requestfailed", self._note_failure)
+        page.on("response", self._note_response)
+        page.on("console", self._note_console)
+        response = await page.goto(url)
+        assert response is not None
+        return page, response
+
+    async def press(self, page: Page, button: str) -> Response:
+        """Press the button, wait for the page that the form's POST brings."""
+        async with page.expect_navigation() as navigation:
+            await page.get_by_role("button", name=button).click()
+        response = await navigation.value
+        assert response is not None
+        assert response.request.method == "POST"
+        return response
+
+    def _note_request(self, request: Request) -> None:
+        self.requests.append(request.url)
+
+    def _note_failure(self, request: Request) -> None:
+        self.failed_resources.append(f"{request.url}: {request.failure}")
+
+    def _note_response(self, response: Response) -> None:
+        # A failure page is a 400 or 422 document on purpose; what it loads must all work.
+        if response.request.resource_type != "document" and not response.ok:
+            self.failed_resources.append(f"{response.url}: {response.status}")
+
+    def _note_console(self, message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx document as "Failed to load resource"; see _note_response.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.console_errors.append(message.text)
+
+    def assert_stayed_on_the_site(self) -> None:
+        home = urlsplit(self.site.base_url)
+        elsewhere = [
+            url
+            for url in self.requests
+            if (urlsplit(url).scheme, urlsplit(url).netloc) != (home.scheme, home.netloc)
+        ]
+        assert not elsewhere, f"the pages loaded from other origins: {elsewhere}"
+        assert not self.failed_resources, self.failed_resources
+        assert not self.console_errors, self.console_errors
+
+
+@pytest.fixture
+def javascript() -> bool:
+    """Whether the browser runs JavaScript; a test parametrizes this to try the pages without."""
+    return True
+
+
+@pytest.fixture
+async def visitor(browser: Browser, site: Site, javascript: bool) -> AsyncIterator[Visitor]:
+    context = await browser.new_context(java_script_enabled=javascript)
+    context.set_default_timeout(10_000)
+    visitor = Visitor(context, site)
+    try:
+        yield visitor
+    finally:
+        await context.close()
+    visitor.assert_stayed_on_the_site()
+
+
+def new_address(who: str) -> str:
+    return f"{who}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def sign_up(api: httpx.AsyncClient, address: str) -> None:
+    response = await api.post(
+        "/api/v1/auth/signup", json={"email": address, "password": OLD_PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+
+
+async def log_in(api: httpx.AsyncClient, address: str, password: str) -> httpx.Response:
+    return await api.post(LOGIN, json={"email": address, "password": password})
+
+
+async def link_in_mail(site: Site, address: str, page: str) -> str:
+    """The link to `page` in the newest email to `address`, taken from the text part as a person
+    would copy it; waits (bounded) for the server's dispatcher to have written the email."""
+    pattern = re.compile(rf"{re.escape(site.base_url)}/{page}\?token=\S+")
+    deadline = time.monotonic() + MAIL_WAIT_SECONDS
+    while True:
+        links = [
+            match.group(0)
+            for message in _messages_to(site.mail_dir, address)
+            if (match := pattern.search(_text_of(message)))
+        ]
+        if links:
+            return links[-1]
+        assert time.monotonic() < deadline, f"no {page} email to {address} in the mail folder"
+        await asyncio.sleep(0.2)
+
+
+def _messages_to(mail_dir: Path, address: str) -> list[EmailMessage]:
+    parser = email.parser.BytesParser(policy=email.policy.default)
+    messages = []
+    for path in sorted(mail_dir.glob("*.eml")):  # the names sort by time of writing
+        message = parser.parsebytes(path.read_bytes())
+        assert isinstance(message, EmailMessage)
+        if str(message["To"]).lower() == address.lower():
+            messages.append(message)
+    return messages
+
+
+def _text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert isinstance(part, EmailMessage)
+    text: str = part.get_content()
+    return text
+
+
+async def screenshot(page: Page, tmp_path: Path, name: str) -> None:
+    await page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript-on", "javascript-off"])
+async def test_a_person_resets_a_forgotten_password_in_the_browser(
+    visitor: Visitor, api: httpx.AsyncClient, site: Site, tmp_path: Path
+) -> None:
+    address = new_address("reset")
+    await sign_up(api, address)
+    before = await log_in(api, address, OLD_PASSWORD)  # a device that stays logged in
+    assert before.status_code == 200
+    forgot = await api.post(FORGOT, json={"email": address})
+    assert forgot.status_code == 202
+    link = await link_in_mail(site, address, "reset-password")
+
+    page, shown = await visitor.open(link)
+    assert shown.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    await screenshot(page, tmp_path, "reset-password-form")
+    await page.get_by_label("New password").fill(NEW_PASSWORD)
+    done = await visitor.press(page, "Set my new password")
+    assert done.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Password changed")
+    await expect(page.get_by_role("status")).to_contain_text("Your password has been changed")
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    await screenshot(page, tmp_path, "reset-password-done")
+
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 200
+    assert (await log_in(api, address, OLD_PASSWORD)).status_code == 401
+    # "every device was logged out", as the page says.
+    stale = await api.post(
+        "/api/v1/auth/refresh", json={"refresh_token": before.json()["refresh_token"]}
+    )
+    assert stale.status_code == 401
+
+    # The same link again (the back button, a second click in the email): spent.
+    again, _ = await visitor.open(link)
+    await again.get_by_label("New password").fill("a second and different passphrase")
+    refused = await visitor.press(again, "Set my new password")
+    assert refused.status == 400
+    await expect(again.get_by_role("alert")).to_contain_text(BROKEN_LINK)
+    await expect(again.get_by_role("status")).to_have_count(0)
+    await screenshot(again, tmp_path, "reset-password-spent")
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_weak_password_is_refused_on_the_page_and_the_link_still_works(
+    visitor: Visitor, api: httpx.AsyncClient, site: Site, tmp_path: Path
+) -> None:
+    address = new_address("weak")
+    await sign_up(api, address)
+    assert (await api.post(FORGOT, json={"email": address})).status_code == 202
+    page, _ = await visitor.open(await link_in_mail(site, address, "reset-password"))
+
+    password = page.get_by_label("New password")
+    await password.fill("password123")
+    refused = await visitor.press(page, "Set my new password")
+    assert refused.status == 422
+    await expect(page.get_by_role("alert")).to_contain_text("That password is too common")
+    # The error is tied to the field for a screen reader, and the password is not sent back.
+    await expect(password).to_have_attribute("aria-describedby", re.compile(r"\bform-error\b"))
+    await expect(password).to_have_value("")
+    assert "password123" not in await page.content()
+    await screenshot(page, tmp_path, "reset-password-weak")
+
+    await password.fill(NEW_PASSWORD)
+    done = await visitor.press(page, "Set my new password")
+    assert done.status == 200
+    await expect(page.get_by_role("status")).to_contain_text("Your password has been changed")
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_person_confirms_their_email_address_in_the_browser(
+    visitor: Visitor, api: httpx.AsyncClient, site: Site, tmp_path: Path
+) -> None:
+    address = new_address("verify")
+    await sign_up(api, address)
+    tokens = (await log_in(api, address, OLD_PASSWORD)).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    async def is_verified() -> Any:
+        me = await api.get("/api/v1/users/me", headers=auth)
+        assert me.status_code == 200
+        return me.json()["is_verified"]
+
+    requested = await api.post("/api/v1/auth/verify-email/request", headers=auth)
+    assert requested.status_code == 202
+    link = await link_in_mail(site, address, "verify-email")
+
+    # Loading the page is all that a link scanner or a mail preview does: it confirms nothing.
+    page, shown = await visitor.open(link)
+    assert shown.status == 200
+    await page.reload()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    await screenshot(page, tmp_path, "verify-email-form")
+    assert await is_verified() is False
+
+    done = await visitor.press(page, "Confirm my email address")
+    assert done.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Email confirmed")
+    await expect(page.get_by_role("status")).to_contain_text("your email address is confirmed")
+    await screenshot(page, tmp_path, "verify-email-done")
+    assert await is_verified() is True
+
+
+PAGES = [
+    pytest.param("reset-password", "Set my new password", id="reset-password"),
+    pytest.param("verify-email", "Confirm my email address", id="verify-email"),
+]
+
+
+@pytest.mark.parametrize(("path", "button"), PAGES)
+async def test_a_garbage_link_says_it_does_not_work(
+    visitor: Visitor, site: Site, tmp_path: Path, path: str, button: str
+) -> None:
+    # The form is shown: the token is looked at only when the form spends it.
+    page, shown = await visitor.open(f"{site.base_url}/{path}?token=not-a-token-we-sent")
+    assert shown.status == 200
+    if path == "reset-password":
+        await page.get_by_label("New password").fill(NEW_PASSWORD)
+    refused = await visitor.press(page, button)
+    assert refused.status == 400
+    await expect(page.get_by_role("alert")).to_contain_text(BROKEN_LINK)
+    await expect(page.get_by_role("status")).to_have_count(0)
+    await screenshot(page, tmp_path, f"{path}-garbage")
+
+
+@pytest.mark.parametrize(("path", "button"), PAGES)
+@pytest.mark.parametrize(
+    "query", ["", "?token=", "?token=" + "x" * 1000], ids=["no-token", "empty", "too-long"]
+)
+async def test_a_link_without_a_usable_token_says_so_at_once(
+    visitor: Visitor, site: Site, path: str, button: str, query: str
+) -> None:
+    page, shown = await visitor.open(f"{site.base_url}/{path}{query}")
+    assert shown.status == 400
+    assert shown.headers["content-type"].startswith("text/html")
+    await expect(page.get_by_role("alert")).to_contain_text(BROKEN_LINK)
+    await expect(page.get_by_role("button", name=button)).to_have_count(0)
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    return {
+        name.lower(): values
+        for name, *values in (directive.split() for directive in policy.split(";"))
+    }
+
+
+@pytest.mark.parametrize(("path", "button"), PAGES)
+async def test_the_pages_load_nothing_from_elsewhere_and_run_no_script(
+    visitor: Visitor, site: Site, path: str, button: str
+) -> None:
+    page, shown = await visitor.open(f"{site.base_url}/{path}?token=some-token")
+    policy = _directives(shown.headers["content-security-policy"])
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy  # so default-src 'none' forbids every script
+    assert policy["style-src"] == ["'self'"]
+    assert policy["form-action"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+    assert not any("unsafe" in value or "*" in value for v in policy.values() for value in v)
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    assert shown.headers["cache-control"] == "no-store"
+    await expect(page.locator("script")).to_have_count(0)
+
+    # The stylesheet comes from this origin and the policy lets it through.
+    assert f"{site.base_url}/static/portcullis.css" in visitor.requests
+    styled = await page.get_by_role("button", name=button).evaluate(
+        "button => getComputedStyle(button).paddingTop"
+    )
+    assert styled != "1px"  # Chromium's own default; the stylesheet gives 0.6rem
+    visitor.assert_stayed_on_the_site()
+
+
+@pytest.mark.parametrize(("path", "button"), PAGES)
+async def test_the_pages_have_the_basics_of_accessibility(
+    visitor: Visitor, site: Site, path: str, button: str
+) -> None:
+    form, _ = await visitor.open(f"{site.base_url}/{path}?token=some-token")
+    broken, _ = await visitor.open(f"{site.base_url}/{path}")
+    for page in (form, broken):
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(page.locator("h1")).to_have_count(1)
+        await expect(page).to_have_title(re.compile(r"\S.* · Portcullis$"))
+    await expect(form.get_by_role("button", name=button)).to_be_visible()
+    if path == "reset-password":
+        field = form.locator("input[type=password]")
+        await expect(field).to_have_count(1)
+        await expect(field).to_have_accessible_name("New password")
+        await expect(field).to_have_attribute("autocomplete", "new-password")
+        await expect(field).to_be_focused()  # autofocus: type at once
