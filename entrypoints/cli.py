@@ -24,6 +24,10 @@ from entrypoints.settings import ConfigurationError, Settings, load_settings
 T = TypeVar("T")
 
 
+class UsageError(Exception):
+    """The command was called wrongly; the message says how to call it."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portcullis", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if workers < 1:
-        raise ConfigurationError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     uvicorn.run(
         "entrypoints.http.app:create_app_from_environment",
         factory=True,
@@ -114,7 +118,7 @@ async def _rotate_key(settings: Settings) -> None:
 
 async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
     if revoked_days < 0:
-        raise ConfigurationError("--revoked-days must be 0 or more")
+        raise UsageError("--revoked-days must be 0 or more")
     grace = timedelta(days=revoked_days)
     pruned = await _with_container(settings, lambda c: c.prune_sessions().execute(grace))
     print(f"pruned {pruned} session{'s' if pruned != 1 else ''}")
@@ -132,13 +136,13 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise ConfigurationError("--password-stdin: nothing on standard input")
+            raise UsageError("--password-stdin: nothing on standard input")
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise ConfigurationError("no terminal to ask for a password: use --password-stdin")
+        raise UsageError("no terminal to ask for a password: use --password-stdin")
     password = getpass.getpass("Password for the new admin: ")
     if password != getpass.getpass("Once more: "):
-        raise ConfigurationError("the two passwords differ")
+        raise UsageError("the two passwords differ")
     return password
 
 
@@ -191,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = run(argv)
     except ConfigurationError as error:
         print(f"portcullis: configuration error: {error}", file=sys.stderr)
+        code = 2
+    except UsageError as error:
+        print(f"portcullis: {error}", file=sys.stderr)
         code = 2
     except StorageUnavailable:
         print("portcullis: the database is unavailable", file=sys.stderr)

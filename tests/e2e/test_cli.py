@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.processes import run_portcullis, serving
+from tests.e2e.processes import PORTCULLIS, portcullis_env, run_portcullis, serving
 
 
 def test_migrate_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
@@ -130,3 +131,64 @@ def test_mail_dispatch_sends_what_serve_left_in_the_outbox(tmp_path: Path) -> No
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
     second = run_portcullis(tmp_path, "mail", "dispatch", **mail)
     assert second.stdout.startswith("sent 0, failed 0")
+
+
+def test_create_admin_creates_an_admin_from_a_password_on_stdin(tmp_path: Path) -> None:
+    assert run_portcullis(tmp_path, "migrate").returncode == 0
+    created = subprocess.run(
+        [PORTCULLIS, "create-admin", " Root@Example.com", "--password-stdin"],
+        input="correct horse battery staple\n",
+        cwd=tmp_path,
+        env=portcullis_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "created admin: root@example.com"
+    with serving(tmp_path) as server:
+        login = httpx.post(
+            f"{server.base_url}/api/v1/auth/login",
+            json={"email": "root@example.com", "password": "correct horse battery staple"},
+            timeout=10,
+        )
+        token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        me = httpx.get(f"{server.base_url}/api/v1/users/me", headers=token, timeout=10).json()
+        assert me["role"] == "admin"
+        assert httpx.get(f"{server.base_url}/api/v1/users", headers=token, timeout=10).is_success
+
+
+def test_create_admin_promotes_an_existing_account_without_asking_a_password(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path) as server:
+        account = {"email": "ada@example.com", "password": "correct horse battery staple"}
+        httpx.post(f"{server.base_url}/api/v1/auth/signup", json=account, timeout=10)
+    promoted = run_portcullis(tmp_path, "create-admin", "ada@example.com")
+    assert promoted.returncode == 0, promoted.stderr
+    assert promoted.stdout.strip() == "promoted to admin: ada@example.com"
+
+
+def test_create_admin_refuses_with_one_line_and_a_failure_code(tmp_path: Path) -> None:
+    assert run_portcullis(tmp_path, "migrate").returncode == 0
+    cases = [
+        (["create-admin", "new@example.com"], "", "--password-stdin"),  # no terminal to ask on
+        (["create-admin", "new@example.com", "--password-stdin"], "123456789\n", "too common"),
+        (["create-admin", "not-an-email", "--password-stdin"], "x" * 20 + "\n", "email"),
+        (["create-admin", "new@example.com", "--password-stdin"], "", "standard input"),
+    ]
+    for args, stdin, expected in cases:
+        result = subprocess.run(
+            [PORTCULLIS, *args],
+            input=stdin,
+            cwd=tmp_path,
+            env=portcullis_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert expected in lines[0], lines[0]
+        assert "Traceback" not in result.stderr
