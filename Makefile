@@ -34,3 +34,27 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench bench-load bench-login-timing bench-profile check-wrk
+# The benchmark is not a test: neither `make test` nor CI runs it. It needs wrk, Debian's
+# package of the load generator, which takes root to install (`apt-get install wrk`): this
+# Makefile only looks for it. PORTCULLIS_BENCH_DATABASE_URL=postgresql+asyncpg://... runs it on a
+# fresh PostgreSQL database made (and dropped) through that URL instead of SQLite.
+bench: bench-load bench-login-timing
+
+check-wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench: wrk is missing: as root, run \`apt-get install wrk\` (Debian's package), then make bench again" >&2; exit 1; }
+
+# The service and a bare FastAPI endpoint under wrk: one table, results in bench/results/ (issue 7).
+bench-load: install check-wrk
+	$(BIN)/python -m bench.run
+
+# An unknown email must cost the same hashing as a wrong password (issue 6).
+bench-login-timing: install
+	$(BIN)/python -m bench.login_timing
+
+# Where a worker's CPU goes under GET /users/me (PROFILE=patch: PATCH /users/me), by py-spy.
+PROFILE ?= me
+bench-profile: install check-wrk
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet --disable-pip-version-check py-spy
+	$(BIN)/python -m bench.run --profile $(PROFILE)

@@ -73,3 +73,9 @@ class InvalidCursor(ApplicationError):
 class NewAccountNeedsPassword(ApplicationError):
     def __init__(self) -> None:
         super().__init__("there is no account with this email yet: give a password to create it")
+
+
+class TooManyRequests(ApplicationError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many requests; try again later")
+        self.retry_after_seconds = retry_after_seconds

@@ -45,7 +45,8 @@ def decode_cursor(cursor: str | None) -> Position | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, id_ = json.loads(raw)
         position = Position(created_at=datetime.fromisoformat(created_at), id=UUID(id_))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    # AttributeError: UUID() given a JSON number, list or object instead of a string.
+    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
         raise InvalidCursor() from None
     if position.created_at.tzinfo is None:
         raise InvalidCursor()

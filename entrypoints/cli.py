@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -77,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if workers < 1:
         raise UsageError("--workers must be at least 1")
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here, so /metrics can add them all up.
+        metrics_dir = tempfile.mkdtemp(prefix="portcullis-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     uvicorn.run(
         "entrypoints.http.app:create_app_from_environment",
         factory=True,

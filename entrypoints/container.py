@@ -12,6 +12,8 @@ from adapters.mail.file import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
+from adapters.rate_limit.memory import MemoryRateLimiter
+from adapters.rate_limit.redis import RedisRateLimiter
 from adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from adapters.security.common_passwords import common_passwords
 from adapters.security.jwt_access_tokens import JwtAccessTokens
@@ -47,8 +49,12 @@ from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessio
 from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.update_profile import UpdateProfile
 from application.use_cases.verify_email import VerifyEmail
+from domain.login_throttle import LoginThrottlePolicy
 from domain.password import PasswordPolicy
 from entrypoints.settings import Settings
+
+# Far above any query the service runs; only there so a frozen network cannot hang a request.
+STATEMENT_TIMEOUT_SECONDS = 15.0
 
 
 def _seconds(value: int) -> timedelta:
@@ -59,10 +65,16 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _rate_limit_choice(per_minute: int, backend: str) -> str:
+    return backend if per_minute > 0 else "off"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    engine = providers.Singleton(create_engine, settings.provided.database_url)
+    engine = providers.Singleton(
+        create_engine, settings.provided.database_url, statement_timeout=STATEMENT_TIMEOUT_SECONDS
+    )
     # A fresh unit of work (one transaction) each time a use case calls this provider.
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
@@ -80,6 +92,11 @@ class Container(containers.DeclarativeContainer):
         TokenLifetimes,
         access=providers.Callable(_seconds, settings.provided.access_token_ttl_seconds),
         refresh=providers.Callable(_seconds, settings.provided.refresh_token_ttl_seconds),
+    )
+    login_throttle = providers.Singleton(
+        LoginThrottlePolicy,
+        max_failures=settings.provided.login_max_failures,
+        window=providers.Callable(_seconds, settings.provided.login_failure_window_seconds),
     )
     signing_key_factory = providers.Singleton(CryptographySigningKeyFactory)
     access_tokens = providers.Singleton(
@@ -109,6 +126,28 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
+    # The per-client-IP throttle of the auth endpoints; None when the limit is 0 (off).
+    rate_limiter = providers.Selector(
+        providers.Callable(
+            _rate_limit_choice,
+            settings.provided.rate_limit_per_minute,
+            settings.provided.rate_limit_backend,
+        ),
+        off=providers.Object(None),
+        memory=providers.Singleton(
+            MemoryRateLimiter, per_minute=settings.provided.rate_limit_per_minute
+        ),
+        redis=providers.Singleton(
+            RedisRateLimiter,
+            redis_url=settings.provided.redis_url,
+            per_minute=settings.provided.rate_limit_per_minute,
+            # While Redis is unreachable, each process limits on its own (see the adapter).
+            fallback=providers.Singleton(
+                MemoryRateLimiter, per_minute=settings.provided.rate_limit_per_minute
+            ),
+        ),
+    )
+
     # Use cases hold no state between calls, so one instance of each serves every request.
     register_user = providers.Singleton(
         RegisterUser,
@@ -128,6 +167,7 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         lifetimes=token_lifetimes,
         audit=audit,
+        throttle=login_throttle,
     )
     refresh_tokens = providers.Singleton(
         RefreshTokens,

@@ -5,9 +5,18 @@ from __future__ import annotations
 import sys
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "PORTCULLIS_"
@@ -26,11 +35,17 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: PositiveInt = 2_592_000
     jwt_algorithm: Literal["ES256", "EdDSA", "RS256"] = "ES256"
     bcrypt_rounds: int = Field(12, ge=4, le=31)
+    login_max_failures: PositiveInt = 10
+    login_failure_window_seconds: PositiveInt = 900
     cors_origins: Annotated[list[str], NoDecode] = []
     trusted_proxies: Annotated[list[str], NoDecode] = []
     log_format: Literal["console", "json"] | None = None  # None: console on a TTY, else json
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: PositiveInt = 65_536
+    # Requests per client IP per minute to each throttled endpoint (0: no per-IP limit).
+    rate_limit_per_minute: NonNegativeInt = 60
+    rate_limit_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None
     mail_backend: Literal["console", "file", "smtp"] = "console"
     mail_dir: Path = Path("./var/mail")
     # How often each serving process looks for mail to send; 0 leaves it to
@@ -65,6 +80,22 @@ class Settings(BaseSettings):
             raise ValueError("must be an address such as 'Portcullis <no-reply@example.com>'")
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _redis_backend_needs_url(self) -> Self:
+        if self.rate_limit_backend == "redis" and not self.redis_url:
+            raise PydanticCustomError(
+                "missing_setting",
+                f"{ENV_PREFIX}REDIS_URL must be set when {ENV_PREFIX}RATE_LIMIT_BACKEND is redis",
+            )
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
@@ -86,5 +117,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors()[0]
-        variable = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX
+        if not first["loc"]:  # a rule across settings (a model validator) names them itself
+            raise ConfigurationError(first["msg"]) from None
+        variable = ENV_PREFIX + str(first["loc"][0]).upper()
         raise ConfigurationError(f"{variable}: {first['msg']}") from None

@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 POSTGRES_URL_VARIABLE = "PORTCULLIS_TEST_POSTGRES_URL"
 TABLES = (
+    "login_failures",
     "audit_events",
     "outbox_messages",
     "one_time_tokens",

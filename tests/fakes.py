@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +19,7 @@ from application.pagination import Position
 from application.ports.mail import MailDeliveryFailed, MailMessage
 from application.ports.persistence import (
     AuditLog,
+    LoginFailureCounter,
     OneTimeTokenRepository,
     Outbox,
     SessionRepository,
@@ -28,6 +30,7 @@ from application.ports.persistence import (
 from application.ports.security import AccessTokenClaims
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
@@ -46,6 +49,7 @@ class InMemoryStore:
     outbox: dict[UUID, OutboxMessage] = field(default_factory=dict)
     outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
     audit_events: list[AuditEvent] = field(default_factory=list)
+    login_failures: dict[str, FailedLogins] = field(default_factory=dict)
 
 
 class InMemoryUserRepository:
@@ -299,11 +303,21 @@ class InMemoryOutbox:
 
 
 class InMemoryAuditLog:
-    def __init__(self, store: InMemoryStore) -> None:
+    """As the table keeps events: the id is a primary key and `data` is a JSON column, so it
+    must be JSON (no UUID or datetime objects) and comes back as JSON (tuples as lists).
+    `unavailable` stands for the database failing on this insert."""
+
+    def __init__(self, store: InMemoryStore, *, unavailable: bool = False) -> None:
         self._store = store
+        self._unavailable = unavailable
 
     async def record(self, event: AuditEvent) -> None:
-        self._store.audit_events.append(event)
+        if self._unavailable:
+            raise StorageUnavailable()
+        if any(e.id == event.id for e in self._store.audit_events):
+            raise ValueError("duplicate audit event id")
+        data = json.loads(json.dumps(event.data))
+        self._store.audit_events.append(replace(event, data=data))
 
     async def list_page(
         self,
@@ -314,13 +328,32 @@ class InMemoryAuditLog:
         limit: int,
     ) -> list[AuditEvent]:
         events = sorted(self._store.audit_events, key=lambda e: (e.created_at, e.id), reverse=True)
-        return [
+        page = [
             e
             for e in events
             if (user_id is None or e.user_id == user_id)
             and (type is None or e.type == type)
             and (before is None or (e.created_at, e.id) < (before.created_at, before.id))
         ][:limit]
+        return copy.deepcopy(page)
+
+
+class InMemoryLoginFailureCounter:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, key: str) -> FailedLogins | None:
+        return self._store.login_failures.get(key)
+
+    async def record_failure(
+        self, key: str, now: datetime, policy: LoginThrottlePolicy
+    ) -> FailedLogins:
+        record = policy.after_failure(self._store.login_failures.get(key), key, now)
+        self._store.login_failures[key] = record
+        return record
+
+    async def clear(self, key: str) -> None:
+        self._store.login_failures.pop(key, None)
 
 
 class RecordingMailer:
@@ -348,9 +381,11 @@ class FakeUnitOfWork:
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
     audit: AuditLog
+    login_failures: LoginFailureCounter
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, audit_unavailable: bool = False) -> None:
         self._shared = store
+        self._audit_unavailable = audit_unavailable
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -360,7 +395,8 @@ class FakeUnitOfWork:
         self.signing_keys = InMemorySigningKeyRepository(self._working)
         self.one_time_tokens = InMemoryOneTimeTokenRepository(self._working)
         self.outbox = InMemoryOutbox(self._working)
-        self.audit = InMemoryAuditLog(self._working)
+        self.audit = InMemoryAuditLog(self._working, unavailable=self._audit_unavailable)
+        self.login_failures = InMemoryLoginFailureCounter(self._working)
         return self
 
     async def __aexit__(
@@ -378,12 +414,16 @@ class FakeUnitOfWork:
 
 
 class FakeUnitOfWorkFactory:
+    """`audit_unavailable` makes every audit insert fail, as a database failing mid-transaction
+    would: what the transaction changed before it must be rolled back with it."""
+
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
         self.opened: list[FakeUnitOfWork] = []
+        self.audit_unavailable = False
 
     def __call__(self) -> FakeUnitOfWork:
-        uow = FakeUnitOfWork(self.store)
+        uow = FakeUnitOfWork(self.store, audit_unavailable=self.audit_unavailable)
         self.opened.append(uow)
         return uow
 

@@ -58,8 +58,9 @@ class SqlAlchemyAuditLog:
             statement = statement.where(audit_events.c.type == type.value)
         if before is not None:
             statement = statement.where(
+                # A plain tuple: bound with the columns' types, as in the user list.
                 tuple_(audit_events.c.created_at, audit_events.c.id)
-                < tuple_(before.created_at, before.id)
+                < (before.created_at, before.id)
             )
         statement = statement.order_by(
             audit_events.c.created_at.desc(), audit_events.c.id.desc()

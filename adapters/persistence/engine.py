@@ -13,7 +13,11 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, pool_size: int = 10, statement_timeout: float | None = None
+) -> AsyncEngine:
+    """`statement_timeout` bounds each PostgreSQL statement (the service passes one, so a
+    network that freezes without closing answers 503, not a hang; migrations pass none)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         ensure_sqlite_directory(database_url)
@@ -28,7 +32,7 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         url,
         hide_parameters=True,  # never put values (hashes, tokens) into error messages
         # asyncpg would wait 60 s for a host that never answers; fail fast and answer 503.
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": statement_timeout},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
@@ -48,3 +52,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # SQLite's own lower() folds ASCII letters only; the user list's `q` must match a name in
+    # any case ("ZOË" for "zoë"), as PostgreSQL's does.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: object) -> str | None:
+    return None if value is None else str(value).lower()

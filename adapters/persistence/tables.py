@@ -161,6 +161,16 @@ audit_events = Table(
     Index(None, "created_at", "id"),
 )
 
+# Failed logins per account key (a hash of the normalised email, whether or not it has an
+# account): shared by every replica, kept across restarts.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UtcDateTime, nullable=False),
+)
+
 signing_keys = Table(
     "signing_keys",
     metadata,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
+from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
 from adapters.persistence.sessions import SqlAlchemySessionRepository
@@ -18,6 +19,7 @@ from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     AuditLog,
+    LoginFailureCounter,
     OneTimeTokenRepository,
     Outbox,
     SessionRepository,
@@ -36,6 +38,7 @@ class SqlAlchemyUnitOfWork:
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
     audit: AuditLog
+    login_failures: LoginFailureCounter
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -55,6 +58,7 @@ class SqlAlchemyUnitOfWork:
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
         self.outbox = SqlAlchemyOutbox(connection)
         self.audit = SqlAlchemyAuditLog(connection)
+        self.login_failures = SqlAlchemyLoginFailureCounter(connection)
         return self
 
     async def __aexit__(

@@ -72,8 +72,10 @@ class SqlAlchemyUserRepository:
     ) -> list[User]:
         statement = select(users).where(*_matching(filter))
         if after is not None:
+            # A plain tuple, so the values are bound with the columns' types (UtcDateTime turns
+            # any offset into UTC; SQLite compares the stored text).
             statement = statement.where(
-                tuple_(users.c.created_at, users.c.id) > tuple_(after.created_at, after.id)
+                tuple_(users.c.created_at, users.c.id) > (after.created_at, after.id)
             )
         statement = statement.order_by(users.c.created_at, users.c.id).limit(limit)
         return [user_from_row(row) for row in await self._connection.execute(statement)]

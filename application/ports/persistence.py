@@ -12,6 +12,7 @@ from application.outbox import OutboxMessage
 from application.pagination import Position
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
@@ -132,6 +133,18 @@ class Outbox(Protocol):
         """Record a failed attempt and release the claim; with give_up_at, stop trying."""
 
 
+class LoginFailureCounter(Protocol):
+    async def get(self, key: str) -> FailedLogins | None: ...
+
+    async def record_failure(
+        self, key: str, now: datetime, policy: LoginThrottlePolicy
+    ) -> FailedLogins:
+        """Count one more failure atomically (concurrent failures all count), as
+        `policy.after_failure` says, and return the new record."""
+
+    async def clear(self, key: str) -> None: ...
+
+
 class AuditLog(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
 
@@ -155,6 +168,7 @@ class UnitOfWork(Protocol):
     one_time_tokens: OneTimeTokenRepository
     outbox: Outbox
     audit: AuditLog
+    login_failures: LoginFailureCounter
 
     async def __aenter__(self) -> Self: ...
 

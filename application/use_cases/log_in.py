@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from application.audit import AuditEvents
 from application.caller import Caller
-from application.errors import AccountDisabled, InvalidCredentials
+from application.errors import AccountDisabled, InvalidCredentials, TooManyRequests
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
 from application.ports.system import Clock, IdGenerator
@@ -13,6 +14,7 @@ from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidEmail
+from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.session import Session
 from domain.user import User
 
@@ -37,6 +39,7 @@ class LogIn:
         ids: IdGenerator,
         lifetimes: TokenLifetimes,
         audit: AuditEvents,
+        throttle: LoginThrottlePolicy,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -45,26 +48,35 @@ class LogIn:
         self._ids = ids
         self._lifetimes = lifetimes
         self._audit = audit
+        self._throttle = throttle
 
     async def execute(self, command: LogInCommand) -> TokenPair:
-        user = await self._find_user(command.email)
+        key = throttle_key(command.email)
+        user, failures = await self._find_user(command.email, key)
+        now = self._clock.now()
+        if failures is not None and self._throttle.is_throttled(failures, now):
+            # Refused before any hashing: a throttled guess costs us nothing.
+            raise TooManyRequests(self._throttle.retry_after_seconds(failures, now))
         # Verify outside any transaction: bcrypt takes far longer than a connection should be held.
         matches = await self._hasher.verify(command.password, user.password_hash if user else None)
         if user is None or not matches:
             await self._record_failure(
-                command, user, "unknown_email" if user is None else "wrong_password"
+                command, key, user, "unknown_email" if user is None else "wrong_password"
             )
             raise InvalidCredentials()
         if not user.is_active:
-            await self._record_failure(command, user, "account_disabled")
+            await self._record_failure(command, key, user, "account_disabled")
             raise AccountDisabled()
         new_hash = None
         if self._hasher.needs_rehash(user.password_hash):
             new_hash = await self._hasher.hash(command.password)
-        return await self._open_session(user, command, new_hash)
+        return await self._open_session(user, command, key, new_hash)
 
-    async def _record_failure(self, command: LogInCommand, user: User | None, reason: str) -> None:
+    async def _record_failure(
+        self, command: LogInCommand, key: str, user: User | None, reason: str
+    ) -> None:
         async with self._uow() as uow:
+            await uow.login_failures.record_failure(key, self._clock.now(), self._throttle)
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_FAILED,
@@ -76,16 +88,18 @@ class LogIn:
             )
             await uow.commit()
 
-    async def _find_user(self, raw_email: str) -> User | None:
+    async def _find_user(self, raw_email: str, key: str) -> tuple[User | None, FailedLogins | None]:
         try:
-            email = Email.parse(raw_email)
+            email: Email | None = Email.parse(raw_email)
         except InvalidEmail:
-            return None
+            email = None
         async with self._uow() as uow:
-            return await uow.users.get_by_email(email)
+            failures = await uow.login_failures.get(key)
+            user = await uow.users.get_by_email(email) if email else None
+        return user, failures
 
     async def _open_session(
-        self, verified: User, command: LogInCommand, new_hash: str | None
+        self, verified: User, command: LogInCommand, key: str, new_hash: str | None
     ) -> TokenPair:
         now = self._clock.now()
         refresh_token = new_secret_token()
@@ -110,6 +124,7 @@ class LogIn:
                 user.set_password_hash(new_hash, now)
                 await uow.users.save(user)
             await uow.sessions.add(session)
+            await uow.login_failures.clear(key)  # a success ends the count
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_SUCCEEDED,
@@ -133,3 +148,13 @@ class LogIn:
 
 def _caller(command: LogInCommand) -> Caller:
     return Caller(ip=command.ip, user_agent=command.user_agent)
+
+
+def throttle_key(raw_email: str) -> str:
+    """The counter's key: the normalised email when it is one, else the trimmed lower-cased
+    text; hashed, so no address that was merely typed at us is stored."""
+    try:
+        normalised = Email.parse(raw_email).value
+    except InvalidEmail:
+        normalised = raw_email.strip().lower()
+    return hashlib.sha256(f"login:{normalised}".encode("utf-8", "surrogatepass")).hexdigest()

@@ -43,8 +43,11 @@ class RegisterUser:
         self._ids = ids
         self._audit = audit
 
-    async def execute(self, command: RegisterUserCommand, *, actor_id: UUID | None = None) -> User:
-        """`actor_id` is the admin creating the account; None for a person signing up."""
+    async def execute(
+        self, command: RegisterUserCommand, *, actor_id: UUID | None = None, via: str | None = None
+    ) -> User:
+        """`actor_id` is the admin creating the account; None for a person signing up, or for
+        the operator when `via` names the tool used (`create-admin`: "cli")."""
         email = Email.parse(command.email)
         name = check_display_name(command.name)
         self._policy.check(command.password, email.value)
@@ -57,15 +60,18 @@ class RegisterUser:
             role=command.role,
             now=self._clock.now(),
         )
+        signed_up = actor_id is None and via is None
+        via_data = {"via": via} if via is not None else {}
         async with self._uow() as uow:
             await uow.users.add(user)
             await uow.audit.record(
                 self._audit.event(
-                    AuditEventType.USER_CREATED if actor_id else AuditEventType.SIGNED_UP,
+                    AuditEventType.SIGNED_UP if signed_up else AuditEventType.USER_CREATED,
                     command.caller,
                     user_id=user.id,
-                    actor_id=actor_id or user.id,
+                    actor_id=user.id if signed_up else actor_id,
                     role=user.role.value,
+                    **via_data,
                 )
             )
             await uow.commit()

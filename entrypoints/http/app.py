@@ -12,10 +12,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from adapters.rate_limit.redis import RedisRateLimiter
 from application.errors import StorageUnavailable
 from entrypoints.container import Container, build_container
 from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
+from entrypoints.http.metrics import Metrics
+from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.routers import admin, auth, health, me, pages, recovery, sessions
@@ -70,6 +73,9 @@ def create_app(container: Container) -> FastAPI:
             if task is not None:
                 task.cancel()
         await container.engine().dispose()
+        limiter = container.rate_limiter()
+        if isinstance(limiter, RedisRateLimiter):
+            await limiter.aclose()
 
     app = FastAPI(
         title="Portcullis",
@@ -81,9 +87,11 @@ def create_app(container: Container) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.container = container
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     for module in (auth, recovery, me, sessions, admin, health, pages):
         app.include_router(module.router)
+    app.include_router(metrics_router)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_problem_openapi(app)
@@ -97,7 +105,7 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["X-Request-ID", "Retry-After", "Location"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)  # added last: outermost
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)  # added last: outermost
     return app
 
 

@@ -1,7 +1,9 @@
-"""FastAPI dependencies: use cases from the app's own container, and the caller's identity."""
+"""FastAPI dependencies: use cases from the app's own container, the caller's identity, and the
+per-client-IP throttle."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -10,6 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from application.caller import Caller
+from application.errors import TooManyRequests
+from application.ports.rate_limit import RateLimiter
 from application.use_cases.authenticate import Principal
 from entrypoints.container import Container
 from entrypoints.http.errors import NotAuthenticated
@@ -63,3 +67,38 @@ def client_ip_of(request: Request) -> str | None:
     # uvicorn has already replaced the peer with X-Forwarded-For when (and only when) the peer
     # is one of PORTCULLIS_TRUSTED_PROXIES: see entrypoints.cli.
     return request.client.host if request.client else None
+
+
+# One IPv6 client commonly holds a whole /64 (and can pick any address in it at will): counting
+# per address there would let it walk around the limit, so an IPv6 client is its /64.
+IPV6_CLIENT_PREFIX = 64
+
+
+def rate_limit_subject(ip: str | None) -> str:
+    """Whom a request is counted against: its IPv4 address, or its IPv6 /64."""
+    if ip is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an IP (a test client's name, say): count it as given
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
+def rate_limited(scope: str) -> Any:
+    """A route dependency that spends one token of this client's bucket for `scope` (one scope
+    per endpoint, so each has its own budget), or refuses with TooManyRequests (429)."""
+
+    async def dependency(request: Request) -> None:
+        limiter: RateLimiter | None = request.app.state.container.rate_limiter()
+        if limiter is None:  # PORTCULLIS_RATE_LIMIT_PER_MINUTE=0
+            return
+        decision = await limiter.hit(f"{scope}:{rate_limit_subject(client_ip_of(request))}")
+        if not decision.allowed:
+            raise TooManyRequests(decision.retry_after_seconds)
+
+    return Depends(dependency)

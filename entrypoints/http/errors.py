@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from application.errors import (
     AccountDisabled,
@@ -23,6 +24,7 @@ from application.errors import (
     NotFound,
     RefreshTokenReused,
     StorageUnavailable,
+    TooManyRequests,
 )
 from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
 from entrypoints.http.problems import problem_response
@@ -69,6 +71,7 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     ),
     InvalidCurrentPassword: ErrorSpec(400, "invalid_current_password"),
     NotFound: ErrorSpec(404, "not_found"),
+    TooManyRequests: ErrorSpec(429, "too_many_requests"),
     Forbidden: ErrorSpec(403, "forbidden"),
     LastAdmin: ErrorSpec(409, "last_admin"),
     InvalidCursor: ErrorSpec(422, "validation_error", loc=("query", "cursor")),
@@ -98,14 +101,50 @@ async def _application_error(request: Request, error: Exception) -> Response:
     errors = None
     if spec.status == 422:
         errors = [{"loc": list(spec.loc), "message": str(error), "type": spec.code}]
-    return problem_response(spec.status, spec.code, str(error), headers=spec.headers, errors=errors)
+    if isinstance(error, RefreshTokenReused):
+        request.app.state.metrics.refresh_token_reuse.inc()
+    headers = dict(spec.headers)
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return problem_response(spec.status, spec.code, str(error), headers=headers, errors=errors)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; JSON is UTF-8
+        # (RFC 8259), so that is malformed JSON like any other: 422.
+        return await _validation_error(request, NOT_UTF8_JSON)
     code = HTTP_STATUS_CODES.get(error.status_code, "http_error")
     detail = HTTP_STATUS_DETAILS.get(error.status_code) or str(error.detail)
-    return problem_response(error.status_code, code, detail, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(error.status_code, code, detail, headers=headers)
+
+
+NOT_UTF8_JSON = RequestValidationError(
+    [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error: not UTF-8"}]
+)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path supports. The framework's 405 names only the methods of the one
+    route it matched, though GET, PATCH and DELETE /api/v1/users/me, say, are three routes.
+    (Mounts are left out: the static files name their own.)"""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {
+            "type": "http",
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "method": method,
+            "headers": [],
+        }
+        routes = request.app.router.routes
+        if any(not isinstance(r, Mount) and r.matches(probe)[0] is Match.FULL for r in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:

@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.http.errors import PayloadTooLarge
+from entrypoints.http.metrics import Metrics
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE, problem_body, request_id_var
 
 log = structlog.get_logger("portcullis.http")
@@ -47,11 +48,13 @@ async def _send_problem(send: Send, status: int, code: str, detail: str) -> None
 
 
 class RequestContextMiddleware:
-    """Outermost: gives every request an id, security headers, one log line, and turns any
-    unexpected exception into a bare 500 problem (the traceback goes to the log only)."""
+    """Outermost: gives every request an id, security headers, one log line and its metrics,
+    and turns any unexpected exception into a bare 500 problem (the traceback goes to the log
+    only)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,12 +93,15 @@ class RequestContextMiddleware:
                     send_with_headers, 500, "internal_error", "something went wrong on our side"
                 )
         finally:
+            seconds = time.perf_counter() - started
+            route = _route_of(scope, status)
+            self.metrics.observe(route, scope["method"], status, seconds)
             log.info(
                 "request",
                 method=scope["method"],
-                route=_route_of(scope, status),
+                route=route,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
                 client_ip=scope["client"][0] if scope.get("client") else None,
             )
 

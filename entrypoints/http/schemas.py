@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -34,13 +35,34 @@ def _valid_name(value: str | None) -> str | None:
         raise ValueError(str(error)) from None
 
 
-EmailInput = Annotated[str, Field(max_length=MAX_EMAIL_LENGTH + 64), AfterValidator(_valid_email)]
-NameInput = Annotated[str | None, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_valid_name)]
+# `format: email` tells clients (and the fuzzer) what is wanted; the check is Email.parse's.
+EmailInput = Annotated[
+    str,
+    Field(max_length=MAX_EMAIL_LENGTH + 64, json_schema_extra={"format": "email"}),
+    AfterValidator(_valid_email),
+]
+NameInput = Annotated[
+    str | None, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_valid_name)
+]
 PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
 
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _documented_without_null(*names: str) -> Callable[[dict[str, Any]], None]:
+    """For fields that may be left out but not sent as null: pydantic documents `X | None =
+    None` as nullable, and a client generated from that would send the null we refuse."""
+
+    def drop_null(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            field.pop("default", None)
+            (kept,) = [option for option in field.pop("anyOf") if option != {"type": "null"}]
+            field.update(kept)
+
+    return drop_null
 
 
 class SignupRequest(RequestModel):
@@ -89,6 +111,8 @@ class AcceptedResponse(BaseModel):
 
 class UpdateMeRequest(RequestModel):
     """Only the fields sent are changed; `name: null` clears the name."""
+
+    model_config = ConfigDict(json_schema_extra=_documented_without_null("email"))
 
     name: NameInput = None
     email: EmailInput | None = None
@@ -182,6 +206,10 @@ class CreateUserRequest(RequestModel):
 
 class AdminUpdateUserRequest(RequestModel):
     """Only the fields sent are changed; `name: null` clears the name."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_documented_without_null("email", "role", "is_active", "is_verified")
+    )
 
     name: NameInput = None
     email: EmailInput | None = None

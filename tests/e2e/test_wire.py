@@ -40,6 +40,7 @@ CONTRACT_OPERATIONS = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/metrics"),
 }
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
+from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
@@ -116,3 +117,20 @@ def an_outbox_message(**overrides: Any) -> OutboxMessage:
     }
     values.update(overrides)
     return OutboxMessage(**values)
+
+
+def an_audit_event(**overrides: Any) -> AuditEvent:
+    """A user's successful login from an IPv6 address, a minute before NOW."""
+    user_id = overrides.pop("user_id", None) or uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "type": AuditEventType.LOGIN_SUCCEEDED,
+        "created_at": NOW - timedelta(minutes=1),
+        "user_id": user_id,
+        "actor_id": user_id,
+        "ip": "2001:db8:85a3::8a2e:370:7334",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        "data": {"session_id": str(uuid.uuid4())},
+    }
+    values.update(overrides)
+    return AuditEvent(**values)

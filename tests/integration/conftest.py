@@ -8,6 +8,7 @@ import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.outbox import OutboxMessage
+from domain.audit_event import AuditEvent
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
@@ -19,11 +20,11 @@ Persist = Callable[..., Awaitable[None]]
 
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
-    """Store users, sessions, signing keys, one-time tokens and outbox messages in one committed
-    unit of work, in the given order."""
+    """Store users, sessions, signing keys, one-time tokens, outbox messages and audit events in
+    one committed unit of work, in the given order."""
 
     async def persist(
-        *entities: User | Session | SigningKey | OneTimeToken | OutboxMessage,
+        *entities: User | Session | SigningKey | OneTimeToken | OutboxMessage | AuditEvent,
     ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
@@ -35,6 +36,8 @@ def persist(uow_factory: UowFactory) -> Persist:
                     await uow.one_time_tokens.add(entity)
                 elif isinstance(entity, OutboxMessage):
                     await uow.outbox.add(entity)
+                elif isinstance(entity, AuditEvent):
+                    await uow.audit.record(entity)
                 else:
                     await uow.signing_keys.add(entity)
             await uow.commit()

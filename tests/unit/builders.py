@@ -6,16 +6,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from application.caller import Caller
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
 from application.ports.security import AccessTokenClaims
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes
+from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.login_throttle import LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
@@ -39,6 +42,11 @@ ALGORITHM = "ES256"
 # With a path and a trailing slash, as an operator behind a proxy might set it.
 PUBLIC_URL = "https://example.org/auth/"
 LINK_BASE = "https://example.org/auth"
+# Where a request came from, as the HTTP layer hands it to a use case.
+CALLER = Caller(ip="203.0.113.7", user_agent="admin-console/1.0")
+
+
+THROTTLE = LoginThrottlePolicy(max_failures=10, window=timedelta(minutes=15))
 
 
 class Accounts:
@@ -68,8 +76,9 @@ class Accounts:
         role: Role = Role.USER,
         is_active: bool = True,
         is_verified: bool = False,
+        created_at: datetime | None = None,
     ) -> User:
-        now = self._clock.now()
+        now = created_at or self._clock.now()
         user = User(
             id=self._ids.new_id(),
             email=Email.parse(email),
@@ -126,6 +135,41 @@ class Accounts:
             expires_at=now + ACCESS_TTL,
         )
         return await self._tokens.issue(claims)
+
+
+class AuditTrail:
+    """Seeds audit events straight into the store, as if earlier requests had recorded them."""
+
+    def __init__(self, store: InMemoryStore, clock: FixedClock, ids: SequentialIds) -> None:
+        self._store = store
+        self._clock = clock
+        self._ids = ids
+
+    def event(
+        self,
+        type: AuditEventType = AuditEventType.LOGIN_SUCCEEDED,
+        *,
+        user_id: UUID | None = None,
+        created_at: datetime | None = None,
+    ) -> AuditEvent:
+        event = AuditEvent(
+            id=self._ids.new_id(),
+            type=type,
+            created_at=created_at or self._clock.now(),
+            user_id=user_id,
+            actor_id=user_id,
+        )
+        self._store.audit_events.append(event)
+        return event
+
+
+def recorded_events(store: InMemoryStore) -> list[AuditEvent]:
+    """Every committed audit event, in the order it was recorded."""
+    return list(store.audit_events)
+
+
+def events_about(store: InMemoryStore, user_id: UUID) -> list[AuditEvent]:
+    return [event for event in store.audit_events if event.user_id == user_id]
 
 
 def stored_user(store: InMemoryStore, user_id: UUID) -> User | None:

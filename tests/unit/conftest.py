@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 
 from application.audit import AuditEvents
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
+from application.use_cases.admin.create_user import CreateUser
+from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.list_audit_events import ListAuditEvents
+from application.use_cases.admin.list_users import ListUsers
+from application.use_cases.admin.update_user import UpdateUser
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.delete_account import DeleteAccount
@@ -33,7 +40,15 @@ from tests.fakes import (
     RecordingMailer,
     SequentialIds,
 )
-from tests.unit.builders import ALGORITHM, COMMON_PASSWORDS, LIFETIMES, PUBLIC_URL, Accounts
+from tests.unit.builders import (
+    ALGORITHM,
+    COMMON_PASSWORDS,
+    LIFETIMES,
+    PUBLIC_URL,
+    THROTTLE,
+    Accounts,
+    AuditTrail,
+)
 
 
 @pytest.fixture
@@ -89,6 +104,11 @@ def accounts(
 
 
 @pytest.fixture
+def trail(store: InMemoryStore, clock: FixedClock, ids: SequentialIds) -> AuditTrail:
+    return AuditTrail(store, clock, ids)
+
+
+@pytest.fixture
 def audit(clock: FixedClock, ids: SequentialIds) -> AuditEvents:
     return AuditEvents(clock, ids)
 
@@ -114,7 +134,7 @@ def log_in(
     ids: SequentialIds,
     audit: AuditEvents,
 ) -> LogIn:
-    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit)
+    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit, THROTTLE)
 
 
 @pytest.fixture
@@ -236,3 +256,40 @@ def dispatch_outbox(
     uow: FakeUnitOfWorkFactory, mailer: RecordingMailer, clock: FixedClock, ids: SequentialIds
 ) -> DispatchOutbox:
     return DispatchOutbox(uow, mailer, clock, ids)
+
+
+@pytest.fixture
+def list_users(uow: FakeUnitOfWorkFactory) -> ListUsers:
+    return ListUsers(uow)
+
+
+@pytest.fixture
+def get_user(uow: FakeUnitOfWorkFactory) -> GetUser:
+    return GetUser(uow)
+
+
+@pytest.fixture
+def create_user(register_user: RegisterUser) -> CreateUser:
+    return CreateUser(register_user)
+
+
+@pytest.fixture
+def update_user(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> UpdateUser:
+    return UpdateUser(uow, clock, audit)
+
+
+@pytest.fixture
+def delete_user(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteUser:
+    return DeleteUser(uow, audit)
+
+
+@pytest.fixture
+def list_audit_events(uow: FakeUnitOfWorkFactory) -> ListAuditEvents:
+    return ListAuditEvents(uow)
+
+
+@pytest.fixture
+def create_or_promote_admin(
+    uow: FakeUnitOfWorkFactory, register_user: RegisterUser, clock: FixedClock, audit: AuditEvents
+) -> CreateOrPromoteAdmin:
+    return CreateOrPromoteAdmin(uow, register_user, clock, audit)

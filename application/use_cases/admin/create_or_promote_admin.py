@@ -65,6 +65,6 @@ class CreateOrPromoteAdmin:
         if password is None:
             raise NewAccountNeedsPassword()
         created = await self._register.execute(
-            RegisterUserCommand(email=email.value, password=password, role=Role.ADMIN)
+            RegisterUserCommand(email=email.value, password=password, role=Role.ADMIN), via="cli"
         )
         return AdminOutcome(email=created.email.value, created=True)

@@ -3,10 +3,12 @@ cases, from the caller's role in the database."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import AfterValidator
 
 from application.ports.persistence import UserFilter
 from application.unset import UNSET
@@ -37,6 +39,21 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
+def _no_control_characters(q: str | None) -> str | None:
+    # Nothing stored has them (names and emails refuse them), and a NUL would break the search:
+    # PostgreSQL refuses it in text (a 500), SQLite ends the LIKE pattern there (match all).
+    if q is not None and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in q):
+        raise ValueError("must not contain control characters")
+    return q
+
+
+Search = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_EMAIL_LENGTH),
+    AfterValidator(_no_control_characters),
+]
+
+
 @router.get(
     "/api/v1/users", response_model=UserListResponse, responses=problems(401, 403, 422, 503)
 )
@@ -45,7 +62,7 @@ async def list_users(
     list_users: Annotated[ListUsers, provided(lambda c: c.list_users)],
     limit: Limit = 50,
     cursor: Cursor = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=MAX_EMAIL_LENGTH)] = None,
+    q: Search = None,
     role: Role | None = None,
     is_active: bool | None = None,
 ) -> UserListResponse:

@@ -14,6 +14,7 @@ from entrypoints.http.dependencies import (
     CurrentPrincipal,
     client_ip_of,
     provided,
+    rate_limited,
     user_agent_of,
 )
 from entrypoints.http.openapi import problems
@@ -33,7 +34,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
-    responses=problems(409, 413, 422, 503),
+    responses=problems(409, 413, 422, 429, 503),
+    dependencies=[rate_limited("signup")],
 )
 async def signup(
     body: SignupRequest,
@@ -49,7 +51,10 @@ async def signup(
 
 
 @router.post(
-    "/login", response_model=TokenPairResponse, responses=problems(401, 403, 413, 422, 503)
+    "/login",
+    response_model=TokenPairResponse,
+    responses=problems(401, 403, 413, 422, 429, 503),
+    dependencies=[rate_limited("login")],
 )
 async def login(
     body: LoginRequest,
@@ -68,7 +73,11 @@ async def login(
 
 
 @router.post(
-    "/token", response_model=TokenPairResponse, responses=problems(401, 403, 413, 422, 503)
+    "/token",
+    response_model=TokenPairResponse,
+    # 400: a form body that cannot be parsed at all (a multipart one without its boundary).
+    responses=problems(400, 401, 403, 413, 422, 429, 503),
+    dependencies=[rate_limited("token")],
 )
 async def token(
     form: Annotated[TokenForm, Form()],
@@ -87,7 +96,12 @@ async def token(
     return TokenPairResponse.of(pair)
 
 
-@router.post("/refresh", response_model=TokenPairResponse, responses=problems(401, 413, 422, 503))
+@router.post(
+    "/refresh",
+    response_model=TokenPairResponse,
+    responses=problems(401, 413, 422, 429, 503),
+    dependencies=[rate_limited("refresh")],
+)
 async def refresh(
     body: RefreshRequest,
     caller: CallerInfo,

@@ -15,7 +15,8 @@ from application.errors import InvalidOrExpiredToken
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.verify_email import VerifyEmail
 from domain.errors import WeakPassword
-from entrypoints.http.dependencies import caller_of, provided
+from entrypoints.http.dependencies import caller_of, provided, rate_limited
+from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -66,7 +67,12 @@ async def reset_password_page(request: Request, token: TokenQuery = None) -> HTM
     return _page(request, "reset_password.html", title="Choose a new password", token=token)
 
 
-@router.post("/reset-password", response_class=HTMLResponse, responses={400: HTML, 422: HTML})
+@router.post(
+    "/reset-password",
+    response_class=HTMLResponse,
+    responses={400: HTML, 422: HTML, **problems(429)},
+    dependencies=[rate_limited("reset-password-page")],
+)
 async def reset_password_form(
     request: Request,
     token: TokenField,
@@ -104,7 +110,12 @@ async def verify_email_page(request: Request, token: TokenQuery = None) -> HTMLR
     return _page(request, "verify_email.html", title="Confirm your email address", token=token)
 
 
-@router.post("/verify-email", response_class=HTMLResponse, responses={400: HTML, 422: HTML})
+@router.post(
+    "/verify-email",
+    response_class=HTMLResponse,
+    responses={400: HTML, 422: HTML, **problems(429)},
+    dependencies=[rate_limited("verify-email-page")],
+)
 async def verify_email_form(
     request: Request,
     token: TokenField,

@@ -10,7 +10,7 @@ from application.use_cases.request_email_verification import RequestEmailVerific
 from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.verify_email import VerifyEmail
-from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided, rate_limited
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     AcceptedResponse,
@@ -33,7 +33,8 @@ VERIFICATION_REQUESTED = AcceptedResponse(
     "/password/forgot",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AcceptedResponse,
-    responses=problems(413, 422, 503),
+    responses=problems(413, 422, 429, 503),
+    dependencies=[rate_limited("forgot-password")],
 )
 async def forgot_password(
     body: ForgotPasswordRequest,
@@ -48,7 +49,8 @@ async def forgot_password(
 @router.post(
     "/password/reset",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(400, 413, 422, 503),
+    responses=problems(400, 413, 422, 429, 503),
+    dependencies=[rate_limited("reset-password")],
 )
 async def reset_password(
     body: ResetPasswordRequest,
@@ -81,7 +83,8 @@ async def request_email_verification(
 @router.post(
     "/verify-email",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(400, 413, 422, 503),
+    responses=problems(400, 413, 422, 429, 503),
+    dependencies=[rate_limited("verify-email")],
 )
 async def verify_email(
     body: VerifyEmailRequest,

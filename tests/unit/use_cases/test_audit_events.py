@@ -1,0 +1,735 @@
+"""The audit trail as the self-service use cases write it: one event per security change, in
+the transaction of the change (no event without its change, no change without its event),
+naming the account, who acted and from where, with small data that is never a secret.
+(The admin use cases' events are in their own files.)"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.caller import Caller
+from application.errors import (
+    AccountDisabled,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvalidCurrentPassword,
+    InvalidOrExpiredToken,
+    InvalidRefreshToken,
+    NotFound,
+    RefreshTokenReused,
+    StorageUnavailable,
+)
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
+from application.use_cases.admin.create_user import CreateUser
+from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
+from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
+from application.use_cases.log_in import LogIn, LogInCommand
+from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
+from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.request_email_verification import RequestEmailVerification
+from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
+from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
+from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
+from application.use_cases.verify_email import VerifyEmail
+from domain.audit_event import AuditEvent, AuditEventType
+from domain.errors import WeakPassword
+from domain.role import Role
+from domain.session_scope import SessionScope
+from domain.user import User
+from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
+from tests.unit.builders import (
+    CALLER,
+    NEW_PASSWORD,
+    PASSWORD,
+    Accounts,
+    queued_mail_to,
+    recorded_events,
+    secret_in,
+    stored_session,
+    stored_sessions_of,
+)
+
+# The person's own device, as the HTTP layer describes it to a use case.
+DEVICE = Caller(ip="198.51.100.7", user_agent="Firefox/140")
+
+
+def the_one_event(store: InMemoryStore) -> AuditEvent:
+    [event] = recorded_events(store)
+    return event
+
+
+def assert_from_device(event: AuditEvent) -> None:
+    assert (event.ip, event.user_agent) == (DEVICE.ip, DEVICE.user_agent)
+
+
+async def reset_link_secret(
+    request_password_reset: RequestPasswordReset, store: InMemoryStore, email: str
+) -> str:
+    await request_password_reset.execute(email)
+    *_, newest = queued_mail_to(store, email)
+    return secret_in(newest, "reset-password")
+
+
+async def verification_secret(
+    request_email_verification: RequestEmailVerification, store: InMemoryStore, user: User
+) -> str:
+    await request_email_verification.execute(user.id)
+    *_, newest = queued_mail_to(store, user.email.value)
+    return secret_in(newest, "verify-email")
+
+
+# --- signing up --------------------------------------------------------------------------------
+
+
+async def test_signing_up_records_user_signed_up_by_the_new_account_itself(
+    register_user: RegisterUser, store: InMemoryStore, clock: FixedClock
+) -> None:
+    eve = await register_user.execute(
+        RegisterUserCommand("eve@example.com", PASSWORD, caller=DEVICE)
+    )
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.SIGNED_UP
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.created_at == clock.now()
+    assert event.data == {"role": "user"}
+
+
+@pytest.mark.parametrize(
+    ("password", "error"),
+    [(PASSWORD, EmailAlreadyRegistered), ("password1", WeakPassword)],
+    ids=["email taken", "weak password"],
+)
+async def test_a_refused_sign_up_records_nothing(
+    register_user: RegisterUser,
+    accounts: Accounts,
+    store: InMemoryStore,
+    password: str,
+    error: type[Exception],
+) -> None:
+    await accounts.user("eve@example.com")
+
+    with pytest.raises(error):
+        await register_user.execute(RegisterUserCommand("eve@example.com", password))
+
+    assert recorded_events(store) == []
+
+
+# --- logging in --------------------------------------------------------------------------------
+
+
+async def test_logging_in_records_login_succeeded_with_the_new_session(
+    log_in: LogIn, accounts: Accounts, store: InMemoryStore, clock: FixedClock
+) -> None:
+    eve = await accounts.user("eve@example.com")
+
+    await log_in.execute(
+        LogInCommand("eve@example.com", PASSWORD, user_agent=DEVICE.user_agent, ip=DEVICE.ip)
+    )
+
+    [session] = stored_sessions_of(store, eve.id)
+    event = the_one_event(store)
+    assert event.type is AuditEventType.LOGIN_SUCCEEDED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.created_at == clock.now()
+    assert event.data == {"session_id": str(session.id)}
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "is_active", "error", "reason"),
+    [
+        ("nobody@example.com", PASSWORD, True, InvalidCredentials, "unknown_email"),
+        ("eve@example.com", "not the password", True, InvalidCredentials, "wrong_password"),
+        ("eve@example.com", PASSWORD, False, AccountDisabled, "account_disabled"),
+        # A wrong password to a deactivated account says no more than any wrong password.
+        ("eve@example.com", "not the password", False, InvalidCredentials, "wrong_password"),
+    ],
+)
+async def test_a_failed_login_is_recorded_with_its_reason_though_the_login_fails(
+    log_in: LogIn,
+    accounts: Accounts,
+    store: InMemoryStore,
+    email: str,
+    password: str,
+    is_active: bool,
+    error: type[Exception],
+    reason: str,
+) -> None:
+    eve = await accounts.user("eve@example.com", is_active=is_active)
+
+    with pytest.raises(error):
+        await log_in.execute(
+            LogInCommand(email, password, user_agent=DEVICE.user_agent, ip=DEVICE.ip)
+        )
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.LOGIN_FAILED
+    assert event.user_id == (None if reason == "unknown_email" else eve.id)
+    assert event.actor_id is None
+    assert_from_device(event)
+    assert event.data == {"reason": reason}
+    assert store.sessions == {}
+
+
+async def test_a_login_with_something_that_is_no_email_is_recorded_as_an_unknown_email(
+    log_in: LogIn, store: InMemoryStore
+) -> None:
+    with pytest.raises(InvalidCredentials):
+        await log_in.execute(LogInCommand("Eve <eve@example.com>", PASSWORD))
+
+    event = the_one_event(store)
+    assert (event.type, event.user_id, event.data) == (
+        AuditEventType.LOGIN_FAILED,
+        None,
+        {"reason": "unknown_email"},
+    )
+
+
+# --- refresh tokens ----------------------------------------------------------------------------
+
+
+async def test_a_reused_refresh_token_is_recorded_in_the_transaction_that_revokes_the_session(
+    refresh_tokens: RefreshTokens,
+    accounts: Accounts,
+    store: InMemoryStore,
+    clock: FixedClock,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    eve = await accounts.user()
+    session, stolen = accounts.session_with_refresh_token(eve)
+    await refresh_tokens.execute(RefreshTokensCommand(stolen))
+    commits_before = uow.commits
+    clock.advance(minutes=5)
+
+    with pytest.raises(RefreshTokenReused):
+        await refresh_tokens.execute(RefreshTokensCommand(stolen, caller=DEVICE))
+
+    assert uow.commits == commits_before + 1
+    assert stored_session(store, session.id).revoked_at == clock.now()
+    event = the_one_event(store)
+    assert event.type is AuditEventType.REFRESH_TOKEN_REUSED
+    assert (event.user_id, event.actor_id) == (eve.id, None)
+    assert_from_device(event)
+    assert event.created_at == clock.now()
+    assert event.data == {"session_id": str(session.id)}
+
+
+async def test_an_ordinary_refresh_or_an_unknown_token_records_nothing(
+    refresh_tokens: RefreshTokens, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user()
+    _, token = accounts.session_with_refresh_token(eve)
+
+    await refresh_tokens.execute(RefreshTokensCommand(token, caller=DEVICE))
+    with pytest.raises(InvalidRefreshToken):
+        await refresh_tokens.execute(RefreshTokensCommand("never issued", caller=DEVICE))
+
+    assert recorded_events(store) == []
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+async def test_logging_out_records_session_logged_out_with_the_session(
+    revoke_sessions: RevokeSessions, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user()
+    current = accounts.session(eve)
+    accounts.session(eve)
+
+    await revoke_sessions.execute(SessionScope.one(eve.id, current.id), DEVICE)
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.LOGGED_OUT
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"session_id": str(current.id)}
+
+
+async def test_revoking_several_sessions_records_sessions_revoked_with_how_many(
+    revoke_sessions: RevokeSessions, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user()
+    for _ in range(3):
+        accounts.session(eve)
+    accounts.revoked_session(eve)
+
+    await revoke_sessions.execute(SessionScope.everything(eve.id), DEVICE)
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.SESSIONS_REVOKED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"count": 3}
+
+
+async def test_revoking_nothing_records_nothing(
+    revoke_sessions: RevokeSessions,
+    revoke_own_session: RevokeOwnSession,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    eve = await accounts.user()
+    accounts.revoked_session(eve)
+
+    assert await revoke_sessions.execute(SessionScope.everything(eve.id), DEVICE) == 0
+    with pytest.raises(NotFound):
+        await revoke_own_session.execute(SessionScope.one(eve.id, UUID(int=999)), DEVICE)
+
+    assert recorded_events(store) == []
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+async def test_changing_the_password_records_password_changed_and_how_many_sessions_ended(
+    change_password: ChangePassword, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user()
+    current = accounts.session(eve)
+    accounts.session(eve)
+    accounts.session(eve)
+
+    await change_password.execute(
+        ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD, DEVICE)
+    )
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.PASSWORD_CHANGED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"sessions_revoked": 2}
+
+
+@pytest.mark.parametrize(
+    ("current_password", "new_password", "error"),
+    [
+        ("not the password", NEW_PASSWORD, InvalidCurrentPassword),
+        (PASSWORD, "password1", WeakPassword),
+    ],
+    ids=["wrong current password", "weak new password"],
+)
+async def test_a_refused_password_change_records_nothing(
+    change_password: ChangePassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+    current_password: str,
+    new_password: str,
+    error: type[Exception],
+) -> None:
+    eve = await accounts.user()
+    current = accounts.session(eve)
+
+    with pytest.raises(error):
+        await change_password.execute(
+            ChangePasswordCommand(eve.id, current.id, current_password, new_password, DEVICE)
+        )
+
+    assert recorded_events(store) == []
+
+
+async def test_resetting_the_password_records_password_reset_by_the_link_holder(
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    accounts.session(eve)
+    secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+
+    await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD, DEVICE))
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.PASSWORD_RESET
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"sessions_revoked": 1}
+
+
+async def test_a_refused_password_reset_records_nothing(
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    await accounts.user("eve@example.com")
+    secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+
+    with pytest.raises(WeakPassword):
+        await reset_password.execute(ResetPasswordCommand(secret, "password1", DEVICE))
+    with pytest.raises(InvalidOrExpiredToken):
+        await reset_password.execute(ResetPasswordCommand("not a token", NEW_PASSWORD, DEVICE))
+
+    assert recorded_events(store) == []
+
+
+# --- email -------------------------------------------------------------------------------------
+
+
+async def test_verifying_the_email_records_email_verified_with_the_address(
+    request_email_verification: RequestEmailVerification,
+    verify_email: VerifyEmail,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    secret = await verification_secret(request_email_verification, store, eve)
+
+    await verify_email.execute(secret, DEVICE)
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.EMAIL_VERIFIED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"email": "eve@example.com"}
+
+
+async def test_a_refused_verification_records_nothing(
+    verify_email: VerifyEmail, accounts: Accounts, store: InMemoryStore
+) -> None:
+    await accounts.user("eve@example.com")
+
+    with pytest.raises(InvalidOrExpiredToken):
+        await verify_email.execute("not a token", DEVICE)
+
+    assert recorded_events(store) == []
+
+
+async def test_changing_ones_email_records_email_changed(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user("eve@example.com")
+
+    await update_profile.execute(
+        UpdateProfileCommand(eve.id, email="eve@new.example", caller=DEVICE)
+    )
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.EMAIL_CHANGED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(UpdateProfileCommand(UUID(int=1), name="Eve"), id="a new name"),
+        pytest.param(UpdateProfileCommand(UUID(int=1), email=" EVE@example.com"), id="same email"),
+        pytest.param(UpdateProfileCommand(UUID(int=1)), id="nothing"),
+    ],
+)
+async def test_a_profile_update_that_keeps_the_email_records_nothing(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    command: UpdateProfileCommand,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    assert eve.id == command.user_id
+
+    await update_profile.execute(command)
+
+    assert recorded_events(store) == []
+
+
+async def test_an_email_change_refused_as_taken_records_nothing(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    await accounts.user("bob@example.com")
+
+    with pytest.raises(EmailAlreadyRegistered):
+        await update_profile.execute(UpdateProfileCommand(eve.id, email="bob@example.com"))
+
+    assert recorded_events(store) == []
+
+
+# --- deleting one's account --------------------------------------------------------------------
+
+
+async def test_deleting_ones_account_records_user_deleted_with_the_address(
+    delete_account: DeleteAccount, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user("eve@example.com")
+
+    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD, DEVICE))
+
+    event = the_one_event(store)
+    assert event.type is AuditEventType.DELETED
+    assert (event.user_id, event.actor_id) == (eve.id, eve.id)
+    assert_from_device(event)
+    assert event.data == {"email": "eve@example.com"}
+
+
+async def test_a_wrong_password_on_deletion_records_nothing(
+    delete_account: DeleteAccount, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user("eve@example.com")
+
+    with pytest.raises(InvalidCurrentPassword):
+        await delete_account.execute(DeleteAccountCommand(eve.id, "not the password", DEVICE))
+
+    assert recorded_events(store) == []
+
+
+# --- no change without its event ---------------------------------------------------------------
+
+# Sets an account up, and returns the action that changes it (and records an event).
+Prepare = Callable[[], Awaitable[Callable[[], Awaitable[object]]]]
+
+
+@pytest.fixture
+def recording_actions(
+    accounts: Accounts,
+    store: InMemoryStore,
+    register_user: RegisterUser,
+    log_in: LogIn,
+    refresh_tokens: RefreshTokens,
+    revoke_sessions: RevokeSessions,
+    change_password: ChangePassword,
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    request_email_verification: RequestEmailVerification,
+    verify_email: VerifyEmail,
+    update_profile: UpdateProfile,
+    delete_account: DeleteAccount,
+    create_user: CreateUser,
+    update_user: UpdateUser,
+    delete_user: DeleteUser,
+    create_or_promote_admin: CreateOrPromoteAdmin,
+) -> dict[str, Prepare]:
+    async def sign_up() -> Callable[[], Awaitable[object]]:
+        return lambda: register_user.execute(RegisterUserCommand("new@example.com", PASSWORD))
+
+    async def log_in_ok() -> Callable[[], Awaitable[object]]:
+        await accounts.user("eve@example.com")
+        return lambda: log_in.execute(LogInCommand("eve@example.com", PASSWORD))
+
+    async def log_in_wrong() -> Callable[[], Awaitable[object]]:
+        await accounts.user("eve@example.com")
+        return lambda: log_in.execute(LogInCommand("eve@example.com", "not the password"))
+
+    async def reuse_refresh_token() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        _, token = accounts.session_with_refresh_token(eve)
+        await refresh_tokens.execute(RefreshTokensCommand(token))
+        return lambda: refresh_tokens.execute(RefreshTokensCommand(token))
+
+    async def log_out() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        session = accounts.session(eve)
+        return lambda: revoke_sessions.execute(SessionScope.one(eve.id, session.id))
+
+    async def change_own_password() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        current, _ = accounts.session(eve), accounts.session(eve)
+        return lambda: change_password.execute(
+            ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD)
+        )
+
+    async def reset_own_password() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        accounts.session(eve)
+        secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+        return lambda: reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
+
+    async def verify_own_email() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        secret = await verification_secret(request_email_verification, store, eve)
+        return lambda: verify_email.execute(secret)
+
+    async def change_own_email() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        return lambda: update_profile.execute(UpdateProfileCommand(eve.id, email="e@new.example"))
+
+    async def delete_own_account() -> Callable[[], Awaitable[object]]:
+        eve = await accounts.user("eve@example.com")
+        return lambda: delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+
+    async def admin_creates() -> Callable[[], Awaitable[object]]:
+        root = await accounts.user("root@example.com", role=Role.ADMIN)
+        return lambda: create_user.execute(root, RegisterUserCommand("new@example.com", PASSWORD))
+
+    async def admin_deactivates() -> Callable[[], Awaitable[object]]:
+        root = await accounts.user("root@example.com", role=Role.ADMIN)
+        eve = await accounts.user("eve@example.com")
+        accounts.session(eve)
+        return lambda: update_user.execute(
+            root, UpdateUserCommand(eve.id, CALLER, role=Role.ADMIN, is_active=False)
+        )
+
+    async def admin_deletes() -> Callable[[], Awaitable[object]]:
+        root = await accounts.user("root@example.com", role=Role.ADMIN)
+        eve = await accounts.user("eve@example.com")
+        return lambda: delete_user.execute(root, eve.id, CALLER)
+
+    async def operator_promotes() -> Callable[[], Awaitable[object]]:
+        await accounts.user("eve@example.com", is_active=False)
+        return lambda: create_or_promote_admin.execute("eve@example.com", None)
+
+    async def operator_creates() -> Callable[[], Awaitable[object]]:
+        return lambda: create_or_promote_admin.execute("root@example.com", PASSWORD)
+
+    return {
+        "sign up": sign_up,
+        "log in": log_in_ok,
+        "fail to log in": log_in_wrong,
+        "reuse a refresh token": reuse_refresh_token,
+        "log out": log_out,
+        "change one's password": change_own_password,
+        "reset one's password": reset_own_password,
+        "verify one's email": verify_own_email,
+        "change one's email": change_own_email,
+        "delete one's account": delete_own_account,
+        "an admin creates an account": admin_creates,
+        "an admin deactivates and promotes": admin_deactivates,
+        "an admin deletes an account": admin_deletes,
+        "the operator promotes": operator_promotes,
+        "the operator creates an admin": operator_creates,
+    }
+
+
+RECORDING_ACTIONS = [
+    "sign up",
+    "log in",
+    "fail to log in",
+    "reuse a refresh token",
+    "log out",
+    "change one's password",
+    "reset one's password",
+    "verify one's email",
+    "change one's email",
+    "delete one's account",
+    "an admin creates an account",
+    "an admin deactivates and promotes",
+    "an admin deletes an account",
+    "the operator promotes",
+    "the operator creates an admin",
+]
+
+
+@pytest.mark.parametrize("action", RECORDING_ACTIONS)
+async def test_when_its_event_cannot_be_recorded_the_change_is_not_made_either(
+    recording_actions: dict[str, Prepare],
+    store: InMemoryStore,
+    uow: FakeUnitOfWorkFactory,
+    action: str,
+) -> None:
+    act = await recording_actions[action]()
+    before = copy.deepcopy(store)
+    uow.audit_unavailable = True
+
+    with pytest.raises(StorageUnavailable):
+        await act()
+
+    assert store == before
+
+
+# --- never a secret ----------------------------------------------------------------------------
+
+
+def values_in(data: Any) -> list[str]:
+    """Every key and leaf value of a JSON-like structure, as text."""
+    if isinstance(data, dict):
+        return [text for key, value in data.items() for text in [str(key), *values_in(value)]]
+    if isinstance(data, list):
+        return [text for item in data for text in values_in(item)]
+    return [str(data)]
+
+
+async def test_no_event_holds_a_password_a_token_or_a_hash(
+    register_user: RegisterUser,
+    log_in: LogIn,
+    refresh_tokens: RefreshTokens,
+    change_password: ChangePassword,
+    request_password_reset: RequestPasswordReset,
+    reset_password: ResetPassword,
+    request_email_verification: RequestEmailVerification,
+    verify_email: VerifyEmail,
+    update_profile: UpdateProfile,
+    revoke_sessions: RevokeSessions,
+    delete_account: DeleteAccount,
+    create_user: CreateUser,
+    update_user: UpdateUser,
+    delete_user: DeleteUser,
+    create_or_promote_admin: CreateOrPromoteAdmin,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    passwords = [PASSWORD, NEW_PASSWORD, "a third long passphrase", "not the password"]
+    secrets: set[str] = set(passwords)
+    secrets |= {await hasher.hash(password) for password in passwords}
+
+    def remember_stored_hashes() -> None:
+        secrets.update(user.password_hash for user in store.users.values())
+        secrets.update(session.refresh_token_hash for session in store.sessions.values())
+        secrets.update(store.rotated_refresh_tokens)
+        secrets.update(token.token_hash for token in store.one_time_tokens.values())
+
+    await create_or_promote_admin.execute("root@example.com", PASSWORD)
+    [root] = store.users.values()
+    eve = await register_user.execute(RegisterUserCommand("eve@example.com", PASSWORD))
+    with pytest.raises(InvalidCredentials):
+        await log_in.execute(LogInCommand("eve@example.com", "not the password"))
+    pair = await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
+    secrets |= {pair.access_token, pair.refresh_token}
+    remember_stored_hashes()
+    rotated = await refresh_tokens.execute(RefreshTokensCommand(pair.refresh_token))
+    secrets |= {rotated.access_token, rotated.refresh_token}
+    remember_stored_hashes()
+    with pytest.raises(RefreshTokenReused):
+        await refresh_tokens.execute(RefreshTokensCommand(pair.refresh_token))
+    pair = await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
+    secrets |= {pair.access_token, pair.refresh_token}
+    [session] = [s for s in store.sessions.values() if s.revoked_at is None]
+    await change_password.execute(ChangePasswordCommand(eve.id, session.id, PASSWORD, NEW_PASSWORD))
+    reset_secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
+    secrets.add(reset_secret)
+    remember_stored_hashes()
+    await reset_password.execute(ResetPasswordCommand(reset_secret, "a third long passphrase"))
+    verify_secret = await verification_secret(request_email_verification, store, eve)
+    secrets.add(verify_secret)
+    remember_stored_hashes()
+    await verify_email.execute(verify_secret)
+    await update_profile.execute(UpdateProfileCommand(eve.id, email="eve@new.example"))
+    pair = await log_in.execute(LogInCommand("eve@new.example", "a third long passphrase"))
+    secrets |= {pair.access_token, pair.refresh_token}
+    remember_stored_hashes()
+    [session] = [s for s in store.sessions.values() if s.revoked_at is None]
+    await revoke_sessions.execute(SessionScope.one(eve.id, session.id))
+    for _ in range(2):
+        pair = await log_in.execute(LogInCommand("eve@new.example", "a third long passphrase"))
+        secrets |= {pair.access_token, pair.refresh_token}
+    remember_stored_hashes()
+    await revoke_sessions.execute(SessionScope.everything(eve.id))
+    bob = await create_user.execute(root, RegisterUserCommand("bob@example.com", PASSWORD))
+    remember_stored_hashes()
+    await update_user.execute(
+        root, UpdateUserCommand(bob.id, CALLER, email="bob@new.example", role=Role.ADMIN)
+    )
+    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=False))
+    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=True))
+    await delete_user.execute(root, bob.id, CALLER)
+    await delete_account.execute(DeleteAccountCommand(eve.id, "a third long passphrase"))
+
+    events = recorded_events(store)
+    assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made
+    for event in events:
+        texts = [*values_in(event.data), str(event.ip), str(event.user_agent)]
+        for text in texts:
+            leaked = [secret for secret in secrets if secret in text]
+            assert not leaked, (event.type, text)
+        for key in event.data:
+            assert not any(word in key for word in ("password", "hash", "token", "secret"))
