@@ -1,23 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from application.emails import verification_email
 from application.errors import InvalidAccessToken
-from application.mail_links import link_to
-from application.outbox import OutboxMessage
+from application.mailed_tokens import mail_single_use_link
+from application.ports.mail import MailMessage
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
-from application.secret_tokens import hash_secret_token, new_secret_token
-from domain.one_time_token import (
-    TOKEN_LIFETIMES,
-    TOKEN_WINDOW,
-    OneTimeToken,
-    TokenPurpose,
-    may_send_another,
-)
-
-PURPOSE = TokenPurpose.VERIFY_EMAIL
+from domain.one_time_token import TokenPurpose
 
 
 class RequestEmailVerification:
@@ -40,25 +32,20 @@ class RequestEmailVerification:
                 raise InvalidAccessToken()
             if user.is_verified:
                 return
-            recent = await uow.one_time_tokens.count_created_since(
-                user.id, PURPOSE, now - TOKEN_WINDOW
+            sent = await mail_single_use_link(
+                uow,
+                ids=self._ids,
+                user=user,
+                purpose=TokenPurpose.VERIFY_EMAIL,
+                public_url=self._public_url,
+                page="verify-email",
+                compose=_verification_email,
+                now=now,
             )
-            if not may_send_another(recent):
+            if not sent:
                 return
-            secret = new_secret_token()
-            await uow.one_time_tokens.invalidate_unused(user.id, PURPOSE, now)
-            await uow.one_time_tokens.add(
-                OneTimeToken.issue(
-                    id=self._ids.new_id(),
-                    user_id=user.id,
-                    purpose=PURPOSE,
-                    token_hash=hash_secret_token(secret),
-                    email=user.email.value,
-                    now=now,
-                )
-            )
-            hours = int(TOKEN_LIFETIMES[PURPOSE].total_seconds() // 3600)
-            link = link_to(self._public_url, "verify-email", secret)
-            message = verification_email(user.email.value, link, hours)
-            await uow.outbox.add(OutboxMessage.new(self._ids.new_id(), message, now))
             await uow.commit()
+
+
+def _verification_email(to: str, link: str, lifetime: timedelta) -> MailMessage:
+    return verification_email(to, link, int(lifetime.total_seconds() // 3600))
