@@ -1,11 +1,11 @@
 """`make bench`: the service under load from wrk, against a bare FastAPI endpoint in the same run.
 
 What it does, in order:
-  1. the raw bcrypt verify rate at PORTCULLIS_BCRYPT_ROUNDS (default 12), measured with the
-     bcrypt package directly in 1 process (and later in as many processes as workers);
-  2. a fresh database: SQLite in a temporary folder, or, with PORTCULLIS_BENCH_DATABASE_URL set
+  1. a fresh database: SQLite in a temporary folder, or, with PORTCULLIS_BENCH_DATABASE_URL set
      (say postgresql+asyncpg://postgres@127.0.0.1:5432/test), a new database
      portcullis_bench_<random> made through that URL and dropped at the end; `portcullis migrate`;
+  2. the raw bcrypt verify rate at PORTCULLIS_BCRYPT_ROUNDS (default 12), measured with the
+     bcrypt package directly in 1 process (and later in as many processes as workers);
   3. with 1 worker: the reference (bench/reference_app.py under the venv's uvicorn, same settings
      as `portcullis serve`), then `portcullis serve` with the per-IP limit off, the per-account
      failure limit out of reach, no mail dispatch and WARNING logs; accounts seeded through the
@@ -17,7 +17,7 @@ What it does, in order:
 
 Each workload is wrk on loopback for PORTCULLIS_BENCH_SECONDS (default 10) with 2 threads. The
 machine is shared with wrk itself (and, on a developer's machine, with whatever else runs):
-compare ratios measured in one run, not absolute numbers across runs.
+compare ratios measured in one run, or CPU time per request, not req/s across runs.
 
 `--profile me|patch` instead starts one worker, seeds a few accounts, and samples the worker
 with py-spy while wrk drives that workload: collapsed stacks and a flame graph go to
@@ -31,6 +31,7 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -68,7 +69,11 @@ ROUNDS = int(os.environ.get("PORTCULLIS_BCRYPT_ROUNDS", "12"))
 DATABASE_URL = os.environ.get("PORTCULLIS_BENCH_DATABASE_URL", "")
 THREADS = 2
 CONNECTIONS = 32  # the cheap workloads
-HASH_CONNECTIONS = 8  # login and signup: a few more than the worker's bcrypt threads
+# Login and signup: two requests per core keep every core hashing. No more: wrk counts the
+# requests answered within the run, and the hashing done on those still in flight at its end is
+# lost to the count (with 4 in flight, about 2 requests' worth: ~3 % of a 10 s login run at
+# cost 12 on 2 cores, which is why the 2-worker login, held to 90 %, runs twice as long).
+HASH_CONNECTIONS = 4
 ACCOUNTS = 16  # each costs a bcrypt hash and two verifies to seed
 MORE_WORKERS = 2
 BCRYPT_SECONDS = 5.0
@@ -305,7 +310,13 @@ def database(workdir: Path) -> Iterator[tuple[str, str]]:
     from sqlalchemy.engine import make_url
 
     name = f"portcullis_bench_{secrets.token_hex(6)}"
-    asyncio.run(_postgres_admin(DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        asyncio.run(_postgres_admin(DATABASE_URL, f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        raise RuntimeError(
+            f"PORTCULLIS_BENCH_DATABASE_URL: cannot create a database there "
+            f"({type(error).__name__}: {error})"
+        ) from error
     try:
         yield (
             "postgresql",
@@ -425,10 +436,26 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server's processes on this machine, including the backends
+    that have exited (the postmaster reaps them, so their time is in its children's count):
+    with a pool that opens and closes connections under load, that is most of it."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    fields = _proc_stat(int(entry.name))
+                    # utime, stime, and the cutime, cstime of reaped children
+                    ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class CpuWatch:
     """Who used the CPUs while a workload ran: the service's workers, wrk (the children this
-    process reaped meanwhile) and everything else on the machine. The service's CPU time per
-    request is the number least disturbed by other work on a shared machine."""
+    process reaped meanwhile), a local PostgreSQL, and everything else on the machine. The
+    service's CPU time per request is the number least disturbed by other work on a shared
+    machine."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -436,18 +463,21 @@ class CpuWatch:
         self.started = time.monotonic()
         self.service = cpu_seconds(self.pids)
         self.wrk = _children_cpu_seconds()
+        self.database = _postgres_cpu_seconds()
         self.machine = _machine_busy_seconds()
 
     def result(self, requests: int) -> dict[str, float | None]:
         wall = time.monotonic() - self.started
         service = cpu_seconds(self.pids) - self.service
         wrk = _children_cpu_seconds() - self.wrk
+        database = _postgres_cpu_seconds() - self.database
         machine = _machine_busy_seconds() - self.machine
         return {
             "service_cpu_ms_per_request": round(service * 1000 / requests, 3) if requests else None,
             "service_cores": round(service / wall, 2),
             "wrk_cores": round(wrk / wall, 2),
-            "other_cores": round(max(0.0, machine - service - wrk) / wall, 2),
+            "postgres_cores": round(database / wall, 2),
+            "other_cores": round(max(0.0, machine - service - wrk - database) / wall, 2),
         }
 
 
@@ -661,6 +691,7 @@ def phase_more_workers(
             "login.lua",
             [str(seeded.accounts), str(THREADS)],
             connections=HASH_CONNECTIONS,
+            seconds=2 * SECONDS,
             timeout=60,
             server=service,
         )
@@ -698,7 +729,7 @@ def machine() -> dict[str, Any]:
         "cpu_model": cpu_model,
         "python": platform.python_version(),
         "kernel": platform.release(),
-        "wrk": wrk_version[0].strip() if wrk_version else "unknown",
+        "wrk": wrk_version[0].split(" Copyright")[0].strip() if wrk_version else "unknown",
         "packages": {
             name: _version(name)
             for name in ("uvicorn", "fastapi", "starlette", "pydantic", "uvloop", "httptools")
@@ -748,6 +779,7 @@ def rows_and_targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
             # Two workloads at once (the probe) share the CPU: no per-request figure there.
             "cpu_ms": None if key.startswith("healthz") else cpu.get("service_cpu_ms_per_request"),
             "cores": cpu.get("service_cores"),
+            "db_cores": cpu.get("postgres_cores") if results["database"] == "postgresql" else None,
             "other_cores": cpu.get("other_cores"),
             "note": note,
         }
@@ -766,6 +798,7 @@ def rows_and_targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
             "vs_reference": None,
             "cpu_ms": raw["cpu_ms_per_verify"],
             "cores": raw["cores"],
+            "db_cores": None,
             "other_cores": raw["other_cores"],
             "note": f"cost {raw['rounds']}, the bcrypt package alone",
         }
@@ -891,6 +924,7 @@ HEADER = (
     "vs ref",
     "cpu ms/req",
     "cores",
+    "db cores",
     "others",
     "note",
 )
@@ -901,8 +935,9 @@ COLUMNS = (
     "wrk's socket errors and timeouts; vs ref: req/s against the reference endpoint with the same "
     "number of workers, in this run; cpu ms/req: CPU time of the service's worker processes "
     "divided by the requests answered (the least noisy number here); cores: CPU cores the "
-    "service's workers got; others: cores used meanwhile by everything but the service and wrk "
-    "(other work on the machine: where it is well above 0, req/s understate the service)."
+    "service's workers got; db cores: cores of the local PostgreSQL server's processes; others: "
+    "cores used meanwhile by everything else but wrk (other work on the machine: where it is well "
+    "above 0, req/s understate the service)."
 )
 
 
@@ -919,6 +954,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
         _cell(row["vs_reference"], "{:.1%}"),
         _cell(row["cpu_ms"], "{:.2f}"),
         _cell(row["cores"], "{:.2f}"),
+        _cell(row["db_cores"], "{:.2f}"),
         _cell(row["other_cores"], "{:.2f}"),
         row["note"],
     ]
@@ -981,9 +1017,10 @@ def write_results(
         f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, "
         f"kernel {m['kernel']}, {m['wrk']}; uvicorn {m['packages']['uvicorn']}, "
         f"uvloop {m['packages']['uvloop']}, httptools {m['packages']['httptools']}.",
-        f"Load average before / after: {results['loadavg_before']} / {results['loadavg_after']} "
-        "(anything above 0 before the run is other work on the machine: absolute numbers are "
-        "noisy, the ratios within one run less so).",
+        f"Load average when the run began: {results['loadavg_before']} (other work on the "
+        "machine; the `others` column says how much of the CPU it took during each workload). "
+        "Where others is well above 0, req/s and ratios are noisy; CPU time per request much "
+        "less so.",
         f"wrk: {THREADS} threads, {SECONDS} s a workload; bcrypt cost {ROUNDS}; "
         f"{ACCOUNTS} seeded accounts.",
         "",
@@ -1027,12 +1064,12 @@ def run_all() -> int:
     with tempfile.TemporaryDirectory(prefix="portcullis-bench-") as directory:
         workdir = Path(directory)
         results["workdir"] = directory
-        _say(f"raw bcrypt at cost {ROUNDS}, 1 process")
-        results["bcrypt"]["1"] = bcrypt_rate(1)
         with database(workdir) as (kind, url):
             results["database"] = kind
             _say(f"database: {kind}; migrating")
             migrate(url, workdir)
+            _say(f"raw bcrypt at cost {ROUNDS}, 1 process")
+            results["bcrypt"]["1"] = bcrypt_rate(1)
             seeded = phase_one_worker(url, workdir, tag, results)
             _say(f"raw bcrypt at cost {ROUNDS}, {MORE_WORKERS} processes")
             results["bcrypt"][str(MORE_WORKERS)] = bcrypt_rate(MORE_WORKERS)
@@ -1051,8 +1088,7 @@ def run_all() -> int:
     print(
         f"Portcullis benchmark, {results['database']}, {results['started_utc']}: "
         f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, "
-        f"load average before {results['loadavg_before'][0]}, after "
-        f"{results['loadavg_after'][0]}"
+        f"load average before {results['loadavg_before'][0]}"
     )
     print(text_table(rows))
     print()
@@ -1105,33 +1141,127 @@ def _function(frame: str) -> str:
     return f"{name} ({path.removeprefix(str(ROOT) + '/')})"
 
 
+_WAIT_LINE = re.compile(r"\.get\(|\.wait\(|\.acquire\(|\.join\(|\.select\(")
+
+
+@functools.cache
+def _source_line(short_path: str, line: int) -> str:
+    """The text of a frame's line; py-spy names files relative to site-packages or the stdlib."""
+    for directory in (ROOT, *map(Path, sys.path)):
+        candidate = Path(directory) / short_path
+        if candidate.is_file():
+            lines = candidate.read_text(errors="replace").splitlines()
+            return lines[line - 1] if 0 < line <= len(lines) else ""
+    return ""
+
+
+def _is_wait(frame: str) -> bool:
+    """A leaf frame that is a thread blocked on a queue or lock. py-spy does not always tell
+    those apart from running threads here (in its --nonblocking mode, and for threads that
+    come and go): their samples are left out."""
+    match = re.match(r".* \((.*?):(\d+)\)$", frame)
+    return bool(match) and bool(_WAIT_LINE.search(_source_line(match[1], int(match[2]))))
+
+
+def _thread_kind(root: str) -> str:
+    # "thread (2178): Thread-10 (_connection_worker_thread)" -> "_connection_worker_thread"
+    name = root.split(": ", 1)[-1]
+    inner = re.search(r"\((.*)\)$", name)
+    return inner[1] if inner else name
+
+
+# Where a sample's time goes: its frames are read from the innermost outwards and the first
+# that matches names the cost (so a library call made by our middleware counts as the
+# middleware's unless the library is named here itself). Order within the list does not matter;
+# order along the stack does.
+COMPONENTS = (
+    ("ECAlgorithm.verify (", "JWT: ECDSA signature check (cryptography)"),
+    ("jwt/", "JWT: PyJWT decoding and claims, besides the signature"),
+    ("jwt_access_tokens.py", "JWT: our token adapter"),
+    ("aiosqlite/", "database driver: aiosqlite, event-loop side (hand-offs to its thread)"),
+    ("asyncpg/", "database driver: asyncpg"),
+    ("sqlalchemy/", "SQLAlchemy (statement compile/cache, execution, pool, greenlet bridge)"),
+    ("adapters/persistence/", "our repositories and unit of work (row mapping)"),
+    ("serialize_response (", "FastAPI response validation + serialization (pydantic)"),
+    ("_prepare_response_content (", "FastAPI response validation + serialization (pydantic)"),
+    ("request_body_to_args (", "FastAPI request body validation (pydantic)"),
+    ("pydantic", "pydantic, elsewhere"),
+    ("solve_dependencies (", "FastAPI dependency injection (its own work)"),
+    ("fastapi/", "FastAPI routing, middleware and request/response plumbing"),
+    ("starlette/", "Starlette (routing, Request, Response, exception middleware)"),
+    ("structlog/", "logging (structlog)"),
+    ("logging/", "logging (structlog)"),
+    ("prometheus_client/", "metrics (prometheus_client)"),
+    ("entrypoints/http/middleware.py", "our middleware (request id, security headers, metrics)"),
+    ("entrypoints/http/", "our routers and dependencies"),
+    ("entrypoints/container.py", "dependency_injector container"),
+    ("dependency_injector", "dependency_injector container"),
+    ("application/", "use cases (application/)"),
+    ("domain/", "domain objects"),
+    ("uvicorn/", "uvicorn HTTP protocol (httptools parsing, transport writes)"),
+    ("asyncio/", "event loop (uvloop, C: polling, scheduling, socket I/O; and wake-ups)"),
+    ("(no Python frame)", "event loop (uvloop, C: polling, scheduling, socket I/O; and wake-ups)"),
+)
+
+
+def _component(kind: str, frames: list[str]) -> str:
+    if kind.endswith("_connection_worker_thread"):
+        return "SQLite itself (aiosqlite's threads)"
+    if kind not in ("MainThread", "all"):
+        return f"thread {kind}"
+    for frame in reversed(frames):
+        for marker, name in COMPONENTS:
+            if marker in frame:
+                return name
+    return "other"
+
+
 def summarise_profile(collapsed: Path, top: int = 15) -> str:
-    stacks: list[tuple[list[str], int]] = []
+    stacks: list[tuple[str, list[str], int]] = []
+    waiting = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            stacks.append((stack.split(";"), int(count)))
-    total = sum(count for _, count in stacks) or 1
-    by_category: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if _is_wait(frames[-1]):
+            waiting += int(count)
+            continue
+        # A sample with no Python frame at all: the thread was in C code (uvloop, say).
+        stacks.append((_thread_kind(frames[0]), frames[1:] or ["(no Python frame)"], int(count)))
+    total = sum(count for _, _, count in stacks) or 1
     threads: Counter[str] = Counter()
-    for frames, count in stacks:
-        thread = frames[0] if frames[0].startswith(("thread", "process")) else "all"
-        threads[thread] += count
-        leaf = frames[-1]
-        by_category[_category(leaf)] += count
-        own[_function(leaf)] += count
-        for function in {_function(f) for f in frames[1:]}:
-            inclusive[function] += count
-    out = [f"{total} samples"]
-    out.append("by thread: " + ", ".join(f"{t} {c / total:.0%}" for t, c in threads.most_common()))
-    out.append("\nwhere the CPU goes (leaf frame's library):")
-    out += [f"  {c / total:6.1%}  {name}" for name, c in by_category.most_common()]
-    out.append(f"\ntop {top} functions by own time:")
-    out += [f"  {c / total:6.1%}  {name}" for name, c in own.most_common(top)]
-    out.append(f"\ntop {top * 2} functions by inclusive time:")
-    out += [f"  {c / total:6.1%}  {name}" for name, c in inclusive.most_common(top * 2)]
+    for kind, _, count in stacks:
+        threads[kind] += count
+    out = [
+        f"{total} samples of running code (and {waiting} of threads waiting on a queue or a "
+        "lock, left out)",
+        "by thread: " + ", ".join(f"{t} {c / total:.1%}" for t, c in threads.most_common()),
+    ]
+    components: Counter[str] = Counter()
+    for kind, frames, count in stacks:
+        components[_component(kind, frames)] += count
+    out.append("\n== where the time goes, innermost named cost of each sample:")
+    out += [f"  {c / total:6.1%}  {name}" for name, c in components.most_common()]
+    for title, chosen in (("all threads", None), ("the event loop's thread", "MainThread")):
+        picked = [(f, c) for kind, f, c in stacks if chosen is None or kind == chosen]
+        part = sum(c for _, c in picked) or 1
+        by_category: Counter[str] = Counter()
+        own: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        for frames, count in picked:
+            by_category[_category(frames[-1])] += count
+            own[_function(frames[-1])] += count
+            for function in {_function(f) for f in frames}:
+                inclusive[function] += count
+        out.append(f"\n== {title}: {part / total:.1%} of the samples; shares below are of these")
+        out.append("by library of the innermost Python frame:")
+        out += [f"  {c / part:6.1%}  {name}" for name, c in by_category.most_common()]
+        out.append(f"top {top} functions by own time:")
+        out += [f"  {c / part:6.1%}  {name}" for name, c in own.most_common(top)]
+        if chosen:
+            out.append(f"top {top * 3} functions by inclusive time:")
+            out += [f"  {c / part:6.1%}  {name}" for name, c in inclusive.most_common(top * 3)]
     return "\n".join(out)
 
 
@@ -1209,9 +1339,13 @@ def main() -> int:
         help="sample one worker with py-spy under this workload instead",
     )
     args = parser.parse_args()
-    if args.profile:
-        return profile(args.profile)
-    return run_all()
+    try:
+        return profile(args.profile) if args.profile else run_all()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # one clear line (and what the harness attached) is enough
+        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 def is_unavailable(error: BaseException, *, connecting: bool = False) -> bool:
@@ -12,6 +13,9 @@ def is_unavailable(error: BaseException, *, connecting: bool = False) -> bool:
         # generic DBAPIError; whatever the reason, there is no database to work with.
         return True
     if isinstance(error, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(error, PoolTimeout):
+        # Every pooled connection busy for pool_timeout seconds: overloaded, so 503 and retry.
         return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True

@@ -144,3 +144,23 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_unavailable(
         await SqlAlchemyDatabaseProbe(engine).ping()  # the pool recovers by itself
     finally:
         await engine.dispose()
+
+
+async def test_a_pool_with_every_connection_busy_is_unavailable_not_a_crash(
+    sqlite_database_url: str,
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+    from application.errors import StorageUnavailable
+    from domain.email import Email
+
+    engine = create_async_engine(sqlite_database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        async with SqlAlchemyUnitOfWork(engine) as holding:
+            await holding.users.get_by_email(Email("nobody@example.com"))
+            with pytest.raises(StorageUnavailable):
+                async with SqlAlchemyUnitOfWork(engine):
+                    pass
+    finally:
+        await engine.dispose()
