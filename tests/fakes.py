@@ -258,10 +258,7 @@ class InMemoryOutbox:
                 if m.sent_at is None
                 and m.failed_at is None
                 and m.next_attempt_at <= now
-                and (
-                    m.id not in self._store.outbox_claims
-                    or self._store.outbox_claims[m.id][1] < now
-                )
+                and self._claim_lapsed(m.id, now)
             ),
             key=lambda m: m.next_attempt_at,
         )[:limit]

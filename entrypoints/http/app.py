@@ -9,7 +9,6 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from adapters.rate_limit.redis import RedisRateLimiter
@@ -19,7 +18,11 @@ from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.metrics import Metrics
 from entrypoints.http.metrics import router as metrics_router
-from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.http.middleware import (
+    BodySizeLimitMiddleware,
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+)
 from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.routers import admin, auth, health, me, pages, recovery, sessions
 from entrypoints.logging import configure_logging
@@ -98,7 +101,7 @@ def create_app(container: Container) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

@@ -8,12 +8,19 @@ import time
 import uuid
 
 import structlog
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.http.errors import PayloadTooLarge
 from entrypoints.http.metrics import Metrics
-from entrypoints.http.problems import PROBLEM_MEDIA_TYPE, problem_body, request_id_var
+from entrypoints.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    problem_body,
+    problem_response,
+    request_id_var,
+)
 
 log = structlog.get_logger("portcullis.http")
 
@@ -148,3 +155,21 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight is a problem document like every
+    other error (Starlette answers it in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers.pop("content-type", None)
+        return problem_response(
+            response.status_code,
+            "bad_request",
+            "this origin, method or header is not allowed here",
+            headers=headers,
+        )

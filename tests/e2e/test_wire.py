@@ -204,3 +204,19 @@ async def test_an_unexpected_failure_is_a_bare_500_problem(app: FastAPI) -> None
     assert body["request_id"] == "boom-1"
     assert "secret" not in response.text
     assert "SELECT" not in response.text
+
+
+class TestRefusedPreflight:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"cors_origins": ["https://app.example"]}
+
+    async def test_a_refused_preflight_is_a_problem_too(self, client: httpx.AsyncClient) -> None:
+        response = await client.options(
+            "/api/v1/auth/login",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "bad_request"
+        assert "access-control-allow-origin" not in response.headers

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
+from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.ports.persistence import UserFilter
 from application.unset import UNSET
 from application.use_cases.admin.create_user import CreateUser
@@ -35,7 +36,7 @@ from entrypoints.http.schemas import (
 
 router = APIRouter(tags=["admin"])
 
-Limit = Annotated[int, Query(ge=1, le=100)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
@@ -60,7 +61,7 @@ Search = Annotated[
 async def list_users(
     principal: CurrentPrincipal,
     list_users: Annotated[ListUsers, provided(lambda c: c.list_users)],
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
     q: Search = None,
     role: Role | None = None,
@@ -173,7 +174,7 @@ async def list_audit_events(
     list_events: Annotated[ListAuditEvents, provided(lambda c: c.list_audit_events)],
     user_id: UUID | None = None,
     type: AuditEventType | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> AuditEventListResponse:
     """Security events, newest first."""
