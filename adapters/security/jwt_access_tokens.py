@@ -29,6 +29,19 @@ KEY_CACHE_SECONDS = 5.0
 # An unknown kid may come from a key made a moment ago by another replica — or from a forger:
 # reload for it, but at most this often.
 UNKNOWN_KID_RELOAD_SECONDS = 1.0
+# A client sends the same access token with every request for its whole lifetime, and checking
+# its signature is the dearest step of authenticating it (issue 7's profile). Tokens that passed
+# are remembered, keyed by their exact text, until they expire: a forgery never equals a token
+# that verified, and revocation is still decided by the database on every request. Bounded, so
+# a flood of valid tokens costs memory no larger than this many entries (about 1 kB each).
+VERIFIED_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    claims: AccessTokenClaims
+    kid: str
+    expires_at: int  # the exp claim, seconds since the epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,7 @@ class JwtAccessTokens:
         self._keys: dict[str, _LoadedKey] = {}
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._verified: dict[str, _Verified] = {}  # oldest first
 
     async def issue(self, claims: AccessTokenClaims) -> str:
         signer = await self._signing_key()
@@ -75,6 +89,27 @@ class JwtAccessTokens:
         return jwt.encode(payload, signer.private, algorithm=signer.key.algorithm, headers=headers)
 
     async def verify(self, token: str) -> AccessTokenClaims:
+        await self._refresh_if_stale(KEY_CACHE_SECONDS)
+        remembered = self._verified.get(token)
+        # PyJWT's own expiry rule (exp > now - leeway, on the system clock), and the key must
+        # still be one we know: a key removed from the table takes its tokens with it.
+        if remembered is not None:
+            if (
+                remembered.expires_at > time.time() - LEEWAY_SECONDS
+                and remembered.kid in self._keys
+            ):
+                return remembered.claims
+            del self._verified[token]
+        claims, kid = await self._verify_signature_and_claims(token)
+        self._remember(token, _Verified(claims, kid, int(claims.expires_at.timestamp())))
+        return claims
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = verified
+
+    async def _verify_signature_and_claims(self, token: str) -> tuple[AccessTokenClaims, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -96,7 +131,7 @@ class JwtAccessTokens:
                 leeway=LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
             )
-            return AccessTokenClaims(
+            claims = AccessTokenClaims(
                 subject=UUID(payload["sub"]),
                 session_id=UUID(payload["sid"]),
                 token_id=UUID(payload["jti"]),
@@ -107,6 +142,7 @@ class JwtAccessTokens:
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
             # AttributeError: UUID() of a non-string id; OverflowError: a time past any calendar.
             raise InvalidAccessToken() from None
+        return claims, kid
 
     async def public_jwks(self) -> list[dict[str, Any]]:
         await self._refresh_if_stale(KEY_CACHE_SECONDS)

@@ -3,6 +3,7 @@ is refused with InvalidAccessToken (never another exception)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -22,7 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA384
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.tables import signing_keys
 from adapters.security import jwt_access_tokens
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
@@ -282,6 +286,87 @@ async def test_a_key_added_by_another_process_is_used_once_the_cache_expires(
     await es256.tokens.verify(new_token)
     await es256.tokens.verify(old_token)
     assert {jwk["kid"] for jwk in await es256.tokens.public_jwks()} == {es256.key.kid, newer.kid}
+
+
+# --- tokens that verified are remembered ------------------------------------------------------
+
+
+class SignatureChecks:
+    """Counts the signature checks PyJWT makes (each still runs for real)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = jwt.decode
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(jwt_access_tokens.jwt, "decode", counting)
+
+
+async def test_a_token_that_verified_is_not_checked_again(
+    es256: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = SignatureChecks(monkeypatch)
+    claims = some_claims()
+    token = await es256.tokens.issue(claims)
+
+    first = await es256.tokens.verify(token)
+    second = await es256.tokens.verify(token)
+
+    assert first == second == claims
+    assert checks.count == 1
+
+
+async def test_a_remembered_token_still_expires(es256: Setup) -> None:
+    leeway = jwt_access_tokens.LEEWAY_SECONDS
+    expires = now_seconds() - leeway + 2  # acceptable for one or two more seconds
+    token = sign_genuinely(es256, valid_payload(iat=expires - 60, exp=expires))
+    await es256.tokens.verify(token)
+
+    await asyncio.sleep(expires + leeway - time.time() + 0.05)
+
+    await assert_refused(es256.tokens, token)
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_gone(
+    es256: Setup, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await es256.tokens.issue(some_claims())
+    await es256.tokens.verify(token)
+
+    async with engine.begin() as connection:  # no port deletes keys; an operator might
+        await connection.execute(delete(signing_keys).where(signing_keys.c.kid == es256.key.kid))
+    monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(jwt_access_tokens, "UNKNOWN_KID_RELOAD_SECONDS", 0.0)
+
+    await assert_refused(es256.tokens, token)
+
+
+async def test_a_forgery_of_a_remembered_token_is_still_refused(es256: Setup) -> None:
+    token = await es256.tokens.issue(some_claims(role=Role.USER))
+    await es256.tokens.verify(token)
+    header, _, signature = token.split(".")
+    escalated = jwt.decode(token, options={"verify_signature": False}) | {"role": "admin"}
+
+    await assert_refused(es256.tokens, f"{header}.{b64url_json(escalated)}.{signature}")
+    assert (await es256.tokens.verify(token)).role is Role.USER
+
+
+async def test_only_so_many_tokens_are_remembered(
+    es256: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jwt_access_tokens, "VERIFIED_CACHE_SIZE", 2)
+    tokens = [await es256.tokens.issue(some_claims()) for _ in range(3)]
+    for token in tokens:
+        await es256.tokens.verify(token)
+    checks = SignatureChecks(monkeypatch)
+
+    await es256.tokens.verify(tokens[2])
+    assert checks.count == 0  # the newest is remembered
+    await es256.tokens.verify(tokens[0])
+    assert checks.count == 1  # the oldest was dropped to make room, and is checked again
 
 
 # --- forgeries --------------------------------------------------------------------------------
