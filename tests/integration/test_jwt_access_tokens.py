@@ -302,7 +302,7 @@ class SignatureChecks:
             self.count += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(jwt_access_tokens.jwt, "decode", counting)
+        monkeypatch.setattr(jwt, "decode", counting)  # the module the adapter calls
 
 
 async def test_a_token_that_verified_is_not_checked_again(
