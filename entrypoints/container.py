@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.file import FileMailer
 from adapters.mail.smtp import SmtpMailer
+from adapters.persistence.authenticated_users import create_authenticated_user_reader
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
 from adapters.rate_limit.memory import MemoryRateLimiter
@@ -78,6 +79,10 @@ class Container(containers.DeclarativeContainer):
     # A fresh unit of work (one transaction) each time a use case calls this provider.
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
+    # Outside the unit of work: the one read every authenticated request makes.
+    authenticated_users = providers.Singleton(
+        create_authenticated_user_reader, engine, settings.provided.database_url
+    )
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
@@ -185,7 +190,7 @@ class Container(containers.DeclarativeContainer):
     list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(
-        Authenticate, uow=unit_of_work.provider, tokens=access_tokens, clock=clock
+        Authenticate, authenticated_users=authenticated_users, tokens=access_tokens, clock=clock
     )
     update_profile = providers.Singleton(
         UpdateProfile, uow=unit_of_work.provider, clock=clock, audit=audit

@@ -122,15 +122,6 @@ class InMemorySessionRepository:
     async def add(self, session: Session) -> None:
         self._store.sessions[session.id] = copy.deepcopy(session)
 
-    async def get_authenticated_user(
-        self, session_id: UUID, user_id: UUID, now: datetime
-    ) -> User | None:
-        session = self._store.sessions.get(session_id)
-        if session is None or session.user_id != user_id or not session.is_usable(now):
-            return None
-        user = self._store.users.get(user_id)
-        return copy.deepcopy(user) if user and user.is_active else None
-
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         revoked = 0
         for session in self._store.sessions.values():
@@ -427,6 +418,25 @@ class FakeUnitOfWorkFactory:
     @property
     def commits(self) -> int:
         return sum(uow.committed for uow in self.opened)
+
+
+class InMemoryAuthenticatedUserReader:
+    """Reads the store of a FakeUnitOfWorkFactory as it stands (what units of work committed)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.reads = 0
+
+    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
+        self.reads += 1
+        session = self._store.sessions.get(session_id)
+        if session is None or session.user_id != user_id or not session.is_usable(now):
+            return None
+        user = self._store.users.get(user_id)
+        return copy.deepcopy(user) if user and user.is_active else None
+
+    async def aclose(self) -> None:
+        pass
 
 
 class FakePasswordHasher:

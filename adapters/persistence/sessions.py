@@ -9,11 +9,9 @@ from sqlalchemy import ColumnElement, delete, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.persistence.tables import rotated_refresh_tokens, sessions, users
-from adapters.persistence.users import user_from_row
+from adapters.persistence.tables import rotated_refresh_tokens, sessions
 from domain.session import Session
 from domain.session_scope import SessionScope
-from domain.user import User
 
 
 def session_from_row(row: Row[Any]) -> Session:
@@ -46,23 +44,6 @@ class SqlAlchemySessionRepository:
 
     async def add(self, session: Session) -> None:
         await self._connection.execute(insert(sessions).values(**asdict(session)))
-
-    async def get_authenticated_user(
-        self, session_id: UUID, user_id: UUID, now: datetime
-    ) -> User | None:
-        statement = (
-            select(users)
-            .join(sessions, sessions.c.user_id == users.c.id)
-            .where(
-                sessions.c.id == session_id,
-                sessions.c.user_id == user_id,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
-                users.c.is_active.is_(True),
-            )
-        )
-        row = (await self._connection.execute(statement)).first()
-        return user_from_row(row) if row else None
 
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         result = await self._connection.execute(

@@ -59,11 +59,6 @@ class UserRepository(Protocol):
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...
 
-    async def get_authenticated_user(
-        self, session_id: UUID, user_id: UUID, now: datetime
-    ) -> User | None:
-        """The active user owning this usable session, in one round trip; else None."""
-
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         """Revoke the not-yet-revoked sessions the scope includes; returns how many."""
 
@@ -184,6 +179,17 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+class AuthenticatedUserReader(Protocol):
+    """Every authenticated request asks this, so it stands outside the unit of work: one read,
+    no transaction to begin or end."""
+
+    async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
+        """The active user owning this usable session, in one round trip; else None."""
+
+    async def aclose(self) -> None:
+        """Release what the reader holds of its own (at shutdown)."""
 
 
 class DatabaseProbe(Protocol):

@@ -75,6 +75,7 @@ def create_app(container: Container) -> FastAPI:
         for task in (background, dispatcher):
             if task is not None:
                 task.cancel()
+        await container.authenticated_users().aclose()
         await container.engine().dispose()
         limiter = container.rate_limiter()
         if isinstance(limiter, RedisRateLimiter):

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from tests.e2e.conftest import LogIn, SignUp, bearer
 
@@ -203,12 +203,13 @@ async def test_authenticating_a_request_costs_one_query(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    engine = app.state.container.engine().sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    # Every engine in the process: on SQLite the read goes through a synchronous engine of its
+    # own (adapters/persistence/authenticated_users.py), not the app's async one.
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         response = await client.get("/api/v1/users/me", headers=auth)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
     assert response.status_code == 200
     assert len(statements) == 1, statements
     assert "sessions" in statements[0]

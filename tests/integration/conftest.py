@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.authenticated_users import create_authenticated_user_reader
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.outbox import OutboxMessage
+from application.ports.persistence import AuthenticatedUserReader
 from domain.audit_event import AuditEvent
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
@@ -43,3 +46,13 @@ def persist(uow_factory: UowFactory) -> Persist:
             await uow.commit()
 
     return persist
+
+
+@pytest.fixture
+async def authenticated_users(
+    engine: AsyncEngine, database_url: str
+) -> AsyncIterator[AuthenticatedUserReader]:
+    """The reader the service would use on this database (the threaded one on SQLite)."""
+    reader = create_authenticated_user_reader(engine, database_url)
+    yield reader
+    await reader.aclose()

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from application.ports.persistence import AuthenticatedUserReader
 from domain.session_scope import SessionScope
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
 from tests.integration.conftest import Persist
@@ -80,7 +81,10 @@ async def test_of_many_concurrent_rotations_of_one_token_exactly_one_wins(
 
 @pytest.mark.parametrize("scope_name", ["one", "others", "everything"])
 async def test_revoke_in_sql_matches_the_domain_rule(
-    scope_name: str, uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader,
+    scope_name: str,
+    uow_factory: UowFactory,
+    persist: Persist,
 ) -> None:
     ada, bob = a_user(), a_user()
     current = a_session(ada)
@@ -100,7 +104,7 @@ async def test_revoke_in_sql_matches_the_domain_rule(
         await uow.commit()
     async with uow_factory() as uow:
         for session in (current, other, bobs):
-            alive = await uow.sessions.get_authenticated_user(session.id, session.user_id, NOW)
+            alive = await authenticated_users.find(session.id, session.user_id, NOW)
             assert (alive is None) == (session.id in expected)
         # An earlier revocation keeps its time.
         assert await uow.sessions.revoke(SessionScope.one(ada.id, already.id), NOW) == 0

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import sessions, users
 from application.errors import EmailAlreadyRegistered
+from application.ports.persistence import AuthenticatedUserReader
 from domain.email import Email
 from domain.role import Role
 from domain.session import Session
@@ -421,14 +422,13 @@ async def test_an_added_session_is_stored_with_every_field(
 
 
 async def test_the_user_of_a_usable_session_is_authenticated(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     user, other = a_user(), a_user()
     session = a_session(user)
     await persist(user, other, session, a_session(other))
 
-    async with uow_factory() as uow:
-        found = await uow.sessions.get_authenticated_user(session.id, user.id, NOW)
+    found = await authenticated_users.find(session.id, user.id, NOW)
 
     assert found == user
 
@@ -445,6 +445,7 @@ async def test_the_user_of_a_usable_session_is_authenticated(
     ],
 )
 async def test_no_user_is_authenticated_for_a_session_that_is_not_usable_by_them(
+    authenticated_users: AuthenticatedUserReader,
     uow_factory: UowFactory,
     persist: Persist,
     session_overrides: dict[str, Any],
@@ -457,12 +458,11 @@ async def test_no_user_is_authenticated_for_a_session_that_is_not_usable_by_them
     session_id = session.id if asked_session == "it" else uuid4()
     user_id = {"owner": owner.id, "other": other.id}.get(asked_user) or uuid4()
 
-    async with uow_factory() as uow:
-        assert await uow.sessions.get_authenticated_user(session_id, user_id, NOW) is None
+    assert await authenticated_users.find(session_id, user_id, NOW) is None
 
 
 async def test_no_user_is_authenticated_once_deactivated(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
     session = a_session(user)
@@ -470,12 +470,11 @@ async def test_no_user_is_authenticated_once_deactivated(
 
     await save_user(uow_factory, replace(user, is_active=False))
 
-    async with uow_factory() as uow:
-        assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) is None
+    assert await authenticated_users.find(session.id, user.id, NOW) is None
 
 
 async def test_the_authenticated_user_is_the_current_row_not_a_stale_copy(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
     session = a_session(user)
@@ -486,17 +485,20 @@ async def test_the_authenticated_user_is_the_current_row_not_a_stale_copy(
         await uow.users.save(replace(user, role=Role.ADMIN))
         await uow.commit()
     async with uow_factory() as uow:
-        assert (await uow.sessions.get_authenticated_user(session.id, user.id, NOW)) == replace(
+        assert (await authenticated_users.find(session.id, user.id, NOW)) == replace(
             user, role=Role.ADMIN
         )
         await uow.users.save(demoted)
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) == demoted
+        assert await authenticated_users.find(session.id, user.id, NOW) == demoted
 
 
 async def test_revoking_everything_revokes_every_usable_session_and_counts_them(
-    uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
+    authenticated_users: AuthenticatedUserReader,
+    uow_factory: UowFactory,
+    persist: Persist,
+    engine: AsyncEngine,
 ) -> None:
     user, other = a_user(), a_user()
     usable = [a_session(user) for _ in range(3)]
@@ -515,14 +517,14 @@ async def test_revoking_everything_revokes_every_usable_session_and_counts_them(
     assert rows[already_revoked.id].revoked_at == earlier  # the first revocation is kept
     async with uow_factory() as uow:
         for session in usable:
-            assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) is None
-        assert await uow.sessions.get_authenticated_user(others_session.id, other.id, NOW) == other
+            assert await authenticated_users.find(session.id, user.id, NOW) is None
+        assert await authenticated_users.find(others_session.id, other.id, NOW) == other
         assert await uow.sessions.revoke(SessionScope.everything(user.id), revoked_at) == 0
     assert (await session_rows(engine, other.id))[others_session.id].revoked_at is None
 
 
 async def test_revoking_everything_spares_the_excepted_session(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
     current, *others = [a_session(user) for _ in range(3)]
@@ -534,9 +536,9 @@ async def test_revoking_everything_spares_the_excepted_session(
 
     assert count == 2
     async with uow_factory() as uow:
-        assert await uow.sessions.get_authenticated_user(current.id, user.id, NOW) == user
+        assert await authenticated_users.find(current.id, user.id, NOW) == user
         for session in others:
-            assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) is None
+            assert await authenticated_users.find(session.id, user.id, NOW) is None
 
 
 async def test_revoking_everything_with_no_sessions_revokes_nothing(
@@ -551,7 +553,7 @@ async def test_revoking_everything_with_no_sessions_revokes_nothing(
 
 
 async def test_a_scope_naming_someone_elses_session_revokes_nothing(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     """Deleting "my" session by the id of another user's session must not log them out."""
     attacker, victim = a_user(), a_user()
@@ -564,13 +566,11 @@ async def test_a_scope_naming_someone_elses_session_revokes_nothing(
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert (
-            await uow.sessions.get_authenticated_user(victims_session.id, victim.id, NOW) == victim
-        )
+        assert await authenticated_users.find(victims_session.id, victim.id, NOW) == victim
 
 
 async def test_revocation_without_commit_is_rolled_back(
-    uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
 ) -> None:
     user = a_user()
     session = a_session(user)
@@ -580,7 +580,7 @@ async def test_revocation_without_commit_is_rolled_back(
         assert await uow.sessions.revoke(SessionScope.everything(user.id), NOW) == 1
 
     async with uow_factory() as uow:
-        assert await uow.sessions.get_authenticated_user(session.id, user.id, NOW) == user
+        assert await authenticated_users.find(session.id, user.id, NOW) == user
 
 
 # --- SigningKeyRepository -------------------------------------------------------------------

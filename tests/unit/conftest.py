@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeSigningKeyFactory,
     FakeUnitOfWorkFactory,
     FixedClock,
+    InMemoryAuthenticatedUserReader,
     InMemoryStore,
     RecordingMailer,
     SequentialIds,
@@ -141,7 +142,7 @@ def log_in(
 def authenticate(
     uow: FakeUnitOfWorkFactory, tokens: FakeAccessTokens, clock: FixedClock
 ) -> Authenticate:
-    return Authenticate(uow, tokens, clock)
+    return Authenticate(InMemoryAuthenticatedUserReader(uow.store), tokens, clock)
 
 
 @pytest.fixture
