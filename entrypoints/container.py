@@ -74,14 +74,20 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     engine = providers.Singleton(
-        create_engine, settings.provided.database_url, statement_timeout=STATEMENT_TIMEOUT_SECONDS
+        create_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+        statement_timeout=STATEMENT_TIMEOUT_SECONDS,
     )
     # A fresh unit of work (one transaction) each time a use case calls this provider.
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
     # Outside the unit of work: the one read every authenticated request makes.
     authenticated_users = providers.Singleton(
-        create_authenticated_user_reader, engine, settings.provided.database_url
+        create_authenticated_user_reader,
+        engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
     )
 
     clock = providers.Singleton(SystemClock)

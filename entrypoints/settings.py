@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./var/portcullis.db"
+    # PostgreSQL connections each worker process keeps open (requests beyond it wait their turn).
+    database_pool_size: PositiveInt = 20
     issuer: str = Field("portcullis", min_length=1)
     audience: str = Field("portcullis", min_length=1)
     public_url: str = "http://127.0.0.1:8000"

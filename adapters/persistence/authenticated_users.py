@@ -77,11 +77,13 @@ class ThreadedSqliteAuthenticatedUserReader:
     whole read is one hand-off to a worker thread, through SQLAlchemy's own synchronous driver
     on the same file, set up as the async engine's connections are."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, pool_size: int) -> None:
         url = make_url(database_url).set(drivername="sqlite")
         self._engine: Engine = create_sync_engine(
             url,
             hide_parameters=True,
+            pool_size=pool_size,
+            max_overflow=0,
             # The pool hands a connection to whichever worker thread asks next.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
@@ -105,12 +107,12 @@ class ThreadedSqliteAuthenticatedUserReader:
 
 
 def create_authenticated_user_reader(
-    engine: AsyncEngine, database_url: str
+    engine: AsyncEngine, database_url: str, *, pool_size: int = 20
 ) -> SqlAlchemyAuthenticatedUserReader | ThreadedSqliteAuthenticatedUserReader:
     """The fastest reader for this database: SQLite files get the threaded one."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return ThreadedSqliteAuthenticatedUserReader(database_url)
+        return ThreadedSqliteAuthenticatedUserReader(database_url, pool_size=pool_size)
     return SqlAlchemyAuthenticatedUserReader(engine)
 
 

@@ -14,7 +14,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_engine(
-    database_url: str, *, pool_size: int = 10, statement_timeout: float | None = None
+    database_url: str, *, pool_size: int = 20, statement_timeout: float | None = None
 ) -> AsyncEngine:
     """`statement_timeout` bounds each PostgreSQL statement (the service passes one, so a
     network that freezes without closing answers 503, not a hang; migrations pass none)."""
@@ -25,6 +25,9 @@ def create_engine(
             url,
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Each aiosqlite connection is a thread of its own: keep them, never churn them.
+            pool_size=pool_size,
+            max_overflow=0,
         )
         event.listen(engine.sync_engine, "connect", configure_sqlite_connection)
         return engine
@@ -34,7 +37,10 @@ def create_engine(
         # asyncpg would wait 60 s for a host that never answers; fail fast and answer 503.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": statement_timeout},
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: a connection opened for a burst and closed right after costs PostgreSQL
+        # a process and the client a handshake (issue 7's profile: 5 % of an authenticated GET
+        # with 10 + 10 under 32 concurrent requests). Waiting a moment for a pooled one is cheaper.
+        max_overflow=0,
         pool_timeout=10,
     )
 
