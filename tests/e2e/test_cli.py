@@ -24,7 +24,7 @@ def test_a_bad_setting_stops_with_one_line_naming_the_variable(tmp_path: Path) -
         ("PORTCULLIS_JWT_ALGORITHM", "HS256"),
         ("PORTCULLIS_ACCESS_TOKEN_TTL_SECONDS", "-5"),
         ("PORTCULLIS_MAX_BODY_BYTES", "-1"),
-        ("PORTCULLIS_DATABASE_POOL_SIZE", "0"),
+        ("PORTCULLIS_DATABASE_POOL_SIZE", "-3"),
     ]:
         result = run_portcullis(tmp_path, "serve", **{variable: value})
         assert result.returncode == 2, variable
