@@ -84,10 +84,7 @@ class Container(containers.DeclarativeContainer):
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
     # Outside the unit of work: the one read every authenticated request makes.
     authenticated_users = providers.Singleton(
-        create_authenticated_user_reader,
-        engine,
-        settings.provided.database_url,
-        pool_size=settings.provided.database_pool_size,
+        create_authenticated_user_reader, engine, settings.provided.database_url
     )
 
     clock = providers.Singleton(SystemClock)

@@ -4,6 +4,7 @@ and outside any unit of work (issue 7: it is most of what an authenticated GET c
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -74,15 +75,21 @@ class SqlAlchemyAuthenticatedUserReader:
 class ThreadedSqliteAuthenticatedUserReader:
     """SQLite through aiosqlite hands each step of a statement (cursor, execute, fetch, close,
     and the rollback on return) to its thread one at a time, about 0.5 ms a read. Here the
-    whole read is one hand-off to a worker thread, through SQLAlchemy's own synchronous driver
-    on the same file, set up as the async engine's connections are."""
+    whole read is one hand-off to a thread of the reader's own, through SQLAlchemy's synchronous
+    driver on the same file, set up as the async engine's connections are.
 
-    def __init__(self, database_url: str, *, pool_size: int) -> None:
+    One thread: a read takes tens of microseconds, and every extra thread wanting the GIL back
+    from the event loop costs both of them (the profile showed the loop's own steps slowed by
+    the hand-overs when the reads shared the loop's default pool of threads). In WAL mode a
+    reader never waits for a writer, so one thread does not queue reads behind a write."""
+
+    def __init__(self, database_url: str) -> None:
         url = make_url(database_url).set(drivername="sqlite")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-auth-read")
         self._engine: Engine = create_sync_engine(
             url,
             hide_parameters=True,
-            pool_size=pool_size,
+            pool_size=1,
             max_overflow=0,
             # The pool hands a connection to whichever worker thread asks next.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -90,7 +97,9 @@ class ThreadedSqliteAuthenticatedUserReader:
         event.listen(self._engine, "connect", configure_sqlite_connection)
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
-        return await asyncio.to_thread(self._find, _parameters(session_id, user_id, now))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._find, _parameters(session_id, user_id, now)
+        )
 
     def _find(self, parameters: dict[str, Any]) -> User | None:
         try:
@@ -103,16 +112,17 @@ class ThreadedSqliteAuthenticatedUserReader:
         return user_from_row(row) if row else None
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._engine.dispose)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown()
 
 
 def create_authenticated_user_reader(
-    engine: AsyncEngine, database_url: str, *, pool_size: int = 20
+    engine: AsyncEngine, database_url: str
 ) -> SqlAlchemyAuthenticatedUserReader | ThreadedSqliteAuthenticatedUserReader:
     """The fastest reader for this database: SQLite files get the threaded one."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return ThreadedSqliteAuthenticatedUserReader(database_url, pool_size=pool_size)
+        return ThreadedSqliteAuthenticatedUserReader(database_url)
     return SqlAlchemyAuthenticatedUserReader(engine)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_SECONDS = 5
+SQLITE_POOL_SIZE = 4
 
 
 def create_engine(
@@ -25,8 +26,9 @@ def create_engine(
             url,
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            # Each aiosqlite connection is a thread of its own: keep them, never churn them.
-            pool_size=pool_size,
+            # Each aiosqlite connection is a thread of its own, and SQLite runs one writer at a
+            # time anyway: a few connections, kept rather than churned (issue 7's profile).
+            pool_size=SQLITE_POOL_SIZE,
             max_overflow=0,
         )
         event.listen(engine.sync_engine, "connect", configure_sqlite_connection)

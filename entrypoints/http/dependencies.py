@@ -31,9 +31,12 @@ def provided(select: Callable[[Container], providers.Provider[T]]) -> Any:
     """A dependency resolving a provider of the container that this app was built with.
 
     The container lives on app.state rather than being wired into modules, so two apps (two
-    tests, two configurations) in one process never share or overwrite each other's wiring."""
+    tests, two configurations) in one process never share or overwrite each other's wiring.
 
-    def dependency(request: Request) -> T:
+    `async` although it awaits nothing: FastAPI runs a plain `def` dependency in a worker
+    thread, a hand-off per request for a dictionary lookup (issue 7's profile)."""
+
+    async def dependency(request: Request) -> T:
         return select(request.app.state.container)()
 
     return Depends(dependency)
@@ -60,7 +63,11 @@ def caller_of(request: Request) -> Caller:
     return Caller(ip=client_ip_of(request), user_agent=user_agent_of(request))
 
 
-CallerInfo = Annotated[Caller, Depends(caller_of)]
+async def _caller(request: Request) -> Caller:  # async: see `provided`
+    return caller_of(request)
+
+
+CallerInfo = Annotated[Caller, Depends(_caller)]
 
 
 def client_ip_of(request: Request) -> str | None:
