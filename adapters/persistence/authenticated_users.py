@@ -4,8 +4,11 @@ and outside any unit of work (issue 7: it is most of what an authenticated GET c
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import threading
+from dataclasses import dataclass
 from datetime import datetime
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -74,46 +77,89 @@ class SqlAlchemyAuthenticatedUserReader:
 
 class ThreadedSqliteAuthenticatedUserReader:
     """SQLite through aiosqlite hands each step of a statement (cursor, execute, fetch, close,
-    and the rollback on return) to its thread one at a time, about 0.5 ms a read. Here the
-    whole read is one hand-off to a thread of the reader's own, through SQLAlchemy's synchronous
-    driver on the same file, set up as the async engine's connections are.
+    and the rollback on return) to its thread one at a time, about 0.5 ms a read. Here reads go
+    to one thread of the reader's own, through SQLAlchemy's synchronous driver on the same file
+    (set up as the async engine's connections are), and come back in batches.
 
-    One thread: a read takes tens of microseconds, and every extra thread wanting the GIL back
-    from the event loop costs both of them (the profile showed the loop's own steps slowed by
-    the hand-overs when the reads shared the loop's default pool of threads). In WAL mode a
-    reader never waits for a writer, so one thread does not queue reads behind a write."""
+    Why one thread, and batches: a read takes tens of microseconds, but each hand-over between
+    the event loop and a thread costs both of them more than that in wake-ups and GIL passing
+    (issue 7's profile; the loop's default pool of threads made it worse). Under load, the
+    reads that queue while one runs are all answered together, with one wake-up of the loop.
+    In WAL mode a reader never waits for a writer, so reads do not queue behind writes."""
 
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url).set(drivername="sqlite")
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-auth-read")
         self._engine: Engine = create_sync_engine(
             url,
             hide_parameters=True,
             pool_size=1,
             max_overflow=0,
-            # The pool hands a connection to whichever worker thread asks next.
+            # Made in the reader's thread, but closed by dispose() from another.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
         event.listen(self._engine, "connect", configure_sqlite_connection)
+        self._requests: SimpleQueue[_Request | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="sqlite-auth-read", daemon=True)
+        self._thread.start()
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._find, _parameters(session_id, user_id, now)
-        )
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[User | None] = loop.create_future()
+        self._requests.put(_Request(loop, answer, _parameters(session_id, user_id, now)))
+        return await answer
 
-    def _find(self, parameters: dict[str, Any]) -> User | None:
+    def _serve(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._requests.get()
+            batch = [] if first is None else [first]
+            stopping = first is None
+            with contextlib.suppress(Empty):
+                while not stopping:
+                    more = self._requests.get_nowait()
+                    stopping = more is None
+                    batch += [] if more is None else [more]
+            outcomes = [(request, self._outcome(request.parameters)) for request in batch]
+            for loop in {request.loop for request in batch}:
+                loop.call_soon_threadsafe(
+                    _settle, [(r.answer, o) for r, o in outcomes if r.loop is loop]
+                )
+
+    def _outcome(self, parameters: dict[str, Any]) -> Outcome:
         try:
             with self._engine.connect() as connection:
                 row = connection.execute(AUTHENTICATED_USER, parameters).first()
         except Exception as error:
             if is_unavailable(error, connecting=True):
-                raise StorageUnavailable() from error
-            raise
+                return StorageUnavailable()
+            return error
         return user_from_row(row) if row else None
 
     async def aclose(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
-        self._thread.shutdown()
+        self._requests.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._engine.dispose()
+
+
+Outcome = User | BaseException | None  # a user, no user, or the error to raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    loop: asyncio.AbstractEventLoop
+    answer: asyncio.Future[User | None]
+    parameters: dict[str, Any]
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[User | None], Outcome]]) -> None:
+    """On the event loop: hand each waiting request its answer (unless it gave up waiting)."""
+    for answer, outcome in outcomes:
+        if answer.done():
+            continue
+        if isinstance(outcome, BaseException):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
 
 
 def create_authenticated_user_reader(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.authenticated_users import create_authenticated_user_reader
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
 from application.errors import StorageUnavailable
@@ -112,6 +114,19 @@ async def test_nothing_runs_inside_a_unit_of_work_that_could_not_start(
     with pytest.raises(StorageUnavailable):
         await use()
     assert not reached
+
+
+async def test_authenticating_against_an_unreachable_database_is_unavailable(
+    unreachable_engine: AsyncEngine,
+) -> None:
+    """Through the reader the service picks for this URL (the threaded one for SQLite)."""
+    url = unreachable_engine.url.render_as_string(hide_password=False)
+    reader = create_authenticated_user_reader(unreachable_engine, url)
+    try:
+        with pytest.raises(StorageUnavailable):
+            await reader.find(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
+    finally:
+        await reader.aclose()
 
 
 async def test_the_probe_returns_quietly_when_the_database_answers(engine: AsyncEngine) -> None:
