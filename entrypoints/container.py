@@ -84,7 +84,9 @@ class Container(containers.DeclarativeContainer):
     database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
     # Outside the unit of work: the one read every authenticated request makes.
     authenticated_users = providers.Singleton(
-        create_authenticated_user_reader, engine, settings.provided.database_url
+        create_authenticated_user_reader,
+        settings.provided.database_url,
+        statement_timeout=STATEMENT_TIMEOUT_SECONDS,
     )
 
     clock = providers.Singleton(SystemClock)

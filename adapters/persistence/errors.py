@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -20,6 +21,20 @@ def is_unavailable(error: BaseException, *, connecting: bool = False) -> bool:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, OSError)
+
+
+def is_unavailable_to_asyncpg(error: BaseException, *, connecting: bool = False) -> bool:
+    """The same question for asyncpg used directly (see authenticated_users.py)."""
+    if connecting and isinstance(error, asyncpg.PostgresError):
+        return True  # no such database or role, not accepting connections, too many clients
+    lost = (
+        asyncpg.InterfaceError,  # the connection is closed or broken
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,  # shutdown, cancelled by an admin
+        TimeoutError,
+        OSError,  # refused, reset, unreachable
+    )
+    return isinstance(error, lost)
 
 
 def violates_unique(error: IntegrityError, table: str, column: str) -> bool:

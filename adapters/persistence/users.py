@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -19,16 +21,22 @@ from domain.user import User
 
 
 def user_from_row(row: Row[Any]) -> User:
+    return user_from_mapping(row._mapping)
+
+
+def user_from_mapping(row: Mapping[Any, Any]) -> User:
+    """From a row of the users table: SQLAlchemy's, or asyncpg's own record (timestamps with a
+    zone, in UTC here as UtcDateTime gives them)."""
     return User(
-        id=row.id,
-        email=Email(row.email),
-        password_hash=row.password_hash,
-        name=row.name,
-        role=Role(row.role),
-        is_active=row.is_active,
-        is_verified=row.is_verified,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=row["id"],
+        email=Email(row["email"]),
+        password_hash=row["password_hash"],
+        name=row["name"],
+        role=Role(row["role"]),
+        is_active=row["is_active"],
+        is_verified=row["is_verified"],
+        created_at=row["created_at"].astimezone(UTC),
+        updated_at=row["updated_at"].astimezone(UTC),
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
@@ -193,7 +195,11 @@ async def test_a_password_change_kills_other_devices_refresh_tokens_too(
 
 
 async def test_authenticating_a_request_costs_one_query(
-    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sign_up: SignUp,
+    log_in: LogIn,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await sign_up()
     auth = bearer(await log_in())
@@ -203,8 +209,15 @@ async def test_authenticating_a_request_costs_one_query(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    # Every engine in the process: on SQLite the read goes through a synchronous engine of its
-    # own (adapters/persistence/authenticated_users.py), not the app's async one.
+    # Every SQLAlchemy engine in the process, and asyncpg used directly: the read goes through
+    # a reader of its own (adapters/persistence/authenticated_users.py), not the app's engine.
+    real_fetchrow = asyncpg.connection.Connection.fetchrow
+
+    async def recorded_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(query)
+        return await real_fetchrow(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", recorded_fetchrow)
     event.listen(Engine, "before_cursor_execute", record)
     try:
         response = await client.get("/api/v1/users/me", headers=auth)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.authenticated_users import create_authenticated_user_reader
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -49,10 +48,9 @@ def persist(uow_factory: UowFactory) -> Persist:
 
 
 @pytest.fixture
-async def authenticated_users(
-    engine: AsyncEngine, database_url: str
-) -> AsyncIterator[AuthenticatedUserReader]:
-    """The reader the service would use on this database (the threaded one on SQLite)."""
-    reader = create_authenticated_user_reader(engine, database_url)
+async def authenticated_users(database_url: str) -> AsyncIterator[AuthenticatedUserReader]:
+    """The reader the service would use on this database: its own thread on SQLite, asyncpg
+    directly on PostgreSQL."""
+    reader = create_authenticated_user_reader(database_url)
     yield reader
     await reader.aclose()

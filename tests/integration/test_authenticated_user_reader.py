@@ -38,7 +38,7 @@ def threaded(
     authenticated_users: AuthenticatedUserReader,
 ) -> ThreadedSqliteAuthenticatedUserReader:
     if not isinstance(authenticated_users, ThreadedSqliteAuthenticatedUserReader):
-        pytest.skip("PostgreSQL's reader has no thread of its own")
+        pytest.skip("only the SQLite reader has a thread of its own")
     return authenticated_users
 
 

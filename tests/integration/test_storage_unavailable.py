@@ -121,7 +121,7 @@ async def test_authenticating_against_an_unreachable_database_is_unavailable(
 ) -> None:
     """Through the reader the service picks for this URL (the threaded one for SQLite)."""
     url = unreachable_engine.url.render_as_string(hide_password=False)
-    reader = create_authenticated_user_reader(unreachable_engine, url)
+    reader = create_authenticated_user_reader(url)
     try:
         with pytest.raises(StorageUnavailable):
             await reader.find(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
