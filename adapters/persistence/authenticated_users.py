@@ -1,11 +1,20 @@
 """The read behind every authenticated request: the user of a live session, in one statement
-and outside any unit of work (issue 7: it is most of what an authenticated GET costs)."""
+and outside any unit of work (issue 7: it is most of what an authenticated GET costs).
+
+SQLAlchemy writes the statement and converts its parameters and its row (the public
+`bind_processor` / `result_processor` of each column's type), so both readers mean exactly
+what the repositories mean; the driver alone runs it. Measured with 32 requests in flight,
+SQLAlchemy's own execution path cost more than the read itself: about 290 us of CPU a read
+on PostgreSQL against 70 us for asyncpg alone, and on SQLite, aiosqlite hands each step of a
+statement (cursor, execute, fetch, close, rollback) to its thread one at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from queue import Empty, SimpleQueue
@@ -13,24 +22,21 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Engine, bindparam, event, select
-from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Dialect, make_url
 
 from adapters.persistence.engine import (
     CONNECT_TIMEOUT_SECONDS,
     SQLITE_BUSY_TIMEOUT_MS,
     configure_sqlite_connection,
 )
-from adapters.persistence.errors import is_unavailable, is_unavailable_to_asyncpg
+from adapters.persistence.errors import is_unavailable_to_asyncpg
 from adapters.persistence.tables import sessions, users
-from adapters.persistence.users import user_from_mapping, user_from_row
+from adapters.persistence.users import user_from_mapping
 from application.errors import StorageUnavailable
 from application.ports.persistence import AuthenticatedUserReader
 from domain.user import User
 
-# Built once: SQLAlchemy then only looks its compiled form up, rather than building the
-# expression and its cache key again for every request.
 AUTHENTICATED_USER = (
     select(users)
     .join(sessions, sessions.c.user_id == users.c.id)
@@ -43,51 +49,75 @@ AUTHENTICATED_USER = (
     )
 )
 
-
-# Connections each worker keeps for these reads, beside PORTCULLIS_DATABASE_POOL_SIZE: a read
-# takes a fraction of a millisecond, so a few serve thousands a second.
+# PostgreSQL connections each worker keeps for these reads, beside PORTCULLIS_DATABASE_POOL_SIZE:
+# a read takes a fraction of a millisecond, so a few serve thousands a second.
 AUTH_READ_POOL_SIZE = 4
 
+Processor = Callable[[Any], Any] | None
 
-def _parameters(session_id: UUID, user_id: UUID, now: datetime) -> dict[str, Any]:
-    return {"session_id": session_id, "user_id": user_id, "now": now}
+
+@dataclass(frozen=True, slots=True)
+class CompiledRead:
+    """AUTHENTICATED_USER for one dialect: its SQL, and SQLAlchemy's conversions both ways."""
+
+    sql: str
+    binds: list[tuple[str, Processor]]
+    columns: list[tuple[str, Processor]]
+
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> CompiledRead:
+        compiled = AUTHENTICATED_USER.compile(dialect=dialect)
+        names = compiled.positiontup or []
+        return cls(
+            sql=str(compiled),
+            binds=[
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in names
+            ],
+            columns=[
+                (column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for column in AUTHENTICATED_USER.selected_columns
+            ],
+        )
+
+    def parameters(self, session_id: UUID, user_id: UUID, now: datetime) -> list[Any]:
+        values = {"session_id": session_id, "user_id": user_id, "now": now}
+        return [convert(values[name]) if convert else values[name] for name, convert in self.binds]
+
+    def user(self, row: Sequence[Any]) -> User:
+        return user_from_mapping(
+            {
+                name: convert(value) if convert else value
+                for (name, convert), value in zip(self.columns, row, strict=True)
+            }
+        )
 
 
 class AsyncpgAuthenticatedUserReader:
-    """PostgreSQL: the statement SQLAlchemy compiles above, run by asyncpg itself from a small
-    pool of the reader's own, one round trip with no transaction around it.
-
-    Why not through SQLAlchemy's async engine like everything else: measured with 32 reads in
-    flight, its execution path (greenlet bridge, execution context, result machinery) cost
-    about 290 us of CPU per read against 70 us for asyncpg alone, and this read is most of
-    what an authenticated request costs (issue 7). The SQL, its parameters and the row's
-    meaning still come from the table definitions."""
+    """PostgreSQL: asyncpg itself, from a small pool of the reader's own, one round trip with
+    no transaction around it."""
 
     def __init__(self, database_url: str, *, statement_timeout: float | None) -> None:
         url = make_url(database_url)
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._statement_timeout = statement_timeout
-        compiled = AUTHENTICATED_USER.compile(dialect=url.get_dialect()())
-        self._sql = str(compiled)
-        self._order = list(compiled.positiontup or [])
+        self._read = CompiledRead.for_dialect(url.get_dialect()())
         self._pool: Any = None  # asyncpg.Pool, made by the first read (it needs the loop)
         self._opening = asyncio.Lock()
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
-        parameters = _parameters(session_id, user_id, now)
+        parameters = self._read.parameters(session_id, user_id, now)
         pool = self._pool or await self._open()
         connecting = True  # the pool opens connections as they are first needed
         try:
             async with pool.acquire() as connection:
                 connecting = False
-                record = await connection.fetchrow(
-                    self._sql, *(parameters[name] for name in self._order)
-                )
+                row = await connection.fetchrow(self._read.sql, *parameters)
         except Exception as error:
             if is_unavailable_to_asyncpg(error, connecting=connecting):
                 raise StorageUnavailable() from error
             raise
-        return user_from_mapping(record) if record else None
+        return self._read.user(row) if row else None
 
     async def _open(self) -> Any:
         async with self._opening:
@@ -112,29 +142,31 @@ class AsyncpgAuthenticatedUserReader:
             self._pool = None
 
 
+Outcome = User | BaseException | None  # a user, no user, or the error to raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    loop: asyncio.AbstractEventLoop
+    answer: asyncio.Future[User | None]
+    parameters: list[Any]
+
+
 class ThreadedSqliteAuthenticatedUserReader:
-    """SQLite through aiosqlite hands each step of a statement (cursor, execute, fetch, close,
-    and the rollback on return) to its thread one at a time, about 0.5 ms a read. Here reads go
-    to one thread of the reader's own, through SQLAlchemy's synchronous driver on the same file
-    (set up as the async engine's connections are), and come back in batches.
+    """SQLite: one thread of the reader's own, with one connection (set up as the async
+    engine's are), answering in batches.
 
     Why one thread, and batches: a read takes tens of microseconds, but each hand-over between
-    the event loop and a thread costs both of them more than that in wake-ups and GIL passing
-    (issue 7's profile; the loop's default pool of threads made it worse). Under load, the
-    reads that queue while one runs are all answered together, with one wake-up of the loop.
-    In WAL mode a reader never waits for a writer, so reads do not queue behind writes."""
+    the event loop and a thread costs both more than that in wake-ups and GIL passing (issue
+    7's profile; the loop's default pool of threads made it worse). Under load, the reads that
+    queue while one runs are all answered together, with one wake-up of the loop. In WAL mode a
+    reader never waits for a writer, so reads do not queue behind writes."""
 
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url).set(drivername="sqlite")
-        self._engine: Engine = create_sync_engine(
-            url,
-            hide_parameters=True,
-            pool_size=1,
-            max_overflow=0,
-            # Made in the reader's thread, but closed by dispose() from another.
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        )
-        event.listen(self._engine, "connect", configure_sqlite_connection)
+        url = make_url(database_url)
+        self._path = url.database or ""
+        self._read = CompiledRead.for_dialect(url.set(drivername="sqlite").get_dialect()())
+        self._connection: sqlite3.Connection | None = None  # the thread's own
         self._requests: SimpleQueue[_Request | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="sqlite-auth-read", daemon=True)
         self._thread.start()
@@ -142,7 +174,8 @@ class ThreadedSqliteAuthenticatedUserReader:
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[User | None] = loop.create_future()
-        self._requests.put(_Request(loop, answer, _parameters(session_id, user_id, now)))
+        parameters = self._read.parameters(session_id, user_id, now)
+        self._requests.put(_Request(loop, answer, parameters))
         return await answer
 
     def _serve(self) -> None:
@@ -161,31 +194,50 @@ class ThreadedSqliteAuthenticatedUserReader:
                 loop.call_soon_threadsafe(
                     _settle, [(r.answer, o) for r, o in outcomes if r.loop is loop]
                 )
+        if self._connection is not None:
+            self._connection.close()
 
-    def _outcome(self, parameters: dict[str, Any]) -> Outcome:
+    def _outcome(self, parameters: list[Any]) -> Outcome:
+        """Never raises: whatever goes wrong is the answer of that one read (the thread lives
+        on for the others)."""
         try:
-            with self._engine.connect() as connection:
-                row = connection.execute(AUTHENTICATED_USER, parameters).first()
+            row = self._open().execute(self._read.sql, parameters).fetchone()
+            return self._read.user(row) if row else None
+        except sqlite3.OperationalError as error:
+            # Cannot open, locked past the busy timeout, disk gone: the next read reconnects.
+            self._forget_connection()
+            unavailable = StorageUnavailable()
+            unavailable.__cause__ = error
+            return unavailable
         except Exception as error:
-            if is_unavailable(error, connecting=True):
-                return StorageUnavailable()
             return error
-        return user_from_row(row) if row else None
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(
+                self._path,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # autocommit: a read never holds a transaction open
+                # Only this thread uses it; a test hooks a statement counter onto it from another.
+                check_same_thread=False,
+            )
+            try:
+                configure_sqlite_connection(connection, None)
+            except sqlite3.Error:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _forget_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+            self._connection = None
 
     async def aclose(self) -> None:
         self._requests.put(None)
         await asyncio.to_thread(self._thread.join)
-        self._engine.dispose()
-
-
-Outcome = User | BaseException | None  # a user, no user, or the error to raise
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    loop: asyncio.AbstractEventLoop
-    answer: asyncio.Future[User | None]
-    parameters: dict[str, Any]
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[User | None], Outcome]]) -> None:

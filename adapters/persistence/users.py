@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +24,7 @@ def user_from_row(row: Row[Any]) -> User:
 
 
 def user_from_mapping(row: Mapping[Any, Any]) -> User:
-    """From a row of the users table: SQLAlchemy's, or asyncpg's own record (timestamps with a
-    zone, in UTC here as UtcDateTime gives them)."""
+    """From a row of the users table, its values as SQLAlchemy's column types give them."""
     return User(
         id=row["id"],
         email=Email(row["email"]),
@@ -35,8 +33,8 @@ def user_from_mapping(row: Mapping[Any, Any]) -> User:
         role=Role(row["role"]),
         is_active=row["is_active"],
         is_verified=row["is_verified"],
-        created_at=row["created_at"].astimezone(UTC),
-        updated_at=row["updated_at"].astimezone(UTC),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
+from adapters.persistence.authenticated_users import ThreadedSqliteAuthenticatedUserReader
 from tests.e2e.conftest import LogIn, SignUp, bearer
 
 REFRESH = "/api/v1/auth/refresh"
@@ -209,8 +210,13 @@ async def test_authenticating_a_request_costs_one_query(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    # Every SQLAlchemy engine in the process, and asyncpg used directly: the read goes through
-    # a reader of its own (adapters/persistence/authenticated_users.py), not the app's engine.
+    # Every SQLAlchemy engine in the process, and each driver as the authentication read uses
+    # it directly (adapters/persistence/authenticated_users.py): asyncpg's fetchrow, and the
+    # SQLite reader's own connection, which it opened for the first request.
+    reader = app.state.container.authenticated_users()
+    if isinstance(reader, ThreadedSqliteAuthenticatedUserReader):
+        assert reader._connection is not None
+        reader._connection.set_trace_callback(statements.append)
     real_fetchrow = asyncpg.connection.Connection.fetchrow
 
     async def recorded_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
