@@ -55,6 +55,7 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.refresh_token_reuse = Counter(
             "portcullis_refresh_token_reuse_detections",
             "Replays of an already-rotated refresh token (each revoked a session).",
@@ -62,8 +63,18 @@ class Metrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        # labels() checks and locks on every call; the children it returns are kept here.
+        # Bounded: route templates, and the methods the HTTP parser knows, times statuses.
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         if status == 429:
             self.throttled.labels(route).inc()
         if route in LOGIN_ROUTES and method == "POST":

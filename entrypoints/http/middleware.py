@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import re
 import time
+from collections.abc import Iterable
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +26,7 @@ from entrypoints.http.problems import (
 )
 
 log = structlog.get_logger("portcullis.http")
+_request_lines = logging.getLogger("portcullis.http")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 SECURITY_HEADERS = {
@@ -31,6 +34,9 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
+_SECURITY_HEADERS_RAW = [
+    (k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()
+]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -91,13 +97,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if is_api:
-                    # Tokens and personal data: never stored by a browser or a proxy.
-                    headers.setdefault("cache-control", "no-store")
+                message["headers"] = _with_our_headers(
+                    message.get("headers", ()), request_id, is_api
+                )
             await send(message)
 
         try:
@@ -112,14 +114,30 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - started
             route = _route_of(scope, status)
             self.metrics.observe(route, scope["method"], status, seconds)
-            log.info(
-                "request",
-                method=scope["method"],
-                route=route,
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-                client_ip=scope["client"][0] if scope.get("client") else None,
-            )
+            if _request_lines.isEnabledFor(logging.INFO):  # cheaper than a dropped line
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                    client_ip=scope["client"][0] if scope.get("client") else None,
+                )
+
+
+def _with_our_headers(
+    headers: Iterable[tuple[bytes, bytes]], request_id: str, is_api: bool
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers with the request id (ours replaces any other) and the security
+    headers the response did not set itself. On raw header pairs: Starlette's MutableHeaders
+    scanned the list once per header (issue 7's profile)."""
+    kept = [(name, value) for name, value in headers if name.lower() != b"x-request-id"]
+    present = {name.lower() for name, _ in kept}
+    added = [(name, value) for name, value in _SECURITY_HEADERS_RAW if name not in present]
+    if is_api and b"cache-control" not in present:
+        # Tokens and personal data: never stored by a browser or a proxy.
+        added.append((b"cache-control", b"no-store"))
+    return [*kept, (b"x-request-id", request_id.encode("latin-1")), *added]
 
 
 def _route_of(scope: Scope, status: int) -> str:
