@@ -5,11 +5,16 @@ callers that give up and stops when closed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.persistence.authenticated_users import ThreadedSqliteAuthenticatedUserReader
+from adapters.persistence.engine import create_engine
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports.persistence import AuthenticatedUserReader
+from domain.session import Session
+from domain.user import User
 from tests.integration.builders import NOW, a_session, a_user
 from tests.integration.conftest import Persist
 
@@ -34,20 +39,33 @@ async def test_many_reads_at_once_each_get_their_own_answer(
 
 
 @pytest.fixture
-def threaded(
-    authenticated_users: AuthenticatedUserReader,
-) -> ThreadedSqliteAuthenticatedUserReader:
-    if not isinstance(authenticated_users, ThreadedSqliteAuthenticatedUserReader):
-        pytest.skip("only the SQLite reader has a thread of its own")
-    return authenticated_users
+async def threaded(
+    sqlite_database_url: str,
+) -> AsyncIterator[ThreadedSqliteAuthenticatedUserReader]:
+    """The SQLite reader, whose thread is its own (PostgreSQL's reader has none)."""
+    reader = ThreadedSqliteAuthenticatedUserReader(sqlite_database_url)
+    yield reader
+    await reader.aclose()
+
+
+async def store_user_with_session(database_url: str) -> tuple[User, Session]:
+    user = a_user()
+    session = a_session(user)
+    engine = create_engine(database_url)
+    try:
+        async with SqlAlchemyUnitOfWork(engine) as uow:
+            await uow.users.add(user)
+            await uow.sessions.add(session)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    return user, session
 
 
 async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
-    threaded: ThreadedSqliteAuthenticatedUserReader, persist: Persist
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database_url: str
 ) -> None:
-    user = a_user()
-    session = a_session(user)
-    await persist(user, session)
+    user, session = await store_user_with_session(sqlite_database_url)
     abandoned = [asyncio.create_task(threaded.find(session.id, user.id, NOW)) for _ in range(20)]
     await asyncio.sleep(0)  # the reads are queued
     for task in abandoned:
