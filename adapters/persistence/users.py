@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,6 +62,17 @@ def _values(user: User) -> dict[str, Any]:
     }
 
 
+# Statements every request of a kind runs, built once: building one and its cache key costs
+# more than running it (issue 7, measured on PostgreSQL: ~125 us a statement).
+_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+_RENAME = (
+    update(users)
+    .where(users.c.id == bindparam("user_id"), users.c.is_active.is_(True))
+    .values(name=bindparam("new_name"), updated_at=bindparam("renamed_at"))
+    .returning(*users.c)
+)
+
+
 class SqlAlchemyUserRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -59,7 +81,7 @@ class SqlAlchemyUserRepository:
         await self._write(insert(users).values(id=user.id, **_values(user)))
 
     async def get(self, user_id: UUID) -> User | None:
-        row = (await self._connection.execute(select(users).where(users.c.id == user_id))).first()
+        row = (await self._connection.execute(_BY_ID, {"user_id": user_id})).first()
         return user_from_row(row) if row else None
 
     async def get_by_email(self, email: Email) -> User | None:
@@ -69,6 +91,11 @@ class SqlAlchemyUserRepository:
 
     async def save(self, user: User) -> None:
         await self._write(update(users).where(users.c.id == user.id).values(**_values(user)))
+
+    async def rename(self, user_id: UUID, name: str | None, now: datetime) -> User | None:
+        parameters = {"user_id": user_id, "new_name": name, "renamed_at": now}
+        row = (await self._connection.execute(_RENAME, parameters)).first()
+        return user_from_row(row) if row else None
 
     async def delete(self, user_id: UUID) -> None:
         await self._connection.execute(delete(users).where(users.c.id == user_id))

@@ -165,6 +165,50 @@ async def test_save_touches_only_its_own_user(uow_factory: UowFactory, persist: 
     assert await fetch_user(uow_factory, other.id) == other
 
 
+async def test_rename_sets_the_name_and_the_time_only_and_returns_the_stored_user(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user, other = a_user(role=Role.ADMIN, is_verified=True), a_user()
+    await persist(user, other)
+    later = NOW + timedelta(minutes=3)
+
+    async with uow_factory() as uow:
+        renamed = await uow.users.rename(user.id, "Countess", later)
+        await uow.commit()
+
+    assert renamed == replace(user, name="Countess", updated_at=later)
+    assert await fetch_user(uow_factory, user.id) == renamed
+    assert await fetch_user(uow_factory, other.id) == other
+
+
+async def test_rename_to_none_clears_the_name(uow_factory: UowFactory, persist: Persist) -> None:
+    user = a_user()
+    await persist(user)
+
+    async with uow_factory() as uow:
+        renamed = await uow.users.rename(user.id, None, NOW)
+        await uow.commit()
+
+    assert renamed is not None
+    assert renamed.name is None
+    assert await fetch_user(uow_factory, user.id) == renamed
+
+
+@pytest.mark.parametrize("who", ["deactivated", "unknown"])
+async def test_rename_of_a_deactivated_or_unknown_user_changes_nothing(
+    uow_factory: UowFactory, persist: Persist, who: str
+) -> None:
+    user = a_user(is_active=False)
+    await persist(user)
+    user_id = user.id if who == "deactivated" else uuid4()
+
+    async with uow_factory() as uow:
+        assert await uow.users.rename(user_id, "Nobody", NOW) is None
+        await uow.commit()
+
+    assert await fetch_user(uow_factory, user.id) == user
+
+
 async def test_adding_a_taken_email_raises_email_already_registered(
     uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
 ) -> None:

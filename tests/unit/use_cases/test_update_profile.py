@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken
@@ -146,3 +148,28 @@ async def test_a_profile_of_a_user_deleted_meanwhile_is_an_invalid_token(
         await update_profile.execute(UpdateProfileCommand(eve.id, name="Ghost"))
 
     assert store.users == {}
+
+
+async def test_a_deactivated_account_cannot_rename_itself(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore
+) -> None:
+    """Deactivated between authenticating and renaming: refused as a stale token."""
+    eve = await accounts.user(name="Eve", is_active=False)
+
+    with pytest.raises(InvalidAccessToken):
+        await update_profile.execute(UpdateProfileCommand(eve.id, name="Evelyn"))
+
+    assert stored(store, eve) == eve
+
+
+async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, clock: FixedClock
+) -> None:
+    eve = await accounts.user(name="Eve", is_verified=True)
+    clock.advance(minutes=1)
+
+    await update_profile.execute(UpdateProfileCommand(eve.id, name="Evelyn"))
+
+    after = stored(store, eve)
+    assert after == replace(eve, name="Evelyn", updated_at=clock.now())
+    assert store.audit_events == []
