@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from uuid import UUID
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from application.errors import InvalidAccessToken
+from application.errors import InvalidAccessToken, StorageUnavailable
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokenClaims
 from application.ports.system import Clock
@@ -72,6 +73,7 @@ class JwtAccessTokens:
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
         self._verified: dict[str, _Verified] = {}  # oldest first
+        self._background: asyncio.Task[None] | None = None
 
     async def issue(self, claims: AccessTokenClaims) -> str:
         signer = await self._signing_key()
@@ -157,7 +159,14 @@ class JwtAccessTokens:
         ]
 
     async def _signing_key(self) -> _LoadedKey:
-        await self._refresh_if_stale(KEY_CACHE_SECONDS)
+        # Tokens are issued inside a unit of work (login, refresh), holding a pooled connection:
+        # waiting there for another connection to reload the keys could leave every connection
+        # held by a request waiting for one (a fixed pool under load did exactly that). Once
+        # keys are loaded, issuing signs with what it has and the reload runs beside it.
+        if self._keys:
+            self._refresh_in_background_if_stale()
+        else:
+            await self._refresh_if_stale(KEY_CACHE_SECONDS)
         for loaded in self._keys.values():  # newest first
             if loaded.key.is_active and loaded.key.algorithm == self._algorithm:
                 return loaded
@@ -168,6 +177,21 @@ class JwtAccessTokens:
         if kid not in self._keys:
             await self._refresh_if_stale(UNKNOWN_KID_RELOAD_SECONDS)
         return self._keys.get(kid)
+
+    def _refresh_in_background_if_stale(self) -> None:
+        if time.monotonic() - self._loaded_at < KEY_CACHE_SECONDS or self._lock.locked():
+            return
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        # A database that is down now is tried again by the next request after this one.
+        with contextlib.suppress(StorageUnavailable):
+            await self._refresh_if_stale(KEY_CACHE_SECONDS)
+
+    async def load(self) -> None:
+        """Load the keys now (at start-up, so no request ever waits for the first load)."""
+        await self._refresh_if_stale(0.0)
 
     async def _refresh_if_stale(self, max_age: float) -> None:
         if time.monotonic() - self._loaded_at < max_age:

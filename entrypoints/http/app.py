@@ -45,6 +45,8 @@ async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
     while True:
         try:
             await container.ensure_signing_key().execute()
+            # Loaded before serving: issuing a token never waits for the first load.
+            await container.access_tokens().load()
             return True
         except StorageUnavailable:
             log.warning("signing_key_check_postponed", reason="database unavailable")

@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA384
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.persistence.tables import signing_keys
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security import jwt_access_tokens
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
@@ -280,12 +281,39 @@ async def test_a_key_added_by_another_process_is_used_once_the_cache_expires(
         await uow.signing_keys.add(newer)
         await uow.commit()
 
+    # The first issue after that signs with what it has and reloads beside it; the new key
+    # is used as soon as the reload is done.
     new_token = await es256.tokens.issue(some_claims())
+    for _ in range(200):
+        if jwt.get_unverified_header(new_token)["kid"] == newer.kid:
+            break
+        await asyncio.sleep(0.01)
+        new_token = await es256.tokens.issue(some_claims())
 
     assert jwt.get_unverified_header(new_token)["kid"] == newer.kid
     await es256.tokens.verify(new_token)
     await es256.tokens.verify(old_token)
     assert {jwk["kid"] for jwk in await es256.tokens.public_jwks()} == {es256.key.kid, newer.kid}
+
+
+async def test_issuing_inside_a_unit_of_work_never_waits_for_a_connection_to_reload_keys(
+    database_url: str, key_factory: ReusingSigningKeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Login and refresh issue tokens while their unit of work holds a connection. With every
+    connection of the pool held so, a reload that waited for one would never get it."""
+    engine = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    try:
+        setup = await set_up(lambda: SqlAlchemyUnitOfWork(engine), key_factory, "ES256")
+        await setup.tokens.load()
+        monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)  # stale at once
+
+        async with SqlAlchemyUnitOfWork(engine) as holding_the_only_connection:
+            await holding_the_only_connection.signing_keys.list()
+            token = await asyncio.wait_for(setup.tokens.issue(some_claims()), timeout=0.5)
+
+        await setup.tokens.verify(token)
+    finally:
+        await engine.dispose()
 
 
 # --- tokens that verified are remembered ------------------------------------------------------
