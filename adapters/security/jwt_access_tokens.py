@@ -193,6 +193,13 @@ class JwtAccessTokens:
         """Load the keys now (at start-up, so no request ever waits for the first load)."""
         await self._refresh_if_stale(0.0)
 
+    async def keep_fresh(self) -> None:
+        """Reload the keys every KEY_CACHE_SECONDS, for as long as the server runs: a rotation
+        reaches this process within that time whether or not it issues a token meanwhile."""
+        while True:
+            await asyncio.sleep(KEY_CACHE_SECONDS)
+            await self._refresh_quietly()
+
     async def _refresh_if_stale(self, max_age: float) -> None:
         if time.monotonic() - self._loaded_at < max_age:
             return

@@ -66,6 +66,7 @@ def create_app(container: Container) -> FastAPI:
         if not await _ensure_signing_key(container, retry=False):
             # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
             background = asyncio.create_task(_ensure_signing_key(container, retry=True))
+        keys = asyncio.create_task(container.access_tokens().keep_fresh())
         dispatcher = None
         if settings.mail_dispatch_interval_seconds > 0:
             dispatcher = asyncio.create_task(
@@ -74,7 +75,7 @@ def create_app(container: Container) -> FastAPI:
                 )
             )
         yield
-        for task in (background, dispatcher):
+        for task in (background, dispatcher, keys):
             if task is not None:
                 task.cancel()
         await container.authenticated_users().aclose()

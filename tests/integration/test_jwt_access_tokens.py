@@ -316,6 +316,28 @@ async def test_issuing_inside_a_unit_of_work_never_waits_for_a_connection_to_rel
         await engine.dispose()
 
 
+async def test_a_rotation_reaches_a_process_that_issues_nothing_meanwhile(
+    es256: Setup, uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keep_fresh (run by the server) reloads on its own: the first token issued after the
+    reload is signed with the new key, as the contract's 10 seconds require."""
+    monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.05)
+    await es256.tokens.load()
+    keeping = asyncio.create_task(es256.tokens.keep_fresh())
+    try:
+        newer = CryptographySigningKeyFactory().generate("ES256", datetime.now(UTC) + timedelta(1))
+        async with uow_factory() as uow:
+            await uow.signing_keys.add(newer)
+            await uow.commit()
+        await asyncio.sleep(0.5)
+
+        token = await es256.tokens.issue(some_claims())
+    finally:
+        keeping.cancel()
+
+    assert jwt.get_unverified_header(token)["kid"] == newer.kid
+
+
 # --- tokens that verified are remembered ------------------------------------------------------
 
 
