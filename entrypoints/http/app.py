@@ -92,6 +92,9 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # FastAPI's own OpenTelemetry hooks asked the global providers on every request (issue 7's
+        # profile); the service has none configured, and its metrics are Prometheus at /metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.metrics = Metrics()
