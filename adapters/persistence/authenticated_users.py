@@ -198,9 +198,11 @@ class ThreadedSqliteAuthenticatedUserReader:
                     batch += [] if more is None else [more]
             outcomes = [(request, self._outcome(request.parameters)) for request in batch]
             for loop in {request.loop for request in batch}:
-                loop.call_soon_threadsafe(
-                    _settle, [(r.answer, o) for r, o in outcomes if r.loop is loop]
-                )
+                # A loop closed meanwhile has no one left waiting; the others still are.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(
+                        _settle, [(r.answer, o) for r, o in outcomes if r.loop is loop]
+                    )
         if self._connection is not None:
             self._connection.close()
 

@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.persistence.authenticated_users import ThreadedSqliteAuthenticatedUserReader
+from adapters.persistence.authenticated_users import (
+    ThreadedSqliteAuthenticatedUserReader,
+    _Request,
+)
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports.persistence import AuthenticatedUserReader
@@ -72,6 +75,24 @@ async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
         task.cancel()
 
     assert await threaded.find(session.id, user.id, NOW) == user
+
+
+async def test_a_read_for_a_loop_closed_meanwhile_leaves_the_reader_working(
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database_url: str
+) -> None:
+    user, session = await store_user_with_session(sqlite_database_url)
+    closed = asyncio.new_event_loop()
+    orphan = closed.create_future()
+    closed.close()
+    parameters = threaded._read.parameters(session.id, user.id, NOW)
+    threaded._requests.put(_Request(closed, orphan, parameters))
+    for _ in range(500):  # until the thread has taken it, alone in its batch
+        if threaded._requests.empty():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+
+    assert await asyncio.wait_for(threaded.find(session.id, user.id, NOW), timeout=5) == user
 
 
 async def test_closing_the_reader_stops_its_thread(
