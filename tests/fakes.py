@@ -432,10 +432,8 @@ class InMemoryAuthenticatedUserReader:
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self.reads = 0
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
-        self.reads += 1
         session = self._store.sessions.get(session_id)
         if session is None or session.user_id != user_id or not session.is_usable(now):
             return None

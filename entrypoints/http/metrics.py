@@ -5,6 +5,7 @@ folder and /metrics adds up every worker's numbers."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from fastapi import APIRouter, Request, Response
@@ -99,4 +100,5 @@ router = APIRouter(tags=["operations"])
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     app_metrics: Metrics = request.app.state.metrics
-    return Response(app_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    # With several workers this reads every worker's files: in a thread, not on the loop.
+    return Response(await asyncio.to_thread(app_metrics.exposition), media_type=CONTENT_TYPE_LATEST)

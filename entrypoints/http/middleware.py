@@ -29,13 +29,11 @@ log = structlog.get_logger("portcullis.http")
 _request_lines = logging.getLogger("portcullis.http")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-}
-_SECURITY_HEADERS_RAW = [
-    (k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()
+# Added to every response that does not set them itself (raw pairs, as ASGI sends them).
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
 ]
 
 
@@ -133,7 +131,7 @@ def _with_our_headers(
     scanned the list once per header (issue 7's profile)."""
     kept = [(name, value) for name, value in headers if name.lower() != b"x-request-id"]
     present = {name.lower() for name, _ in kept}
-    added = [(name, value) for name, value in _SECURITY_HEADERS_RAW if name not in present]
+    added = [(name, value) for name, value in SECURITY_HEADERS if name not in present]
     if is_api and b"cache-control" not in present:
         # Tokens and personal data: never stored by a browser or a proxy.
         added.append((b"cache-control", b"no-store"))

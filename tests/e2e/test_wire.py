@@ -55,6 +55,11 @@ async def test_every_response_carries_a_request_id_and_nosniff(client: httpx.Asy
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_each_request_without_an_id_gets_a_new_one(client: httpx.AsyncClient) -> None:
+    ids = {(await client.get("/healthz")).headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
 async def test_a_sane_client_request_id_is_echoed_and_put_in_problems(
     client: httpx.AsyncClient,
 ) -> None:

@@ -466,7 +466,7 @@ async def test_an_added_session_is_stored_with_every_field(
 
 
 async def test_the_user_of_a_usable_session_is_authenticated(
-    authenticated_users: AuthenticatedUserReader, uow_factory: UowFactory, persist: Persist
+    authenticated_users: AuthenticatedUserReader, persist: Persist
 ) -> None:
     user, other = a_user(), a_user()
     session = a_session(user)
@@ -490,7 +490,6 @@ async def test_the_user_of_a_usable_session_is_authenticated(
 )
 async def test_no_user_is_authenticated_for_a_session_that_is_not_usable_by_them(
     authenticated_users: AuthenticatedUserReader,
-    uow_factory: UowFactory,
     persist: Persist,
     session_overrides: dict[str, Any],
     asked_session: str,

@@ -1,0 +1,25 @@
+"""How many connections a worker keeps: PORTCULLIS_DATABASE_POOL_SIZE on PostgreSQL, a few on
+SQLite (one writer at a time anyway), and never more on a burst (no overflow to open and close)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from adapters.persistence.engine import SQLITE_POOL_SIZE
+from entrypoints.container import build_container
+from tests.e2e.conftest import settings_for
+
+
+async def test_the_pool_has_the_configured_size_and_no_overflow(database_url: str) -> None:
+    engine = build_container(settings_for(database_url, database_pool_size=3)).engine()
+    try:
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        expected = (
+            3 if make_url(database_url).get_backend_name() == "postgresql" else SQLITE_POOL_SIZE
+        )
+        assert pool.size() == expected
+        assert pool._max_overflow == 0  # no public accessor; the burst limit is the point
+    finally:
+        await engine.dispose()
