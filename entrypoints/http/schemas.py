@@ -45,6 +45,10 @@ NameInput = Annotated[
     str | None, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_valid_name)
 ]
 PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
+# Generous on purpose: a token of another kind (an access token, a few hundred characters or
+# more) must reach the use case and be refused with the contract's own code, not a 422.
+MAX_TOKEN_INPUT = 4096
+TokenInput = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_INPUT)]
 
 
 class RequestModel(BaseModel):
@@ -89,7 +93,7 @@ class TokenForm(RequestModel):
 
 
 class RefreshRequest(RequestModel):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+    refresh_token: TokenInput
 
 
 class ForgotPasswordRequest(RequestModel):
@@ -97,12 +101,12 @@ class ForgotPasswordRequest(RequestModel):
 
 
 class ResetPasswordRequest(RequestModel):
-    token: Annotated[str, Field(min_length=1, max_length=256)]
+    token: TokenInput
     new_password: PasswordInput
 
 
 class VerifyEmailRequest(RequestModel):
-    token: Annotated[str, Field(min_length=1, max_length=256)]
+    token: TokenInput
 
 
 class AcceptedResponse(BaseModel):

@@ -17,7 +17,7 @@ from application.use_cases.verify_email import VerifyEmail
 from domain.errors import WeakPassword
 from entrypoints.http.dependencies import caller_of, provided, rate_limited
 from entrypoints.http.openapi import problems
-from entrypoints.http.schemas import MAX_PASSWORD_INPUT
+from entrypoints.http.schemas import MAX_PASSWORD_INPUT, MAX_TOKEN_INPUT
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(tags=["pages"])
@@ -31,16 +31,15 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 BROKEN_LINK = "This link is invalid, was already used, or has expired. Please ask for a new one."
-MAX_TOKEN_LENGTH = 256
 # No length limit on the query: a mangled link must get the page that says it is broken, not
 # a JSON validation error in the browser (the server's header limit bounds the query anyway).
 TokenQuery = Annotated[str | None, Query()]
-TokenField = Annotated[str, Form(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+TokenField = Annotated[str, Form(min_length=1, max_length=MAX_TOKEN_INPUT)]
 HTML: dict[str, Any] = {"content": {"text/html": {}}}
 
 
 def _plausible(token: str | None) -> bool:
-    return token is not None and 0 < len(token) <= MAX_TOKEN_LENGTH
+    return token is not None and 0 < len(token) <= MAX_TOKEN_INPUT
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
