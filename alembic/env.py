@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy.engine import Connection
 
-from adapters.persistence.engine import create_engine
+from adapters.persistence.database import Database
 from adapters.persistence.tables import metadata
 from alembic import context
 
@@ -34,12 +34,12 @@ def _run_migrations(connection: Connection) -> None:
 
 
 async def _run_async_migrations() -> None:
-    engine = create_engine(_database_url(), pool_size=1)
+    database = Database(_database_url(), pool_size=1)
     try:
-        async with engine.connect() as connection:
+        async with database.engine.connect() as connection:
             await connection.run_sync(_run_migrations)
     finally:
-        await engine.dispose()
+        await database.aclose()
 
 
 if context.is_offline_mode():

@@ -101,10 +101,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
     container = build_container(settings)
+    database = container.database()
     try:
+        await database.open()
         return await work(container)
     finally:
-        await container.engine().dispose()
+        await database.aclose()
 
 
 async def _list_keys(settings: Settings) -> None:

@@ -10,9 +10,8 @@ from pydantic import SecretStr
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.file import FileMailer
 from adapters.mail.smtp import SmtpMailer
-from adapters.persistence.authenticated_users import create_authenticated_user_reader
-from adapters.persistence.engine import create_engine
-from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
+from adapters.persistence.database import Database
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.rate_limit.memory import MemoryRateLimiter
 from adapters.rate_limit.redis import RedisRateLimiter
 from adapters.security.bcrypt_hasher import BcryptPasswordHasher
@@ -73,21 +72,16 @@ def _rate_limit_choice(per_minute: int, backend: str) -> str:
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    engine = providers.Singleton(
-        create_engine,
+    database = providers.Singleton(
+        Database,
         settings.provided.database_url,
         pool_size=settings.provided.database_pool_size,
         statement_timeout=STATEMENT_TIMEOUT_SECONDS,
     )
     # A fresh unit of work (one transaction) each time a use case calls this provider.
-    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine=engine)
-    database_probe = providers.Singleton(SqlAlchemyDatabaseProbe, engine=engine)
+    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, database=database)
     # Outside the unit of work: the one read every authenticated request makes.
-    authenticated_users = providers.Singleton(
-        create_authenticated_user_reader,
-        settings.provided.database_url,
-        statement_timeout=STATEMENT_TIMEOUT_SECONDS,
-    )
+    authenticated_users = database.provided.authenticated_users
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
@@ -269,7 +263,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         audit=audit,
     )
-    check_readiness = providers.Singleton(CheckReadiness, probe=database_probe)
+    check_readiness = providers.Singleton(CheckReadiness, probe=database)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.config import Config
 
-from adapters.persistence.engine import ensure_sqlite_directory
+from adapters.persistence.database import ensure_sqlite_directory
 from alembic import command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

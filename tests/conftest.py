@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.engine import create_engine
+from adapters.persistence.database import Database
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.databases import (
     copy_sqlite,
@@ -71,12 +71,17 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.aclose()
 
 
 @pytest.fixture
-def uow_factory(engine: AsyncEngine) -> Callable[[], SqlAlchemyUnitOfWork]:
-    return lambda: SqlAlchemyUnitOfWork(engine)
+def engine(database: Database) -> AsyncEngine:
+    return database.engine
+
+
+@pytest.fixture
+def uow_factory(database: Database) -> Callable[[], SqlAlchemyUnitOfWork]:
+    return database.unit_of_work

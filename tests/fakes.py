@@ -75,13 +75,6 @@ class InMemoryUserRepository:
         if user.id in self._store.users:
             self._store.users[user.id] = copy.deepcopy(user)
 
-    async def rename(self, user_id: UUID, name: str | None, now: datetime) -> User | None:
-        user = self._store.users.get(user_id)
-        if user is None or not user.is_active:
-            return None
-        user.rename(name, now)
-        return copy.deepcopy(user)
-
     async def delete(self, user_id: UUID) -> None:
         self._store.users.pop(user_id, None)
         doomed = {s.id for s in self._store.sessions.values() if s.user_id == user_id}

@@ -1,12 +1,10 @@
-"""The read behind every authenticated request: the user of a live session, in one statement
-and outside any unit of work (issue 7: it is most of what an authenticated GET costs).
+"""The read behind every authenticated request: the active user of a live session, in one
+statement, outside any unit of work.
 
-SQLAlchemy writes the statement and converts its parameters and its row (the public
-`bind_processor` / `result_processor` of each column's type), so both readers mean exactly
-what the repositories mean; the driver alone runs it. Measured with 32 requests in flight,
-SQLAlchemy's own execution path cost more than the read itself: about 290 us of CPU a read
-on PostgreSQL against 70 us for asyncpg alone, and on SQLite, aiosqlite hands each step of a
-statement (cursor, execute, fetch, close, rollback) to its thread one at a time."""
+SQLAlchemy writes the statement and converts its parameters and its row (each column type's
+public `bind_processor` / `result_processor`), so the readers mean exactly what the repositories
+mean; only the execution is the driver's, because SQLAlchemy's own execution path costs more than
+the read itself. The README's "How a request flows" gives the figures."""
 
 from __future__ import annotations
 
@@ -15,22 +13,17 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from queue import Empty, SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 
-from adapters.persistence.engine import (
-    CONNECT_TIMEOUT_SECONDS,
-    SQLITE_BUSY_TIMEOUT_MS,
-    configure_sqlite_connection,
-)
-from adapters.persistence.errors import is_unavailable_to_asyncpg
+from adapters.persistence.errors import is_unavailable
 from adapters.persistence.tables import sessions, users
 from adapters.persistence.users import user_from_mapping
 from application.errors import StorageUnavailable
@@ -48,10 +41,6 @@ AUTHENTICATED_USER = (
         users.c.is_active.is_(True),
     )
 )
-
-# PostgreSQL connections each worker keeps for these reads, beside PORTCULLIS_DATABASE_POOL_SIZE:
-# a read takes a fraction of a millisecond, so a few serve thousands a second.
-AUTH_READ_POOL_SIZE = 4
 
 Processor = Callable[[Any], Any] | None
 
@@ -93,60 +82,27 @@ class CompiledRead:
         )
 
 
-class AsyncpgAuthenticatedUserReader:
-    """PostgreSQL: asyncpg itself, from a small pool of the reader's own, one round trip with
-    no transaction around it."""
+class DriverConnections(Protocol):
+    def driver_connection(self) -> AbstractAsyncContextManager[Any]:
+        """A pooled connection's own driver object, for exactly the block."""
 
-    def __init__(self, database_url: str, *, statement_timeout: float | None) -> None:
-        url = make_url(database_url)
-        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._statement_timeout = statement_timeout
-        self._read = CompiledRead.for_dialect(url.get_dialect()())
-        self._pool: Any = None  # asyncpg.Pool, made by the first read (it needs the loop)
-        self._opening = asyncio.Lock()
+
+class PooledAsyncpgAuthenticatedUserReader:
+    """PostgreSQL: asyncpg itself runs the statement, on a connection borrowed from the
+    engine's pool: one round trip, no transaction around it."""
+
+    def __init__(self, connections: DriverConnections, dialect: Dialect) -> None:
+        self._connections = connections
+        self._read = CompiledRead.for_dialect(dialect)
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
         parameters = self._read.parameters(session_id, user_id, now)
-        pool = self._pool or await self._open()
-        connecting = True  # the pool opens connections as they are first needed
-        try:
-            async with pool.acquire() as connection:
-                connecting = False
-                row = await connection.fetchrow(self._read.sql, *parameters)
-        except Exception as error:
-            if is_unavailable_to_asyncpg(error, connecting=connecting):
-                raise StorageUnavailable() from error
-            raise
+        async with self._connections.driver_connection() as connection:
+            row = await connection.fetchrow(self._read.sql, *parameters)
         return self._read.user(row) if row else None
 
-    async def _open(self) -> Any:
-        async with self._opening:
-            if self._pool is None:
-                try:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=0,
-                        max_size=AUTH_READ_POOL_SIZE,
-                        timeout=CONNECT_TIMEOUT_SECONDS,
-                        command_timeout=self._statement_timeout,
-                        reset=_leave_as_is,
-                    )
-                except Exception as error:
-                    if is_unavailable_to_asyncpg(error, connecting=True):
-                        raise StorageUnavailable() from error
-                    raise
-            return self._pool
-
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-
-async def _leave_as_is(_connection: Any) -> None:
-    """asyncpg resets a connection on its way back to the pool (unlisten, reset settings, close
-    cursors), a second round trip per read, issue 7's profile found. These connections run one
-    SELECT outside any transaction and change nothing that would need resetting."""
+        """Nothing of its own to release: the connections are the engine's."""
 
 
 Outcome = User | BaseException | None  # a user, no user, or the error to raise
@@ -160,28 +116,30 @@ class _Request:
 
 
 class ThreadedSqliteAuthenticatedUserReader:
-    """SQLite: one thread of the reader's own, with one connection (set up as the async
-    engine's are), answering in batches.
+    """SQLite: one thread of the reader's own, with one connection, answering in batches.
 
-    Why one thread, and batches: a read takes tens of microseconds, but each hand-over between
-    the event loop and a thread costs both more than that in wake-ups and GIL passing (issue
-    7's profile; the loop's default pool of threads made it worse). Under load, the reads that
-    queue while one runs are all answered together, with one wake-up of the loop. In WAL mode a
-    reader never waits for a writer, so reads do not queue behind writes."""
+    Why not a connection of the engine's pool: each aiosqlite call is a hand-over to that
+    connection's thread and back, and borrowing one costs two more (the pool's check-out and
+    its rollback on return), each dearer than the read itself. Here, the reads that queue while
+    one runs are answered together, with one wake-up of the loop. In WAL mode a reader never
+    waits for a writer, so reads do not queue behind writes."""
 
-    def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        self._path = url.database or ""
-        self._read = CompiledRead.for_dialect(url.set(drivername="sqlite").get_dialect()())
+    def __init__(self, connect: Callable[[], sqlite3.Connection], dialect: Dialect) -> None:
+        self._connect = connect
+        self._read = CompiledRead.for_dialect(dialect)
         self._connection: sqlite3.Connection | None = None  # the thread's own
         self._requests: SimpleQueue[_Request | None] = SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="sqlite-auth-read", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first read
 
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[User | None] = loop.create_future()
         parameters = self._read.parameters(session_id, user_id, now)
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._serve, name="sqlite-auth-read", daemon=True
+            )
+            self._thread.start()
         self._requests.put(_Request(loop, answer, parameters))
         return await answer
 
@@ -203,8 +161,7 @@ class ThreadedSqliteAuthenticatedUserReader:
                     loop.call_soon_threadsafe(
                         _settle, [(r.answer, o) for r, o in outcomes if r.loop is loop]
                     )
-        if self._connection is not None:
-            self._connection.close()
+        self._forget_connection()
 
     def _outcome(self, parameters: list[Any]) -> Outcome:
         """Never raises: whatever goes wrong is the answer of that one read (the thread lives
@@ -212,30 +169,18 @@ class ThreadedSqliteAuthenticatedUserReader:
         try:
             row = self._open().execute(self._read.sql, parameters).fetchone()
             return self._read.user(row) if row else None
-        except sqlite3.OperationalError as error:
+        except Exception as error:
+            if not is_unavailable(error):
+                return error
             # Cannot open, locked past the busy timeout, disk gone: the next read reconnects.
             self._forget_connection()
             unavailable = StorageUnavailable()
             unavailable.__cause__ = error
             return unavailable
-        except Exception as error:
-            return error
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(
-                self._path,
-                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # autocommit: a read never holds a transaction open
-                # Only this thread uses it; a test hooks a statement counter onto it from another.
-                check_same_thread=False,
-            )
-            try:
-                configure_sqlite_connection(connection, None)
-            except sqlite3.Error:
-                connection.close()
-                raise
-            self._connection = connection
+            self._connection = self._connect()
         return self._connection
 
     def _forget_connection(self) -> None:
@@ -245,8 +190,10 @@ class ThreadedSqliteAuthenticatedUserReader:
             self._connection = None
 
     async def aclose(self) -> None:
-        self._requests.put(None)
-        await asyncio.to_thread(self._thread.join)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._requests.put(None)
+            await asyncio.to_thread(thread.join)
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[User | None], Outcome]]) -> None:
@@ -260,17 +207,8 @@ def _settle(outcomes: list[tuple[asyncio.Future[User | None], Outcome]]) -> None
             answer.set_result(outcome)
 
 
-def create_authenticated_user_reader(
-    database_url: str, *, statement_timeout: float | None = None
-) -> AsyncpgAuthenticatedUserReader | ThreadedSqliteAuthenticatedUserReader:
-    """The reader for this database (the two the service runs on: SQLite files, PostgreSQL)."""
-    if make_url(database_url).get_backend_name() == "sqlite":
-        return ThreadedSqliteAuthenticatedUserReader(database_url)
-    return AsyncpgAuthenticatedUserReader(database_url, statement_timeout=statement_timeout)
-
-
 if TYPE_CHECKING:  # mypy fails here the moment a reader stops fitting the port
     _readers: list[type[AuthenticatedUserReader]] = [
-        AsyncpgAuthenticatedUserReader,
+        PooledAsyncpgAuthenticatedUserReader,
         ThreadedSqliteAuthenticatedUserReader,
     ]

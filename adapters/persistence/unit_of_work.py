@@ -5,8 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
@@ -28,6 +27,9 @@ from application.ports.persistence import (
     UserRepository,
 )
 
+if TYPE_CHECKING:
+    from adapters.persistence.database import Database
+
 
 class SqlAlchemyUnitOfWork:
     # Typed as the ports: a Protocol's attributes are invariant, so the concrete classes here
@@ -40,17 +42,12 @@ class SqlAlchemyUnitOfWork:
     audit: AuditLog
     login_failures: LoginFailureCounter
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        try:
-            connection = await self._engine.connect()
-        except Exception as error:
-            if is_unavailable(error, connecting=True):
-                raise StorageUnavailable() from error
-            raise
+        connection = await self._database.connect()
         self._connection = connection
         self.users = SqlAlchemyUserRepository(connection)
         self.sessions = SqlAlchemySessionRepository(connection)
@@ -82,20 +79,6 @@ class SqlAlchemyUnitOfWork:
         if self._connection is None:
             raise RuntimeError("commit() outside the unit of work's block")
         await self._connection.commit()
-
-
-class SqlAlchemyDatabaseProbe:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as error:
-            if is_unavailable(error, connecting=True):
-                raise StorageUnavailable() from error
-            raise
 
 
 if TYPE_CHECKING:  # mypy fails here the moment this class stops being a UnitOfWork

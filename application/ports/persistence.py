@@ -39,11 +39,9 @@ class UserRepository(Protocol):
     async def get_by_email(self, email: Email) -> User | None: ...
 
     async def save(self, user: User) -> None:
-        """Write back every field; raises EmailAlreadyRegistered if the new email is taken."""
-
-    async def rename(self, user_id: UUID, name: str | None, now: datetime) -> User | None:
-        """User.rename in one statement, for an active user only (the name already checked):
-        the user as stored afterwards, or None when there is no such active user."""
+        """Write back the fields that changed since this unit of work read or wrote the user
+        (every field of a user it never saw); raises EmailAlreadyRegistered if the new email
+        is taken."""
 
     async def delete(self, user_id: UUID) -> None:
         """Remove the user and, with it, every session of theirs."""

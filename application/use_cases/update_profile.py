@@ -31,17 +31,17 @@ class UpdateProfile:
         self._audit = audit
 
     async def execute(self, command: UpdateProfileCommand) -> User:
-        if command.email is UNSET and command.name is not UNSET:
-            return await self._rename(command.user_id, check_display_name(command.name))
+        name = command.name if command.name is UNSET else check_display_name(command.name)
         new_email = None if command.email is UNSET else Email.parse(command.email)
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.users.get(command.user_id)
-            if user is None:
+            # Deactivated between authentication and now: as if the token were already refused.
+            if user is None or not user.is_active:
                 raise InvalidAccessToken()
-            if command.name is not UNSET:
-                user.rename(command.name, now)
             old_email = user.email
+            if name is not UNSET:
+                user.rename(name, now)
             if new_email is not None:
                 user.change_email(new_email, now)
             await uow.users.save(user)
@@ -54,15 +54,5 @@ class UpdateProfile:
                         actor_id=user.id,
                     )
                 )
-            await uow.commit()
-        return user
-
-    async def _rename(self, user_id: UUID, name: str | None) -> User:
-        """The usual edit, a new name alone, is one statement rather than a read and a write
-        (issue 7); it changes nothing else of the account, so nothing else can be lost."""
-        async with self._uow() as uow:
-            user = await uow.users.rename(user_id, name, self._clock.now())
-            if user is None:
-                raise InvalidAccessToken()
             await uow.commit()
         return user

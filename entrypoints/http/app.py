@@ -60,6 +60,7 @@ def create_app(container: Container) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await container.database().open()
         # The hasher makes its dummy hash when built: build it in a thread, before serving.
         await asyncio.to_thread(container.password_hasher)
         background = None
@@ -78,8 +79,7 @@ def create_app(container: Container) -> FastAPI:
         for task in (background, dispatcher, keys):
             if task is not None:
                 task.cancel()
-        await container.authenticated_users().aclose()
-        await container.engine().dispose()
+        await container.database().aclose()
         limiter = container.rate_limiter()
         if isinstance(limiter, RedisRateLimiter):
             await limiter.aclose()

@@ -134,7 +134,7 @@ async def test_login_records_the_device_on_the_session(
 
     from adapters.persistence.tables import sessions
 
-    engine = app.state.container.engine()
+    engine = app.state.container.database().engine
     async with engine.connect() as connection:
         row = (await connection.execute(select(sessions))).one()
     assert str(row.user_id) == user["id"]

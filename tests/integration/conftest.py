@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from adapters.persistence.authenticated_users import create_authenticated_user_reader
+from adapters.persistence.database import Database
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader
@@ -48,9 +48,7 @@ def persist(uow_factory: UowFactory) -> Persist:
 
 
 @pytest.fixture
-async def authenticated_users(database_url: str) -> AsyncIterator[AuthenticatedUserReader]:
+def authenticated_users(database: Database) -> AuthenticatedUserReader:
     """The reader the service would use on this database: its own thread on SQLite, asyncpg
-    directly on PostgreSQL."""
-    reader = create_authenticated_user_reader(database_url)
-    yield reader
-    await reader.aclose()
+    on a connection of the engine's pool on PostgreSQL."""
+    return database.authenticated_users

@@ -8,19 +8,17 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import event, insert, inspect, text
+from sqlalchemy import insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.persistence.engine import create_engine
+from adapters.persistence.database import Database
 from adapters.persistence.tables import audit_events, users
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
@@ -35,6 +33,7 @@ from domain.user import User
 from tests.databases import truncate_postgres
 from tests.integration.builders import NOW, a_user, an_audit_event
 from tests.integration.conftest import Persist, UowFactory
+from tests.integration.statements import captured_statements
 
 PAGE = 100
 EVERYONE = UserFilter()
@@ -624,34 +623,18 @@ async def store(engine: AsyncEngine, dataset: PlanDataset) -> None:
 @pytest.fixture
 async def plan_engine(
     request: pytest.FixtureRequest, plan_dataset: PlanDataset
-) -> AsyncIterator[AsyncEngine]:
+) -> AsyncIterator[Database]:
     """The run's shared PostgreSQL database holding the dataset: stored by the first plan test,
     kept for the next ones, and stored again if another test emptied the database meanwhile."""
     url: str = request.getfixturevalue("postgres_database")
-    engine = create_engine(url)
+    database = Database(url)
     try:
-        if not await holds(engine, plan_dataset):
+        if not await holds(database.engine, plan_dataset):
             await truncate_postgres(url)
-            await store(engine, plan_dataset)
-        yield engine
+            await store(database.engine, plan_dataset)
+        yield database
     finally:
-        await engine.dispose()
-
-
-@contextmanager
-def captured_statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL and parameters the driver is given, exactly as the repositories send them."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        _connection, _cursor, statement, parameters, _context, _executemany = args
-        captured.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield captured
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        await database.aclose()
 
 
 def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -744,10 +727,10 @@ PLAN_CASES = {
 @pytest.mark.postgres
 @pytest.mark.parametrize("case", list(PLAN_CASES.values()), ids=list(PLAN_CASES))
 async def test_the_query_plan_uses_the_index_made_for_it(
-    case: PlanCase, plan_engine: AsyncEngine, plan_dataset: PlanDataset
+    case: PlanCase, plan_engine: Database, plan_dataset: PlanDataset
 ) -> None:
-    engine = plan_engine
-    async with SqlAlchemyUnitOfWork(engine) as uow:
+    engine = plan_engine.engine
+    async with plan_engine.unit_of_work() as uow:
         with captured_statements(engine) as statements:
             await case.query(uow, plan_dataset)
     ((statement, parameters),) = statements

@@ -13,8 +13,7 @@ from adapters.persistence.authenticated_users import (
     ThreadedSqliteAuthenticatedUserReader,
     _Request,
 )
-from adapters.persistence.engine import create_engine
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.persistence.database import Database
 from application.ports.persistence import AuthenticatedUserReader
 from domain.session import Session
 from domain.user import User
@@ -42,33 +41,34 @@ async def test_many_reads_at_once_each_get_their_own_answer(
 
 
 @pytest.fixture
-async def threaded(
-    sqlite_database_url: str,
-) -> AsyncIterator[ThreadedSqliteAuthenticatedUserReader]:
+async def sqlite_database(sqlite_database_url: str) -> AsyncIterator[Database]:
+    database = Database(sqlite_database_url)
+    yield database
+    await database.aclose()
+
+
+@pytest.fixture
+def threaded(sqlite_database: Database) -> ThreadedSqliteAuthenticatedUserReader:
     """The SQLite reader, whose thread is its own (PostgreSQL's reader has none)."""
-    reader = ThreadedSqliteAuthenticatedUserReader(sqlite_database_url)
-    yield reader
-    await reader.aclose()
+    reader = sqlite_database.authenticated_users
+    assert isinstance(reader, ThreadedSqliteAuthenticatedUserReader)
+    return reader
 
 
-async def store_user_with_session(database_url: str) -> tuple[User, Session]:
+async def store_user_with_session(database: Database) -> tuple[User, Session]:
     user = a_user()
     session = a_session(user)
-    engine = create_engine(database_url)
-    try:
-        async with SqlAlchemyUnitOfWork(engine) as uow:
-            await uow.users.add(user)
-            await uow.sessions.add(session)
-            await uow.commit()
-    finally:
-        await engine.dispose()
+    async with database.unit_of_work() as uow:
+        await uow.users.add(user)
+        await uow.sessions.add(session)
+        await uow.commit()
     return user, session
 
 
 async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database_url: str
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
-    user, session = await store_user_with_session(sqlite_database_url)
+    user, session = await store_user_with_session(sqlite_database)
     abandoned = [asyncio.create_task(threaded.find(session.id, user.id, NOW)) for _ in range(20)]
     await asyncio.sleep(0)  # the reads are queued
     for task in abandoned:
@@ -78,9 +78,10 @@ async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
 
 
 async def test_a_read_for_a_loop_closed_meanwhile_leaves_the_reader_working(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database_url: str
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
-    user, session = await store_user_with_session(sqlite_database_url)
+    user, session = await store_user_with_session(sqlite_database)
+    assert await threaded.find(session.id, user.id, NOW) == user  # the thread is running
     closed = asyncio.new_event_loop()
     orphan = closed.create_future()
     closed.close()
@@ -95,10 +96,25 @@ async def test_a_read_for_a_loop_closed_meanwhile_leaves_the_reader_working(
     assert await asyncio.wait_for(threaded.find(session.id, user.id, NOW), timeout=5) == user
 
 
-async def test_closing_the_reader_stops_its_thread(
-    threaded: ThreadedSqliteAuthenticatedUserReader,
+async def test_the_reader_starts_its_thread_with_the_first_read_not_when_built(
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
+    user, session = await store_user_with_session(sqlite_database)
+    assert threaded._thread is None
+
+    assert await threaded.find(session.id, user.id, NOW) == user
+
+    assert threaded._thread is not None
+    assert threaded._thread.is_alive()
+
+
+async def test_closing_the_reader_stops_its_thread(
+    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
+) -> None:
+    user, session = await store_user_with_session(sqlite_database)
+    await threaded.find(session.id, user.id, NOW)
     thread = threaded._thread
+    assert thread is not None
     assert thread.is_alive()
 
     await threaded.aclose()

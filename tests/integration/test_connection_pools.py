@@ -6,13 +6,14 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
-from adapters.persistence.engine import SQLITE_POOL_SIZE
+from adapters.persistence.database import SQLITE_POOL_SIZE
 from entrypoints.container import build_container
 from tests.e2e.conftest import settings_for
 
 
 async def test_the_pool_has_the_configured_size_and_no_overflow(database_url: str) -> None:
-    engine = build_container(settings_for(database_url, database_pool_size=3)).engine()
+    database = build_container(settings_for(database_url, database_pool_size=3)).database()
+    engine = database.engine
     try:
         pool = engine.pool
         assert isinstance(pool, QueuePool)
@@ -22,4 +23,4 @@ async def test_the_pool_has_the_configured_size_and_no_overflow(database_url: st
         assert pool.size() == expected
         assert pool._max_overflow == 0  # no public accessor; the burst limit is the point
     finally:
-        await engine.dispose()
+        await database.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -24,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA384
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.database import Database
 from adapters.persistence.tables import signing_keys
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security import jwt_access_tokens
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
@@ -301,19 +302,21 @@ async def test_issuing_inside_a_unit_of_work_never_waits_for_a_connection_to_rel
 ) -> None:
     """Login and refresh issue tokens while their unit of work holds a connection. With every
     connection of the pool held so, a reload that waited for one would never get it."""
-    engine = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    database = Database(database_url, pool_size=1)
     try:
-        setup = await set_up(lambda: SqlAlchemyUnitOfWork(engine), key_factory, "ES256")
+        setup = await set_up(database.unit_of_work, key_factory, "ES256")
         await setup.tokens.load()
         monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)  # stale at once
 
-        async with SqlAlchemyUnitOfWork(engine) as holding_the_only_connection:
-            await holding_the_only_connection.signing_keys.list()
+        async with contextlib.AsyncExitStack() as every_connection_held:
+            for _ in range(database.engine.pool.size()):  # type: ignore[attr-defined]
+                uow = await every_connection_held.enter_async_context(database.unit_of_work())
+                await uow.signing_keys.list()
             token = await asyncio.wait_for(setup.tokens.issue(some_claims()), timeout=0.5)
 
         await setup.tokens.verify(token)
     finally:
-        await engine.dispose()
+        await database.aclose()
 
 
 async def test_a_rotation_reaches_a_process_that_issues_nothing_meanwhile(

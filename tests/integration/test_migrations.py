@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, MetaData, String, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.engine import create_engine
+from adapters.persistence.database import Database
 from adapters.persistence.tables import metadata
 from alembic import command
 from entrypoints.migrations import alembic_config, downgrade_to_base, upgrade_to_head
@@ -34,14 +34,15 @@ async def in_thread(migration: Callable[[str], None], database_url: str) -> None
 @pytest.fixture
 async def inspect_database(empty_database_url: str) -> AsyncIterator[Callable[..., Any]]:
     """Run a function on a sync connection to the test's database, on a fresh connection."""
-    engine: AsyncEngine = create_engine(empty_database_url)
+    database = Database(empty_database_url)
+    engine: AsyncEngine = database.engine
 
     async def run(function: Callable[[Connection], T]) -> T:
         async with engine.connect() as connection:
             return await connection.run_sync(function)
 
     yield run
-    await engine.dispose()
+    await database.aclose()
 
 
 def table_names(connection: Connection) -> set[str]:

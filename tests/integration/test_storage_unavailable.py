@@ -4,6 +4,7 @@ where a running PostgreSQL turns the connection away need one."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,12 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.authenticated_users import create_authenticated_user_reader
-from adapters.persistence.engine import create_engine
-from adapters.persistence.unit_of_work import SqlAlchemyDatabaseProbe, SqlAlchemyUnitOfWork
+from adapters.persistence.database import SQLITE_POOL_SIZE, Database
 from application.errors import StorageUnavailable
+from domain.email import Email
 from tests.databases import (
     create_postgres_database,
     drop_postgres_database,
@@ -70,9 +69,7 @@ def refusing_postgres(reason: str) -> Iterator[str]:
         ),
     ]
 )
-async def unreachable_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
+async def unreachable(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     with ExitStack() as stack:
         if request.param == "closed-port":
             url = CLOSED_PORT_URL
@@ -80,35 +77,35 @@ async def unreachable_engine(
             url = sqlite_url(tmp_path)
         else:
             url = stack.enter_context(refusing_postgres(request.param))
-        engine = create_engine(url)
-        yield engine
-        await engine.dispose()
+        database = Database(url)
+        yield database
+        await database.aclose()
 
 
 async def test_the_probe_reports_an_unreachable_database_as_unavailable(
-    unreachable_engine: AsyncEngine,
+    unreachable: Database,
 ) -> None:
     with pytest.raises(StorageUnavailable):
-        await SqlAlchemyDatabaseProbe(unreachable_engine).ping()
+        await unreachable.ping()
 
 
 async def test_entering_a_unit_of_work_on_an_unreachable_database_is_unavailable(
-    unreachable_engine: AsyncEngine,
+    unreachable: Database,
 ) -> None:
-    uow = SqlAlchemyUnitOfWork(unreachable_engine)
+    uow = unreachable.unit_of_work()
 
     with pytest.raises(StorageUnavailable):
         await uow.__aenter__()
 
 
 async def test_nothing_runs_inside_a_unit_of_work_that_could_not_start(
-    unreachable_engine: AsyncEngine,
+    unreachable: Database,
 ) -> None:
     reached = False
 
     async def use() -> None:
         nonlocal reached
-        async with SqlAlchemyUnitOfWork(unreachable_engine):
+        async with unreachable.unit_of_work():
             reached = True
 
     with pytest.raises(StorageUnavailable):
@@ -117,20 +114,15 @@ async def test_nothing_runs_inside_a_unit_of_work_that_could_not_start(
 
 
 async def test_authenticating_against_an_unreachable_database_is_unavailable(
-    unreachable_engine: AsyncEngine,
+    unreachable: Database,
 ) -> None:
-    """Through the reader the service picks for this URL (the threaded one for SQLite)."""
-    url = unreachable_engine.url.render_as_string(hide_password=False)
-    reader = create_authenticated_user_reader(url)
-    try:
-        with pytest.raises(StorageUnavailable):
-            await reader.find(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
-    finally:
-        await reader.aclose()
+    """Through the reader the service uses for this URL (the threaded one for SQLite)."""
+    with pytest.raises(StorageUnavailable):
+        await unreachable.authenticated_users.find(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
 
 
-async def test_the_probe_returns_quietly_when_the_database_answers(engine: AsyncEngine) -> None:
-    await SqlAlchemyDatabaseProbe(engine).ping()
+async def test_the_probe_returns_quietly_when_the_database_answers(database: Database) -> None:
+    await database.ping()
 
 
 @pytest.mark.postgres
@@ -138,11 +130,11 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_unavailable(
     request: pytest.FixtureRequest,
 ) -> None:
     url: str = request.getfixturevalue("postgres_database")
-    engine = create_engine(url)
+    database = Database(url)
     try:
 
         async def lose_the_connection_midway() -> None:
-            async with SqlAlchemyUnitOfWork(engine) as uow:
+            async with database.unit_of_work() as uow:
                 await uow.signing_keys.list()  # the connection works
                 # What a database restart or failover does to the connections it had:
                 await _execute(
@@ -156,26 +148,22 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_unavailable(
         with pytest.raises(StorageUnavailable):
             await lose_the_connection_midway()
 
-        await SqlAlchemyDatabaseProbe(engine).ping()  # the pool recovers by itself
+        await database.ping()  # the pool recovers by itself
     finally:
-        await engine.dispose()
+        await database.aclose()
 
 
 async def test_a_pool_with_every_connection_busy_is_unavailable_not_a_crash(
     sqlite_database_url: str,
 ) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-    from application.errors import StorageUnavailable
-    from domain.email import Email
-
-    engine = create_async_engine(sqlite_database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    database = Database(sqlite_database_url, pool_timeout=0.2)
     try:
-        async with SqlAlchemyUnitOfWork(engine) as holding:
-            await holding.users.get_by_email(Email("nobody@example.com"))
+        async with contextlib.AsyncExitStack() as every_connection_held:
+            for _ in range(SQLITE_POOL_SIZE):
+                holding = await every_connection_held.enter_async_context(database.unit_of_work())
+                await holding.users.get_by_email(Email("nobody@example.com"))
             with pytest.raises(StorageUnavailable):
-                async with SqlAlchemyUnitOfWork(engine):
+                async with database.unit_of_work():
                     pass
     finally:
-        await engine.dispose()
+        await database.aclose()

@@ -23,6 +23,7 @@ from domain.session_scope import SessionScope
 from domain.user import User
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
 from tests.integration.conftest import Persist, UowFactory
+from tests.integration.statements import captured_statements
 
 
 async def fetch_user(uow_factory: UowFactory, user_id: UUID) -> User | None:
@@ -165,48 +166,69 @@ async def test_save_touches_only_its_own_user(uow_factory: UowFactory, persist: 
     assert await fetch_user(uow_factory, other.id) == other
 
 
-async def test_rename_sets_the_name_and_the_time_only_and_returns_the_stored_user(
-    uow_factory: UowFactory, persist: Persist
+async def test_save_writes_only_what_changed_since_the_user_was_read(
+    uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
 ) -> None:
-    user, other = a_user(role=Role.ADMIN, is_verified=True), a_user()
-    await persist(user, other)
+    """A rename must not undo what another transaction changed meanwhile (an admin's
+    deactivation, say), and the usual edit is one short UPDATE."""
+    user = a_user(role=Role.ADMIN, is_verified=True)
+    await persist(user)
     later = NOW + timedelta(minutes=3)
 
-    async with uow_factory() as uow:
-        renamed = await uow.users.rename(user.id, "Countess", later)
-        await uow.commit()
+    async with uow_factory() as renaming:
+        loaded = await renaming.users.get(user.id)
+        assert loaded is not None
+        async with uow_factory() as admin:
+            deactivated = await admin.users.get(user.id)
+            assert deactivated is not None
+            deactivated.is_active = False
+            await admin.users.save(deactivated)
+            await admin.commit()
+        loaded.rename("Countess", later)
+        with captured_statements(engine) as statements:
+            await renaming.users.save(loaded)
+        await renaming.commit()
 
-    assert renamed == replace(user, name="Countess", updated_at=later)
-    assert await fetch_user(uow_factory, user.id) == renamed
-    assert await fetch_user(uow_factory, other.id) == other
+    ((update_statement, _parameters),) = statements
+    assert update_statement.lstrip().upper().startswith("UPDATE USERS SET NAME=")
+    assert "is_active" not in update_statement
+    stored = await fetch_user(uow_factory, user.id)
+    assert stored is not None
+    assert (stored.name, stored.is_active) == ("Countess", False)
 
 
-async def test_rename_to_none_clears_the_name(uow_factory: UowFactory, persist: Persist) -> None:
+async def test_saving_an_unchanged_user_writes_nothing(
+    uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
+) -> None:
     user = a_user()
     await persist(user)
 
     async with uow_factory() as uow:
-        renamed = await uow.users.rename(user.id, None, NOW)
+        loaded = await uow.users.get(user.id)
+        assert loaded is not None
+        with captured_statements(engine) as statements:
+            await uow.users.save(loaded)
         await uow.commit()
 
-    assert renamed is not None
-    assert renamed.name is None
-    assert await fetch_user(uow_factory, user.id) == renamed
+    assert statements == []
 
 
-@pytest.mark.parametrize("who", ["deactivated", "unknown"])
-async def test_rename_of_a_deactivated_or_unknown_user_changes_nothing(
-    uow_factory: UowFactory, persist: Persist, who: str
+async def test_a_name_set_to_none_is_stored_as_none(
+    uow_factory: UowFactory, persist: Persist
 ) -> None:
-    user = a_user(is_active=False)
+    user = a_user()
     await persist(user)
-    user_id = user.id if who == "deactivated" else uuid4()
 
     async with uow_factory() as uow:
-        assert await uow.users.rename(user_id, "Nobody", NOW) is None
+        loaded = await uow.users.get(user.id)
+        assert loaded is not None
+        loaded.rename(None, NOW)
+        await uow.users.save(loaded)
         await uow.commit()
 
-    assert await fetch_user(uow_factory, user.id) == user
+    stored = await fetch_user(uow_factory, user.id)
+    assert stored is not None
+    assert stored.name is None
 
 
 async def test_adding_a_taken_email_raises_email_already_registered(

@@ -21,7 +21,7 @@ from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 pytestmark = pytest.mark.postgres
 
-# asyncpg gives up connecting after 5 s (adapters/persistence/engine.py); a request that takes
+# asyncpg gives up connecting after 5 s (adapters/persistence/database.py); a request that takes
 # much longer than that is hanging.
 REQUEST_BOUND_SECONDS = 8.0
 RECOVERY_SECONDS = 10.0

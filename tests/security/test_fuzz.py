@@ -86,7 +86,7 @@ async def _set_up_accounts(settings: Settings) -> UUID:
         await container.create_or_promote_admin().execute(ADMIN_EMAIL, None)
         return user.id
     finally:
-        await container.engine().dispose()
+        await container.database().aclose()
 
 
 async def _admin_access_token(settings: Settings, *, restore: bool) -> str:
@@ -99,7 +99,7 @@ async def _admin_access_token(settings: Settings, *, restore: bool) -> str:
         pair = await container.log_in().execute(LogInCommand(email=ADMIN_EMAIL, password=PASSWORD))
         return pair.access_token
     finally:
-        await container.engine().dispose()
+        await container.database().aclose()
 
 
 class AdminToken:

@@ -150,16 +150,27 @@ async def test_a_profile_of_a_user_deleted_meanwhile_is_an_invalid_token(
     assert store.users == {}
 
 
-async def test_a_deactivated_account_cannot_rename_itself(
-    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "Evelyn"},
+        {"email": "evelyn@example.com"},
+        {"name": "Evelyn", "email": "evelyn@example.com"},
+    ],
+    ids=["name", "email", "both"],
+)
+async def test_a_deactivated_account_cannot_change_its_profile(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, change: dict[str, str]
 ) -> None:
-    """Deactivated between authenticating and renaming: refused as a stale token."""
-    eve = await accounts.user(name="Eve", is_active=False)
+    """Deactivated between authenticating and the edit: refused as a stale token, whatever is
+    edited, with nothing changed and nothing audited."""
+    eve = await accounts.user("eve@example.com", name="Eve", is_active=False)
 
     with pytest.raises(InvalidAccessToken):
-        await update_profile.execute(UpdateProfileCommand(eve.id, name="Evelyn"))
+        await update_profile.execute(UpdateProfileCommand(eve.id, **change))
 
     assert stored(store, eve) == eve
+    assert store.audit_events == []
 
 
 async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
