@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 
 import pytest
 
 from adapters.persistence.authenticated_users import create_authenticated_user_reader
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader
 from domain.audit_event import AuditEvent
@@ -54,3 +57,24 @@ async def authenticated_users(database_url: str) -> AsyncIterator[AuthenticatedU
     reader = create_authenticated_user_reader(database_url)
     yield reader
     await reader.aclose()
+
+
+class ReusingSigningKeyFactory:
+    """The real factory, but each algorithm's key pair (and kid) is made once per run: RSA is
+    slow. For a key distinct from the others, use CryptographySigningKeyFactory itself."""
+
+    def __init__(self) -> None:
+        self._real = CryptographySigningKeyFactory()
+        self._made: dict[str, SigningKey] = {}
+
+    def generate(self, algorithm: str, now: datetime) -> SigningKey:
+        if algorithm not in self._made:
+            self._made[algorithm] = self._real.generate(algorithm, now)
+        key = copy.deepcopy(self._made[algorithm])
+        key.created_at = now
+        return key
+
+
+@pytest.fixture(scope="session")
+def key_factory() -> ReusingSigningKeyFactory:
+    return ReusingSigningKeyFactory()
