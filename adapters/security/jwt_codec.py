@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeAlias
+from typing import TypeAlias
 from uuid import UUID
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from jwt.types import Options
 
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims
@@ -26,7 +27,7 @@ LEEWAY = timedelta(seconds=10)
 
 # PyJWT checks the signature, the issuer, the audience, that every claim is present, and that
 # sub and jti are strings; the times are checked below, on the injected clock.
-_DECODE_OPTIONS: Any = {
+_DECODE_OPTIONS: Options = {
     "require": REQUIRED_CLAIMS,
     "verify_exp": False,
     "verify_iat": False,
