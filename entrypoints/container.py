@@ -17,7 +17,10 @@ from adapters.rate_limit.redis import RedisRateLimiter
 from adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from adapters.security.common_passwords import common_passwords
 from adapters.security.jwt_access_tokens import JwtAccessTokens
+from adapters.security.jwt_codec import JwtCodec
+from adapters.security.key_ring import KeyRing
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
+from adapters.security.verified_tokens import VerifiedTokens
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
@@ -103,14 +106,23 @@ class Container(containers.DeclarativeContainer):
         window=providers.Callable(_seconds, settings.provided.login_failure_window_seconds),
     )
     signing_key_factory = providers.Singleton(CryptographySigningKeyFactory)
-    access_tokens = providers.Singleton(
-        JwtAccessTokens,
+    verified_tokens = providers.Singleton(VerifiedTokens, clock=clock)
+    key_ring = providers.Singleton(
+        KeyRing,
         uow=unit_of_work.provider,
+        clock=clock,
+        algorithm=settings.provided.jwt_algorithm,
+        access_token_ttl=token_lifetimes.provided.access,
+        on_keys_removed=verified_tokens.provided.forget_keys,
+    )
+    jwt_codec = providers.Singleton(
+        JwtCodec,
         clock=clock,
         issuer=settings.provided.issuer,
         audience=settings.provided.audience,
-        algorithm=settings.provided.jwt_algorithm,
-        access_token_ttl=token_lifetimes.provided.access,
+    )
+    access_tokens = providers.Singleton(
+        JwtAccessTokens, keys=key_ring, codec=jwt_codec, verified=verified_tokens
     )
 
     mailer = providers.Selector(

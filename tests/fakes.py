@@ -503,14 +503,23 @@ class FakeAccessTokens:
 
 
 class FixedClock:
+    """Time stands still until a test moves it. advance() moves both readings; setting
+    `current` alone is the wall clock being set, which the monotonic reading never sees."""
+
     def __init__(self, now: datetime | None = None) -> None:
         self.current = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self.elapsed = 0.0
 
     def now(self) -> datetime:
         return self.current
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
+        step = timedelta(**delta)
+        self.current += step
+        self.elapsed += step.total_seconds()
 
 
 class SequentialIds:

@@ -46,7 +46,7 @@ async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
         try:
             await container.ensure_signing_key().execute()
             # Loaded before serving: issuing a token never waits for the first load.
-            await container.access_tokens().load()
+            await container.key_ring().load()
             return True
         except StorageUnavailable:
             log.warning("signing_key_check_postponed", reason="database unavailable")
@@ -67,7 +67,7 @@ def create_app(container: Container) -> FastAPI:
         if not await _ensure_signing_key(container, retry=False):
             # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
             background = asyncio.create_task(_ensure_signing_key(container, retry=True))
-        keys = asyncio.create_task(container.access_tokens().keep_fresh())
+        keys = asyncio.create_task(container.key_ring().keep_fresh())
         dispatcher = None
         if settings.mail_dispatch_interval_seconds > 0:
             dispatcher = asyncio.create_task(

@@ -267,5 +267,18 @@ class StatusResponse(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class PublicJwk(BaseModel):
+    """One public key (RFC 7517). The members named here are in every key Portcullis
+    publishes; the others depend on the key type (`crv`, `x`, `y` for EC and OKP; `n`, `e` and
+    `key_ops`, a list, for RSA) and are passed on as they are stored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+    alg: str
+    use: str
+
+
 class JwksResponse(BaseModel):
-    keys: list[dict[str, str]]
+    keys: list[PublicJwk]

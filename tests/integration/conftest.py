@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import pytest
 
 from adapters.persistence.database import Database
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader
 from domain.audit_event import AuditEvent
@@ -52,3 +55,24 @@ def authenticated_users(database: Database) -> AuthenticatedUserReader:
     """The reader the service would use on this database: its own thread on SQLite, asyncpg
     on a connection of the engine's pool on PostgreSQL."""
     return database.authenticated_users
+
+
+class ReusingSigningKeyFactory:
+    """The real factory, but each algorithm's key pair (and kid) is made once per run: RSA is
+    slow. For a key distinct from the others, use CryptographySigningKeyFactory itself."""
+
+    def __init__(self) -> None:
+        self._real = CryptographySigningKeyFactory()
+        self._made: dict[str, SigningKey] = {}
+
+    def generate(self, algorithm: str, now: datetime) -> SigningKey:
+        if algorithm not in self._made:
+            self._made[algorithm] = self._real.generate(algorithm, now)
+        key = copy.deepcopy(self._made[algorithm])
+        key.created_at = now
+        return key
+
+
+@pytest.fixture(scope="session")
+def key_factory() -> ReusingSigningKeyFactory:
+    return ReusingSigningKeyFactory()

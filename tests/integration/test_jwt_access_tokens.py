@@ -1,16 +1,17 @@
-"""Access tokens over real keys in a real database: what is issued verifies, and every forgery
-is refused with InvalidAccessToken (never another exception)."""
+"""Access tokens over real keys in a real database, through the AccessTokens adapter (the key
+ring, the JWT codec and the verified tokens together): what is issued verifies, tokens that
+verified are remembered, and every forgery is refused with InvalidAccessToken (never another
+exception). The key ring's own behaviour is in test_key_ring.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import copy
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -27,17 +28,20 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.database import Database
 from adapters.persistence.tables import signing_keys
-from adapters.security import jwt_access_tokens
 from adapters.security.jwt_access_tokens import JwtAccessTokens
+from adapters.security.jwt_codec import LEEWAY, JwtCodec
+from adapters.security.key_ring import KeyRing
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
+from adapters.security.verified_tokens import VERIFIED_TOKENS_SIZE, VerifiedTokens
 from adapters.system.clock import SystemClock
 from application.errors import InvalidAccessToken
-from application.ports.security import AccessTokenClaims
+from application.ports.security import AccessTokenClaims, SigningKeyFactory
+from application.ports.system import Clock
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from domain.role import Role
 from domain.signing_key import SigningKey
+from tests.fakes import FixedClock
 from tests.integration.conftest import UowFactory
 
 ISSUER = "https://portcullis.test"
@@ -48,29 +52,11 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-class ReusingSigningKeyFactory:
-    """The real factory, but each algorithm's key pair is made once per run: RSA is slow."""
-
-    def __init__(self) -> None:
-        self._real = CryptographySigningKeyFactory()
-        self._made: dict[str, SigningKey] = {}
-
-    def generate(self, algorithm: str, now: datetime) -> SigningKey:
-        if algorithm not in self._made:
-            self._made[algorithm] = self._real.generate(algorithm, now)
-        key = copy.deepcopy(self._made[algorithm])
-        key.created_at = now
-        return key
-
-
-@pytest.fixture(scope="session")
-def key_factory() -> ReusingSigningKeyFactory:
-    return ReusingSigningKeyFactory()
-
-
 @dataclass
 class Setup:
     tokens: JwtAccessTokens
+    keys: KeyRing
+    verified: VerifiedTokens
     key: SigningKey
 
     @cached_property
@@ -78,31 +64,60 @@ class Setup:
         return load_pem_private_key(self.key.private_key_pem.encode(), password=None)
 
 
-async def set_up(uow_factory: UowFactory, factory: Any, algorithm: str) -> Setup:
-    clock = SystemClock()
+@asynccontextmanager
+async def set_up(
+    uow_factory: UowFactory,
+    factory: SigningKeyFactory,
+    algorithm: str,
+    *,
+    clock: Clock | None = None,
+    remembered: int = VERIFIED_TOKENS_SIZE,
+) -> AsyncIterator[Setup]:
+    """The adapter as the container composes it, over the key made on first start."""
+    clock = clock or SystemClock()
     key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute()
-    tokens = JwtAccessTokens(
+    verified = VerifiedTokens(clock, size=remembered)
+    keys = KeyRing(
         uow_factory,
         clock,
-        issuer=ISSUER,
-        audience=AUDIENCE,
         algorithm=algorithm,
         access_token_ttl=TTL,
+        on_keys_removed=verified.forget_keys,
     )
-    return Setup(tokens=tokens, key=key)
+    codec = JwtCodec(clock, issuer=ISSUER, audience=AUDIENCE)
+    try:
+        yield Setup(JwtAccessTokens(keys, codec, verified), keys, verified, key)
+    finally:
+        await keys.aclose()
 
 
 @pytest.fixture(params=ALGORITHMS)
 async def any_algorithm(
-    request: pytest.FixtureRequest, uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory
-) -> Setup:
-    return await set_up(uow_factory, key_factory, request.param)
+    request: pytest.FixtureRequest, uow_factory: UowFactory, key_factory: SigningKeyFactory
+) -> AsyncIterator[Setup]:
+    async with set_up(uow_factory, key_factory, request.param) as setup:
+        yield setup
 
 
 @pytest.fixture
-async def es256(uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory) -> Setup:
+async def es256(uow_factory: UowFactory, key_factory: SigningKeyFactory) -> AsyncIterator[Setup]:
     """The default algorithm; forgeries that do not depend on the algorithm are tried on it."""
-    return await set_up(uow_factory, key_factory, "ES256")
+    async with set_up(uow_factory, key_factory, "ES256") as setup:
+        yield setup
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock that stands at the real time until a test moves it."""
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def es256_on_the_clock(
+    uow_factory: UowFactory, key_factory: SigningKeyFactory, clock: FixedClock
+) -> AsyncIterator[Setup]:
+    async with set_up(uow_factory, key_factory, "ES256", clock=clock) as setup:
+        yield setup
 
 
 def now_seconds() -> int:
@@ -269,27 +284,17 @@ async def test_a_genuinely_signed_valid_token_verifies(es256: Setup) -> None:
     assert claims.role is Role.ADMIN
 
 
-async def test_a_key_added_by_another_process_is_used_once_the_cache_expires(
-    es256: Setup,
-    uow_factory: UowFactory,
-    key_factory: ReusingSigningKeyFactory,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_after_a_rotation_both_keys_verify_and_new_tokens_use_the_new_key(
+    es256: Setup, uow_factory: UowFactory
 ) -> None:
-    monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)
     old_token = await es256.tokens.issue(some_claims())
     newer = CryptographySigningKeyFactory().generate("ES256", datetime.now(UTC) + timedelta(1))
     async with uow_factory() as uow:
         await uow.signing_keys.add(newer)
         await uow.commit()
 
-    # The first issue after that signs with what it has and reloads beside it; the new key
-    # is used as soon as the reload is done.
+    await es256.keys.load()  # as keep_fresh does every 5 s
     new_token = await es256.tokens.issue(some_claims())
-    for _ in range(200):
-        if jwt.get_unverified_header(new_token)["kid"] == newer.kid:
-            break
-        await asyncio.sleep(0.01)
-        new_token = await es256.tokens.issue(some_claims())
 
     assert jwt.get_unverified_header(new_token)["kid"] == newer.kid
     await es256.tokens.verify(new_token)
@@ -297,48 +302,24 @@ async def test_a_key_added_by_another_process_is_used_once_the_cache_expires(
     assert {jwk["kid"] for jwk in await es256.tokens.public_jwks()} == {es256.key.kid, newer.kid}
 
 
-async def test_issuing_inside_a_unit_of_work_never_waits_for_a_connection_to_reload_keys(
-    database_url: str, key_factory: ReusingSigningKeyFactory, monkeypatch: pytest.MonkeyPatch
+async def test_a_token_of_a_key_made_by_another_process_verifies_at_once(
+    es256_on_the_clock: Setup, uow_factory: UowFactory, clock: FixedClock
 ) -> None:
-    """Login and refresh issue tokens while their unit of work holds a connection. With every
-    connection of the pool held so, a reload that waited for one would never get it."""
-    database = Database(database_url, pool_size=1)
-    try:
-        setup = await set_up(database.unit_of_work, key_factory, "ES256")
-        await setup.tokens.load()
-        monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)  # stale at once
+    """Another replica signs with a key this one has not loaded yet: its kid is unknown here,
+    and the ring reloads for it (at most once a second: see test_key_ring.py)."""
+    setup = es256_on_the_clock
+    await setup.keys.load()
+    elsewhere = CryptographySigningKeyFactory().generate("ES256", clock.now())
+    async with uow_factory() as uow:
+        await uow.signing_keys.add(elsewhere)
+        await uow.commit()
+    clock.advance(seconds=1)
+    private = load_pem_private_key(elsewhere.private_key_pem.encode(), password=None)
+    payload = valid_payload()
 
-        async with contextlib.AsyncExitStack() as every_connection_held:
-            for _ in range(database.engine.pool.size()):  # type: ignore[attr-defined]
-                uow = await every_connection_held.enter_async_context(database.unit_of_work())
-                await uow.signing_keys.list()
-            token = await asyncio.wait_for(setup.tokens.issue(some_claims()), timeout=0.5)
+    token = sign_with(private, "ES256", payload, {"kid": elsewhere.kid, "typ": "at+jwt"})
 
-        await setup.tokens.verify(token)
-    finally:
-        await database.aclose()
-
-
-async def test_a_rotation_reaches_a_process_that_issues_nothing_meanwhile(
-    es256: Setup, uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """keep_fresh (run by the server) reloads on its own: the first token issued after the
-    reload is signed with the new key, as the contract's 10 seconds require."""
-    monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.05)
-    await es256.tokens.load()
-    keeping = asyncio.create_task(es256.tokens.keep_fresh())
-    try:
-        newer = CryptographySigningKeyFactory().generate("ES256", datetime.now(UTC) + timedelta(1))
-        async with uow_factory() as uow:
-            await uow.signing_keys.add(newer)
-            await uow.commit()
-        await asyncio.sleep(0.5)
-
-        token = await es256.tokens.issue(some_claims())
-    finally:
-        keeping.cancel()
-
-    assert jwt.get_unverified_header(token)["kid"] == newer.kid
+    assert str((await setup.tokens.verify(token)).subject) == payload["sub"]
 
 
 # --- tokens that verified are remembered ------------------------------------------------------
@@ -372,28 +353,36 @@ async def test_a_token_that_verified_is_not_checked_again(
     assert checks.count == 1
 
 
-async def test_a_remembered_token_still_expires(es256: Setup) -> None:
-    leeway = jwt_access_tokens.LEEWAY_SECONDS
-    expires = now_seconds() - leeway + 2  # acceptable for one or two more seconds
-    token = sign_genuinely(es256, valid_payload(iat=expires - 60, exp=expires))
-    await es256.tokens.verify(token)
+async def test_a_remembered_token_still_expires_by_the_clock(
+    es256_on_the_clock: Setup, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = es256_on_the_clock
+    payload = valid_payload()
+    token = sign_genuinely(setup, payload)
+    await setup.tokens.verify(token)
+    checks = SignatureChecks(monkeypatch)
+    accepted_until = datetime.fromtimestamp(payload["exp"], UTC) + LEEWAY
 
-    await asyncio.sleep(expires + leeway - time.time() + 0.05)
+    clock.advance(seconds=(accepted_until - clock.now()).total_seconds() - 0.01)
+    await setup.tokens.verify(token)
+    assert checks.count == 0  # still remembered
 
-    await assert_refused(es256.tokens, token)
+    clock.advance(seconds=0.01)
+    await assert_refused(setup.tokens, token)
+    assert len(setup.verified) == 0
 
 
 async def test_a_remembered_token_is_refused_once_its_key_is_gone(
-    es256: Setup, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    es256: Setup, engine: AsyncEngine
 ) -> None:
     token = await es256.tokens.issue(some_claims())
     await es256.tokens.verify(token)
 
     async with engine.begin() as connection:  # no port deletes keys; an operator might
         await connection.execute(delete(signing_keys).where(signing_keys.c.kid == es256.key.kid))
-    monkeypatch.setattr(jwt_access_tokens, "KEY_CACHE_SECONDS", 0.0)
-    monkeypatch.setattr(jwt_access_tokens, "UNKNOWN_KID_RELOAD_SECONDS", 0.0)
+    await es256.keys.load()  # as keep_fresh does every 5 s
 
+    assert len(es256.verified) == 0
     await assert_refused(es256.tokens, token)
 
 
@@ -408,18 +397,18 @@ async def test_a_forgery_of_a_remembered_token_is_still_refused(es256: Setup) ->
 
 
 async def test_only_so_many_tokens_are_remembered(
-    es256: Setup, monkeypatch: pytest.MonkeyPatch
+    uow_factory: UowFactory, key_factory: SigningKeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jwt_access_tokens, "VERIFIED_CACHE_SIZE", 2)
-    tokens = [await es256.tokens.issue(some_claims()) for _ in range(3)]
-    for token in tokens:
-        await es256.tokens.verify(token)
-    checks = SignatureChecks(monkeypatch)
+    async with set_up(uow_factory, key_factory, "ES256", remembered=2) as setup:
+        tokens = [await setup.tokens.issue(some_claims()) for _ in range(3)]
+        for token in tokens:
+            await setup.tokens.verify(token)
+        checks = SignatureChecks(monkeypatch)
 
-    await es256.tokens.verify(tokens[2])
-    assert checks.count == 0  # the newest is remembered
-    await es256.tokens.verify(tokens[0])
-    assert checks.count == 1  # the oldest was dropped to make room, and is checked again
+        await setup.tokens.verify(tokens[2])
+        assert checks.count == 0  # the newest is remembered
+        await setup.tokens.verify(tokens[0])
+        assert checks.count == 1  # the oldest was dropped to make room, and is checked again
 
 
 # --- forgeries --------------------------------------------------------------------------------
@@ -488,15 +477,15 @@ async def test_a_token_signed_by_another_key_claiming_an_existing_kid_is_refused
 
 
 async def test_the_stored_rsa_key_under_another_algorithm_is_refused(
-    uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory
+    uow_factory: UowFactory, key_factory: SigningKeyFactory
 ) -> None:
     """The algorithm is the stored key's, never the one the token names."""
-    rs256 = await set_up(uow_factory, key_factory, "RS256")
-    header = {"kid": rs256.key.kid, "typ": "at+jwt"}
+    async with set_up(uow_factory, key_factory, "RS256") as rs256:
+        header = {"kid": rs256.key.kid, "typ": "at+jwt"}
 
-    for other_algorithm in ["RS384", "RS512", "PS256", "PS384", "PS512"]:
-        token = sign_with(rs256.private_key, other_algorithm, valid_payload(), header)
-        await assert_refused(rs256.tokens, token)
+        for other_algorithm in ["RS384", "RS512", "PS256", "PS384", "PS512"]:
+            token = sign_with(rs256.private_key, other_algorithm, valid_payload(), header)
+            await assert_refused(rs256.tokens, token)
 
 
 async def test_the_stored_ec_key_under_another_hash_is_refused(es256: Setup) -> None:

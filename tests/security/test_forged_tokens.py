@@ -1,5 +1,5 @@
 """Forged and stale access tokens, over HTTP: each one is 401 `invalid_token` with a Bearer
-challenge on GET /api/v1/users/me (contract §2, §4; issue 6, item 3).
+challenge on GET /api/v1/users/me (contract §2, §4).
 
 Where a forgery needs the real key (an expired token, a wrong issuer, a missing claim) the test
 reads it from the database the app uses, so the refusal comes from the claims alone and not from

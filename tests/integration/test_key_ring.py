@@ -1,0 +1,188 @@
+"""The key ring over a real database (SQLite and PostgreSQL): rotations reach it, and nothing
+that issues a token inside a unit of work ever waits for a second connection. Its timing rules,
+on a fake clock, are in tests/unit/adapters/test_key_ring.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.persistence.database import Database
+from adapters.persistence.tables import signing_keys
+from adapters.security import key_ring
+from adapters.security.key_ring import KeyRing
+from adapters.security.signing_key_factory import CryptographySigningKeyFactory
+from adapters.system.clock import SystemClock
+from application.ports.system import Clock
+from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.rotate_signing_key import RotateSigningKey
+from domain.signing_key import SigningKey
+from tests.fakes import FixedClock
+from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory
+
+TTL = timedelta(minutes=15)
+
+
+def ring_over(uow_factory: UowFactory, clock: Clock, algorithm: str = "ES256") -> KeyRing:
+    return KeyRing(uow_factory, clock, algorithm=algorithm, access_token_ttl=TTL)
+
+
+async def store(uow_factory: UowFactory, key: SigningKey) -> None:
+    async with uow_factory() as uow:
+        await uow.signing_keys.add(key)
+        await uow.commit()
+
+
+def a_newer_key(clock: Clock) -> SigningKey:
+    return CryptographySigningKeyFactory().generate("ES256", clock.now() + timedelta(seconds=1))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock that stands at the real time until a test moves it."""
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def ring(
+    uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+) -> AsyncIterator[KeyRing]:
+    """A ring over a database holding the key a first start makes."""
+    await EnsureSigningKey(uow_factory, key_factory, clock, "ES256").execute()
+    ring = ring_over(uow_factory, clock)
+    yield ring
+    await ring.aclose()
+
+
+async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stays(
+    ring: KeyRing, uow_factory: UowFactory, clock: FixedClock
+) -> None:
+    old = await ring.signing_key()
+    new = await RotateSigningKey(
+        uow_factory, CryptographySigningKeyFactory(), clock, "ES256"
+    ).execute()
+
+    await ring.load()
+
+    assert (await ring.signing_key()).kid == new.kid
+    assert await ring.verification_key(old.kid) is not None
+    assert {jwk["kid"] for jwk in await ring.public_jwks()} == {old.kid, new.kid}
+
+
+async def test_a_ring_of_another_algorithm_signs_with_that_algorithms_key_only(
+    ring: KeyRing, uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+) -> None:
+    """After `PORTCULLIS_JWT_ALGORITHM=EdDSA portcullis keys rotate` and a restart."""
+    old = await ring.signing_key()
+    new = await RotateSigningKey(uow_factory, key_factory, clock, "EdDSA").execute()
+    eddsa = ring_over(uow_factory, clock, "EdDSA")
+    try:
+        signing = await eddsa.signing_key()
+        verifying = await eddsa.verification_key(old.kid)
+        published = {(jwk["kid"], jwk["alg"]) for jwk in await eddsa.public_jwks()}
+    finally:
+        await eddsa.aclose()
+
+    assert (signing.kid, signing.algorithm) == (new.kid, "EdDSA")
+    assert verifying is not None
+    assert verifying.algorithm == "ES256"
+    assert published == {(old.kid, "ES256"), (new.kid, "EdDSA")}
+
+
+async def test_a_stale_copy_is_reloaded_in_the_background(
+    ring: KeyRing, uow_factory: UowFactory, clock: FixedClock
+) -> None:
+    await ring.load()
+    newer = a_newer_key(clock)
+    await store(uow_factory, newer)
+    clock.advance(seconds=5)
+
+    kids = {(await ring.signing_key()).kid}
+    for _ in range(500):
+        if newer.kid in kids:
+            break
+        await asyncio.sleep(0.01)
+        kids.add((await ring.signing_key()).kid)
+
+    assert newer.kid in kids
+
+
+async def test_a_key_removed_from_the_table_leaves_the_ring(
+    ring: KeyRing, uow_factory: UowFactory, engine: AsyncEngine
+) -> None:
+    removed: list[frozenset[str]] = []
+    watched = KeyRing(
+        uow_factory,
+        SystemClock(),
+        algorithm="ES256",
+        access_token_ttl=TTL,
+        on_keys_removed=removed.append,
+    )
+    try:
+        await watched.load()
+        kid = (await watched.signing_key()).kid
+
+        async with engine.begin() as connection:  # no port deletes keys; an operator might
+            await connection.execute(delete(signing_keys).where(signing_keys.c.kid == kid))
+        await watched.load()
+
+        assert removed == [frozenset({kid})]
+        assert await watched.verification_key(kid) is None
+    finally:
+        await watched.aclose()
+
+
+async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of_work_holds_one(
+    database_url: str, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+) -> None:
+    """Login and refresh issue tokens while their unit of work holds a connection. With every
+    connection of the pool held so, a reload that waited for one would never get it."""
+    database = Database(database_url, pool_size=1, pool_timeout=1)
+    ring = ring_over(database.unit_of_work, clock)
+    try:
+        key = await EnsureSigningKey(database.unit_of_work, key_factory, clock, "ES256").execute()
+        await ring.load()
+        clock.advance(seconds=60)  # stale at once
+
+        async with contextlib.AsyncExitStack() as every_connection_held:
+            for _ in range(database.engine.pool.size()):  # type: ignore[attr-defined]
+                holding = await every_connection_held.enter_async_context(database.unit_of_work())
+                await holding.signing_keys.list()
+            signing = await asyncio.wait_for(ring.signing_key(), timeout=0.5)
+            verifying = await asyncio.wait_for(ring.verification_key(key.kid), timeout=0.5)
+            published = await asyncio.wait_for(ring.public_jwks(), timeout=0.5)
+
+        assert signing.kid == key.kid
+        assert verifying is not None
+        assert [jwk["kid"] for jwk in published] == [key.kid]
+    finally:
+        await ring.aclose()
+        await database.aclose()
+
+
+async def test_keep_fresh_brings_a_rotation_to_a_process_that_issues_nothing_meanwhile(
+    ring: KeyRing, uow_factory: UowFactory, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keep_fresh (run by the server) reloads on its own: the first token issued after the
+    reload is signed with the new key, as the contract's 10 seconds require. The clock stands
+    still here, so nothing but keep_fresh reloads."""
+    monkeypatch.setattr(key_ring, "STALE_AFTER_SECONDS", 0.05)
+    await ring.load()
+    keeping = asyncio.create_task(ring.keep_fresh())
+    try:
+        newer = a_newer_key(clock)
+        await store(uow_factory, newer)
+        await asyncio.sleep(0.5)
+
+        signing = await ring.signing_key()
+    finally:
+        keeping.cancel()
+        await asyncio.wait({keeping})
+
+    assert signing.kid == newer.kid
