@@ -31,7 +31,7 @@ function M.fields(line)
    return a, b
 end
 
--- Runs in the main state after the run: one machine-readable line for bench/run.py. Threads may
+-- Runs in the main state after the run: one machine-readable line for bench/wrk.py. Threads may
 -- keep counters of their own (`bad` = responses a script saw that were not 2xx, `starved` =
 -- requests sent without a fresh token, `statuses` = answers by status code, for scripts that
 -- read the answers); they are summed here.
