@@ -21,6 +21,8 @@ class Row:
     rps: float
     p50_ms: float | None
     p99_ms: float | None
+    p999_ms: float | None
+    max_ms: float | None
     non_2xx: int | None
     errors: int | None  # socket errors and timeouts
     vs_reference: float | None
@@ -38,6 +40,8 @@ HEADER = (
     "req/s",
     "p50 ms",
     "p99 ms",
+    "p99.9 ms",
+    "max ms",
     "non-2xx",
     "errors",
     "vs ref",
@@ -48,14 +52,19 @@ HEADER = (
     "note",
 )
 
+LATENCY = (
+    "Latency: p50, p99 and p99.9 are wrk's percentiles, corrected for coordinated omission as wrk "
+    "prints them; max is the slowest answer measured, which the correction never changes."
+)
+
 COLUMNS = (
-    "req/s, p50, p99: wrk's, over the whole run; non-2xx: answers with an error status; errors: "
-    "wrk's socket errors and timeouts; vs ref: req/s against the reference endpoint with the same "
-    "number of workers, in this run; cpu ms/req: CPU time of the service's worker processes "
-    "divided by the requests answered (the least noisy number here); cores: CPU cores the "
-    "service's workers got; db cores: cores of the local PostgreSQL server's processes; others: "
-    "cores used meanwhile by everything else but wrk (other work on the machine: where it is well "
-    "above 0, req/s understate the service)."
+    "req/s: answers per second over the whole run; p50, p99, p99.9, max: as above; non-2xx: "
+    "answers with an error status; errors: wrk's socket errors and timeouts; vs ref: req/s against "
+    "the reference endpoint with the same number of workers, in this run; cpu ms/req: CPU time of "
+    "the service's worker processes divided by the requests answered (the least noisy number "
+    "here); cores: CPU cores the service's workers got; db cores: cores of the local PostgreSQL "
+    "server's processes; others: cores used meanwhile by everything else but wrk (other work on "
+    "the machine: where it is well above 0, req/s understate the service)."
 )
 
 
@@ -81,6 +90,8 @@ def _wrk_row(
         rps=run.rps,
         p50_ms=latency.p50_ms,
         p99_ms=latency.p99_ms,
+        p999_ms=latency.p999_ms,
+        max_ms=latency.max_ms,
         non_2xx=run.non_2xx,
         errors=run.socket_errors + run.timeouts,
         vs_reference=_ratio(run.rps, reference.rps),
@@ -101,6 +112,8 @@ def _bcrypt_row(raw: BcryptRate) -> Row:
         rps=raw.verifies_per_second,
         p50_ms=None,
         p99_ms=None,
+        p999_ms=None,
+        max_ms=None,
         non_2xx=None,
         errors=None,
         vs_reference=None,
@@ -172,6 +185,8 @@ def _cells(row: Row) -> list[str]:
         _cell(row.rps, "{:.1f}"),
         _cell(row.p50_ms, "{:.1f}"),
         _cell(row.p99_ms, "{:.1f}"),
+        _cell(row.p999_ms, "{:.1f}"),
+        _cell(row.max_ms, "{:.1f}"),
         _cell(row.non_2xx, "{}"),
         _cell(row.errors, "{}"),
         _cell(row.vs_reference, "{:.1%}"),
@@ -251,6 +266,8 @@ def _as_markdown(results: BenchResults, table: Sequence[Row], checked: Sequence[
         f"wrk: {s.threads} threads, {s.seconds} s a workload; bcrypt cost {s.bcrypt_rounds}; "
         f"{s.accounts} seeded accounts.",
         "",
+        LATENCY,
+        "",
         markdown_table(table),
         "",
         COLUMNS,
@@ -283,6 +300,7 @@ def print_report(
         f"Portcullis benchmark, {results.database}, {results.started_utc}: "
         f"{_machine_line(results)}; load average before {results.loadavg_before[0]}"
     )
+    print(LATENCY)
     print(text_table(table))
     print()
     for line in summary_lines(results, checked):

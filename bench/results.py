@@ -7,13 +7,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Latency:
-    """One wrk run's latency, in ms, as wrk's done() reads it."""
+    """One wrk run's latency, in ms.
+
+    The percentiles are read from wrk's histogram after its coordinated-omission correction: for
+    every answer slower than twice `correction_interval_ms`, wrk adds the samples a connection
+    sending at that steady interval would have seen while it waited. A script's done() receives
+    that same corrected histogram. `max_ms` is the slowest answer measured: the correction adds
+    samples below it, never above.
+    """
 
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    p999_ms: float
     max_ms: float
     mean_ms: float
+    correction_interval_ms: float | None  # None: too few answers per connection to correct
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,14 @@ class Printed:
         )
 
 
-def parse(output: str) -> Printed:
+def _correction_interval_ms(duration_us: int, requests: int, connections: int) -> float | None:
+    """The steady interval wrk's correction assumes: the run's length over the answers each
+    connection got, in wrk's integer arithmetic (wrk.c, before it calls done())."""
+    per_connection = requests // connections
+    return round(duration_us // per_connection / 1000, 2) if per_connection else None
+
+
+def parse(output: str, connections: int) -> Printed:
     line = next((ln for ln in output.splitlines() if ln.startswith(_RESULT_PREFIX)), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
@@ -95,8 +102,10 @@ def parse(output: str) -> Printed:
             p50_ms=ms("p50"),
             p90_ms=ms("p90"),
             p99_ms=ms("p99"),
+            p999_ms=ms("p999"),
             max_ms=ms("max"),
             mean_ms=ms("mean"),
+            correction_interval_ms=_correction_interval_ms(duration_us, requests, connections),
         ),
     )
 
@@ -116,7 +125,7 @@ def finish(process: subprocess.Popen[str], load: Load) -> Printed:
     output, _ = process.communicate(timeout=load.seconds + 120)
     if process.returncode != 0:
         raise RuntimeError(f"wrk failed ({process.returncode}):\n{output}")
-    return parse(output)
+    return parse(output, load.connections)
 
 
 def run(url: str, load: Load, server: Server) -> WrkRun:
