@@ -25,6 +25,7 @@ CONNECTIONS = 32  # the cheap workloads
 # lost to the count (with 4 in flight, about 2 requests' worth: ~3 % of a 10 s login run at
 # cost 12 on 2 cores, which is why the 2-worker login, held to 90 %, runs twice as long).
 HASH_CONNECTIONS = 4
+TAIL_CONNECTIONS = 16  # GET /users/me against one worker pinned to one core
 ACCOUNTS = 16  # each costs a bcrypt hash and two verifies to seed
 MORE_WORKERS = 2
 BCRYPT_SECONDS = 5.0

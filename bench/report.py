@@ -77,7 +77,7 @@ def _wrk_row(
     label: str,
     run: WrkRun,
     workers: int,
-    reference: WrkRun,
+    reference: WrkRun | None,
     note: str = "",
     *,
     cpu_per_request: bool = True,
@@ -94,7 +94,7 @@ def _wrk_row(
         max_ms=latency.max_ms,
         non_2xx=run.non_2xx,
         errors=run.socket_errors + run.timeouts,
-        vs_reference=_ratio(run.rps, reference.rps),
+        vs_reference=_ratio(run.rps, reference.rps) if reference else None,
         cpu_ms=run.cpu.service_ms_per_request if cpu_per_request else None,
         cores=run.cpu.service_cores,
         db_cores=run.cpu.postgres_cores if results.database == "postgresql" else None,
@@ -126,10 +126,11 @@ def _bcrypt_row(raw: BcryptRate) -> Row:
 
 
 def rows(results: BenchResults) -> list[Row]:
-    one, more = results.one_worker, results.more_workers
+    one, tail, more = results.one_worker, results.tail, results.more_workers
     w = more.workers
     raw1, rawn = results.bcrypt_one, results.bcrypt_more
     ref1, refn = one.reference, more.reference
+    wrk_cpus = ",".join(map(str, tail.wrk_cpus))
     return [
         _wrk_row(results, "reference GET /ping", ref1, 1, ref1),
         _wrk_row(results, "GET /users/me", one.me, 1, ref1),
@@ -153,6 +154,14 @@ def rows(results: BenchResults) -> list[Row]:
             ref1,
             f"logins meanwhile {one.login_with_probe.rps:.2f}/s",
             cpu_per_request=False,
+        ),
+        _wrk_row(
+            results,
+            "GET /users/me, tail latency",
+            tail.me,
+            1,
+            None,
+            f"the worker pinned to CPU {tail.service_cpu}, wrk on CPU {wrk_cpus}",
         ),
         _bcrypt_row(raw1),
         _wrk_row(

@@ -102,6 +102,16 @@ class OneWorker:
 
 
 @dataclass(frozen=True)
+class TailLatency:
+    """GET /users/me against one worker pinned to one CPU, wrk on the others."""
+
+    service_cpu: int
+    wrk_cpus: tuple[int, ...]
+    me: WrkRun
+    service: Served
+
+
+@dataclass(frozen=True)
 class MoreWorkers:
     workers: int
     reference: WrkRun
@@ -127,6 +137,7 @@ class Settings:
     threads: int
     connections: int
     hash_connections: int
+    tail_connections: int
     accounts: int
     bcrypt_rounds: int
     more_workers: int
@@ -144,6 +155,7 @@ class BenchResults:
     bcrypt_one: BcryptRate
     bcrypt_more: BcryptRate
     one_worker: OneWorker
+    tail: TailLatency
     more_workers: MoreWorkers
     logs_kept_in: str | None  # where the servers' logs were copied when one logged a traceback
 
@@ -153,6 +165,7 @@ class BenchResults:
         return [
             ("reference_1w", one.reference_server),
             ("portcullis_1w", one.service),
+            ("portcullis_1w_pinned", self.tail.service),
             (f"reference_{n}w", more.reference_server),
             (f"portcullis_{n}w", more.service),
         ]

@@ -2,9 +2,10 @@
 
 In order: a fresh database (SQLite, or PostgreSQL through PORTCULLIS_BENCH_DATABASE_URL) and
 `portcullis migrate`; the raw bcrypt verify rate in 1 process; every workload against 1 worker;
-the raw bcrypt rate in 2 processes; the reference, GET /users/me and login against 2 workers.
-Then one table on stdout, the targets met or missed, and bench/results/<UTC timestamp>.json and
-.md. bench/README.md says what each workload and column is.
+GET /users/me against 1 worker pinned to one CPU, for its tail latency; the raw bcrypt rate in
+2 processes; the reference, GET /users/me and login against 2 workers. Then one table on stdout,
+the targets met or missed, and bench/results/<UTC timestamp>.json and .md. bench/README.md says
+what each workload and column is.
 
 `--profile me|patch` instead samples one worker with py-spy while wrk drives that workload.
 """
@@ -32,6 +33,7 @@ from bench.targets import targets
 from bench.workloads import (
     measure_more_workers,
     measure_one_worker,
+    measure_tail_latency,
     say,
 )
 
@@ -40,6 +42,7 @@ SETTINGS = Settings(
     threads=config.THREADS,
     connections=config.CONNECTIONS,
     hash_connections=config.HASH_CONNECTIONS,
+    tail_connections=config.TAIL_CONNECTIONS,
     accounts=config.ACCOUNTS,
     bcrypt_rounds=config.ROUNDS,
     more_workers=config.MORE_WORKERS,
@@ -66,6 +69,7 @@ def measure() -> BenchResults:
             say(f"raw bcrypt at cost {config.ROUNDS}, 1 process")
             bcrypt_one = bcrypt_rate(1)
             one_worker, seeded = measure_one_worker(db.url, workdir, tag)
+            tail = measure_tail_latency(db.url, workdir, seeded)
             say(f"raw bcrypt at cost {config.ROUNDS}, {config.MORE_WORKERS} processes")
             bcrypt_more = bcrypt_rate(config.MORE_WORKERS)
             more_workers = measure_more_workers(db.url, workdir, seeded)
@@ -80,6 +84,7 @@ def measure() -> BenchResults:
             bcrypt_one=bcrypt_one,
             bcrypt_more=bcrypt_more,
             one_worker=one_worker,
+            tail=tail,
             more_workers=more_workers,
             logs_kept_in=None,
         )

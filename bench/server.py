@@ -146,6 +146,13 @@ def _start(
     return server
 
 
+def pinned(command: list[str], cpus: tuple[int, ...]) -> list[str]:
+    """The command run on these CPUs only (taskset execs it: the process id stays the same)."""
+    if not cpus:
+        return command
+    return ["taskset", "--cpu-list", ",".join(map(str, cpus)), *command]
+
+
 def service_env(database_url: str, workdir: Path, workers: int) -> dict[str, str]:
     """The environment of `portcullis migrate` and `serve`: none of the caller's PORTCULLIS_*
     settings but the bcrypt cost, the throttles out of the way, no mail dispatch."""
@@ -171,9 +178,12 @@ def service_env(database_url: str, workdir: Path, workers: int) -> dict[str, str
     return env
 
 
-def start_service(database_url: str, workdir: Path, workers: int) -> Server:
+def start_service(
+    database_url: str, workdir: Path, workers: int, cpus: tuple[int, ...] = ()
+) -> Server:
+    """`portcullis serve`, on these CPUs only if any are named."""
     env = service_env(database_url, workdir, workers)
-    command = [str(config.PORTCULLIS), "serve"]
+    command = pinned([str(config.PORTCULLIS), "serve"], cpus)
     return _start("portcullis", command, env, workdir, workers, "/healthz")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from bench import config, wrk
 from bench.proc import CpuWatch
-from bench.results import MoreWorkers, OneWorker, Served, WrkRun
+from bench.results import MoreWorkers, OneWorker, Served, TailLatency, WrkRun
 from bench.seed import Seeded, seed
 from bench.server import Server, served, serving, start_reference, start_service
 from bench.wrk import Load
@@ -106,6 +107,33 @@ def measure_one_worker(database_url: str, workdir: Path, tag: str) -> tuple[OneW
         service=served(service, memory),
     )
     return one_worker, seeded
+
+
+def _split_cpus() -> tuple[int, tuple[int, ...]]:
+    """(the service's CPU, wrk's CPUs): the last CPU this process may use for the service,
+    the others for wrk, so the load generator never takes the service's core; on one CPU,
+    both share it."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[-1], tuple(cpus[:-1]) or (cpus[-1],)
+
+
+def measure_tail_latency(database_url: str, workdir: Path, seeded: Seeded) -> TailLatency:
+    """GET /users/me from TAIL_CONNECTIONS connections against one worker on one CPU, wrk kept
+    off that CPU: the latency clients see from a busy worker that the load generator does not
+    slow down."""
+    service_cpu, wrk_cpus = _split_cpus()
+    say(f"tail latency: GET /users/me, 1 worker on CPU {service_cpu}")
+    load = Load(
+        "me.lua",
+        _shared_out(seeded.access_tokens),
+        connections=config.TAIL_CONNECTIONS,
+        cpus=wrk_cpus,
+    )
+    with serving(start_service(database_url, workdir, 1, cpus=(service_cpu,))) as service:
+        me = wrk.run(service.base_url, load, service)
+        service.settle()
+        memory = service.memory()
+    return TailLatency(service_cpu, wrk_cpus, me, served(service, memory))
 
 
 def measure_more_workers(database_url: str, workdir: Path, seeded: Seeded) -> MoreWorkers:

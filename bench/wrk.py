@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bench import config
 from bench.proc import CpuWatch
 from bench.results import CpuShare, Latency, WrkRun
-from bench.server import Server
+from bench.server import Server, pinned
 
 _RESULT_PREFIX = "BENCH_JSON "  # bench/lua/common.lua's done()
 
@@ -24,9 +24,10 @@ class Load:
     threads: int = config.THREADS
     seconds: int = config.SECONDS
     timeout_seconds: int = 10  # an answer slower than this is a timeout, not a latency
+    cpus: tuple[int, ...] = ()  # run wrk on these CPUs only; none named: anywhere
 
     def command(self, url: str) -> list[str]:
-        return [
+        wrk = [
             "wrk",
             f"-t{self.threads}",
             f"-c{self.connections}",
@@ -37,6 +38,7 @@ class Load:
             url,
             *self.args,
         ]
+        return pinned(wrk, self.cpus)
 
 
 @dataclass(frozen=True)
