@@ -159,6 +159,24 @@ class BenchResults:
     more_workers: MoreWorkers
     logs_kept_in: str | None  # where the servers' logs were copied when one logged a traceback
 
+    def wrk_runs(self) -> list[tuple[str, WrkRun]]:
+        """Every wrk run of the bench, named."""
+        one, more, n = self.one_worker, self.more_workers, self.more_workers.workers
+        return [
+            ("reference GET /ping, 1 worker", one.reference),
+            ("GET /users/me, 1 worker", one.me),
+            ("PATCH /users/me, 1 worker", one.patch_me),
+            ("signup, 1 worker", one.signup),
+            ("login, 1 worker", one.login),
+            ("/healthz during logins, 1 worker", one.healthz_under_login),
+            ("login beside the /healthz probe, 1 worker", one.login_with_probe),
+            ("refresh, 1 worker", one.refresh),
+            ("GET /users/me, 1 pinned worker", self.tail.me),
+            (f"reference GET /ping, {n} workers", more.reference),
+            (f"GET /users/me, {n} workers", more.me),
+            (f"login, {n} workers", more.login),
+        ]
+
     def servers(self) -> list[tuple[str, Served]]:
         """Every server the bench started, named as the summary names them."""
         one, more, n = self.one_worker, self.more_workers, self.more_workers.workers
