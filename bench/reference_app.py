@@ -1,6 +1,6 @@
 """The reference for `make bench`: a bare FastAPI app with one small JSON endpoint.
 
-bench/run.py serves it with the venv's uvicorn under the same settings as `portcullis serve`
+bench/server.py serves it with the venv's uvicorn under the same settings as `portcullis serve`
 (loop and HTTP implementation, worker count, no access log, no server header, WARNING logs),
 and every workload is reported as a fraction of what this endpoint does in the same run: the
 ceiling the framework and the machine allow."""

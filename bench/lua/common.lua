@@ -31,10 +31,12 @@ function M.fields(line)
    return a, b
 end
 
--- Runs in the main state after the run: one machine-readable line for bench/run.py. Threads may
+-- Runs in the main state after the run: one machine-readable line for bench/wrk.py. Threads may
 -- keep counters of their own (`bad` = responses a script saw that were not 2xx, `starved` =
 -- requests sent without a fresh token, `statuses` = answers by status code, for scripts that
--- read the answers); they are summed here.
+-- read the answers); they are summed here. `latency` is wrk's histogram after its
+-- coordinated-omission correction (wrk.c corrects it in place before calling done()), so these
+-- percentiles are the ones wrk itself prints; latency.max is the slowest answer measured.
 function M.done(summary, latency, requests)
    local bad, starved, statuses = 0, 0, {}
    for _, thread in ipairs(threads) do
@@ -53,11 +55,11 @@ function M.done(summary, latency, requests)
       'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
       '"status_errors": %d, "connect_errors": %d, "read_errors": %d, "write_errors": %d, ' ..
       '"timeouts": %d, "script_non_2xx": %d, "starved": %d, "statuses": {%s}, ' ..
-      '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "max": %d, "mean": %.1f}}\n',
+      '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "p999": %d, "max": %d, "mean": %.1f}}\n',
       summary.requests, summary.duration, summary.bytes,
       e.status, e.connect, e.read, e.write, e.timeout, bad, starved, table.concat(parts, ", "),
       latency:percentile(50), latency:percentile(90), latency:percentile(99),
-      latency.max, latency.mean))
+      latency:percentile(99.9), latency.max, latency.mean))
 end
 
 return M
