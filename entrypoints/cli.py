@@ -18,6 +18,7 @@ from application.errors import ApplicationError, NewAccountNeedsPassword, Storag
 from application.use_cases.admin.create_or_promote_admin import AdminOutcome
 from domain.errors import DomainError, InvalidEmail, WeakPassword
 from entrypoints.container import Container, build_container
+from entrypoints.lifecycle import running
 from entrypoints.logging import configure_logging
 from entrypoints.mail_dispatcher import dispatch_until_idle
 from entrypoints.migrations import upgrade_to_head
@@ -101,12 +102,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
     container = build_container(settings)
-    database = container.database()
-    try:
-        await database.open()
+    async with running(container, serving=False):
         return await work(container)
-    finally:
-        await database.aclose()
 
 
 async def _list_keys(settings: Settings) -> None:

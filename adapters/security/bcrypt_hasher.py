@@ -21,17 +21,27 @@ def _prehash(password: str) -> bytes:
 class BcryptPasswordHasher:
     def __init__(self, rounds: int) -> None:
         self._rounds = rounds
-        # Made once, up front (build this object off the event loop), so the very first
-        # unknown-email login costs one hash like every later one, not two.
-        self._dummy_hash = self._hash_sync(secrets.token_urlsafe(16)).encode("ascii")
+        self._dummy_hash: bytes | None = None
+
+    async def prepare(self) -> None:
+        """Make the hash an unknown email is checked against. Called before serving, so the
+        very first unknown-email login costs one hash like every later one, not two."""
+        await self._dummy()
+
+    async def _dummy(self) -> bytes:
+        if self._dummy_hash is None:
+            made = await asyncio.to_thread(self._hash_sync, secrets.token_urlsafe(16))
+            self._dummy_hash = made.encode("ascii")
+        return self._dummy_hash
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hash_sync, password)
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         if password_hash is None:
+            dummy = await self._dummy()
             # Same work as a real check, so an unknown email is not told apart by timing.
-            await asyncio.to_thread(bcrypt.checkpw, _prehash(password), self._dummy_hash)
+            await asyncio.to_thread(bcrypt.checkpw, _prehash(password), dummy)
             return False
         return await asyncio.to_thread(self._verify_sync, password, password_hash)
 

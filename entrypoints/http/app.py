@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from adapters.rate_limit.redis import RedisRateLimiter
-from application.errors import StorageUnavailable
 from entrypoints.container import Container, build_container
 from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
@@ -25,13 +21,10 @@ from entrypoints.http.middleware import (
 )
 from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.routers import admin, auth, health, me, pages, recovery, sessions
+from entrypoints.lifecycle import running
 from entrypoints.logging import configure_logging
-from entrypoints.mail_dispatcher import dispatch_forever
 from entrypoints.settings import load_settings
 
-log = structlog.get_logger("portcullis")
-
-SIGNING_KEY_RETRY_SECONDS = 5.0
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 API_DESCRIPTION = """\
@@ -40,49 +33,13 @@ Sign up, log in, keep sessions and manage your account. Every error is
 username to call the endpoints that need a bearer token."""
 
 
-async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
-    """On first start there is no key yet: make one. With the database down, try again later."""
-    while True:
-        try:
-            await container.ensure_signing_key().execute()
-            # Loaded before serving: issuing a token never waits for the first load.
-            await container.key_ring().load()
-            return True
-        except StorageUnavailable:
-            log.warning("signing_key_check_postponed", reason="database unavailable")
-            if not retry:
-                return False
-            await asyncio.sleep(SIGNING_KEY_RETRY_SECONDS)
-
-
 def create_app(container: Container) -> FastAPI:
     settings = container.settings()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.database().open()
-        # The hasher makes its dummy hash when built: build it in a thread, before serving.
-        await asyncio.to_thread(container.password_hasher)
-        background = None
-        if not await _ensure_signing_key(container, retry=False):
-            # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
-            background = asyncio.create_task(_ensure_signing_key(container, retry=True))
-        keys = asyncio.create_task(container.key_ring().keep_fresh())
-        dispatcher = None
-        if settings.mail_dispatch_interval_seconds > 0:
-            dispatcher = asyncio.create_task(
-                dispatch_forever(
-                    container.dispatch_outbox(), settings.mail_dispatch_interval_seconds
-                )
-            )
-        yield
-        for task in (background, dispatcher, keys):
-            if task is not None:
-                task.cancel()
-        await container.database().aclose()
-        limiter = container.rate_limiter()
-        if isinstance(limiter, RedisRateLimiter):
-            await limiter.aclose()
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with running(container, serving=True):
+            yield
 
     app = FastAPI(
         title="Portcullis",
@@ -92,15 +49,15 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
-        # FastAPI's own OpenTelemetry hooks asked the global providers on every request (issue 7's
-        # profile); the service has none configured, and its metrics are Prometheus at /metrics.
+        # FastAPI's own OpenTelemetry hooks ask the global providers on every request; the
+        # service configures none, and its metrics are Prometheus at /metrics.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    # Routes are matched in order, one by one (issue 7: most of what /healthz costs): the
-    # paths every client calls all the time come first. /users/me stays ahead of admin's
+    # Routes are matched in order, one by one, and matching is much of what a light request
+    # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
     # /users/{id}.
     for module in (me, health, auth, sessions, recovery, admin, pages):
         app.include_router(module.router)

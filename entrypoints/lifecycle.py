@@ -1,0 +1,83 @@
+"""Start-up and shutdown of one process, in one place, for the HTTP app and the CLI alike: what
+is opened is closed in the reverse order, and every background task that is cancelled is awaited
+before the resources it uses are closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+
+from application.errors import StorageUnavailable
+from entrypoints.container import Container
+from entrypoints.mail_dispatcher import dispatch_forever
+
+log = structlog.get_logger("portcullis")
+
+SIGNING_KEY_RETRY_SECONDS = 5.0
+
+
+@asynccontextmanager
+async def running(container: Container, *, serving: bool) -> AsyncIterator[None]:
+    """The process's resources, open for the block. `serving` adds what only a server needs:
+    the signing keys loaded before the first request and kept fresh, the unknown-email hash
+    made up front, and the mail dispatcher."""
+    async with AsyncExitStack() as stack:
+        database = container.database()
+        await database.open()
+        stack.push_async_callback(database.aclose)
+        if serving:
+            await _start_serving(container, stack)
+        yield
+
+
+async def _start_serving(container: Container, stack: AsyncExitStack) -> None:
+    limiter = container.rate_limiter()
+    closing = getattr(limiter, "aclose", None)
+    if closing is not None:
+        stack.push_async_callback(closing)
+    await container.password_hasher().prepare()
+    keys = container.key_ring()
+    stack.push_async_callback(keys.aclose)
+    if not await _ensure_signing_key(container, retry=False):
+        # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
+        await stack.enter_async_context(in_background(_ensure_signing_key(container, retry=True)))
+    await stack.enter_async_context(in_background(keys.keep_fresh()))
+    interval = container.settings().mail_dispatch_interval_seconds
+    if interval > 0:
+        dispatch = container.dispatch_outbox()
+        await stack.enter_async_context(in_background(dispatch_forever(dispatch, interval)))
+
+
+async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
+    """On first start there is no key yet: make one. With the database down, try again later."""
+    while True:
+        try:
+            await container.ensure_signing_key().execute()
+            # Loaded before serving: issuing a token never waits for the first load.
+            await container.key_ring().load()
+            return True
+        except StorageUnavailable:
+            log.warning("signing_key_check_postponed", reason="database unavailable")
+            if not retry:
+                return False
+            await asyncio.sleep(SIGNING_KEY_RETRY_SECONDS)
+
+
+@asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, Any]) -> AsyncIterator[asyncio.Task[Any]]:
+    """Run `work` as a task for the block; then cancel it and wait until it has stopped."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            try:
+                await task
+            except Exception:
+                log.exception("background_task_failed", task=task.get_name())

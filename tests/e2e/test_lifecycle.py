@@ -1,0 +1,69 @@
+"""The process's start-up and shutdown: building the wiring does nothing, starting opens what
+serving needs, and stopping leaves no task running and no connection open."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from asgi_lifespan import LifespanManager
+from dependency_injector import providers
+
+from entrypoints.container import build_container
+from entrypoints.http.app import create_app
+from entrypoints.lifecycle import in_background, running
+from tests.e2e.conftest import settings_for
+
+
+def test_building_every_part_of_the_container_starts_no_thread(database_url: str) -> None:
+    container = build_container(settings_for(database_url))
+    before = threading.active_count()
+
+    for provider in container.providers.values():
+        if not isinstance(provider, providers.Dependency):
+            provider()
+
+    assert threading.active_count() == before
+
+
+async def test_stopping_the_app_awaits_every_task_it_started(database_url: str) -> None:
+    container = build_container(settings_for(database_url, mail_dispatch_interval_seconds=1))
+    app = create_app(container)
+    before = asyncio.all_tasks()
+
+    async with LifespanManager(app):
+        started = asyncio.all_tasks() - before
+        assert started  # the key refresh and the mail dispatcher at least
+
+    assert all(task.done() for task in started)
+    assert container.database().engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_the_cli_opens_and_closes_the_same_database_without_server_tasks(
+    database_url: str,
+) -> None:
+    container = build_container(settings_for(database_url))
+    before = asyncio.all_tasks()
+
+    async with running(container, serving=False):
+        assert asyncio.all_tasks() - before == set()
+        await container.database().ping()
+
+    assert container.database().engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_background_task_is_cancelled_and_awaited_when_its_block_ends() -> None:
+    stopped = asyncio.Event()
+
+    async def forever() -> Any:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            stopped.set()
+
+    async with in_background(forever()) as task:
+        await asyncio.sleep(0)
+
+    assert task.done()
+    assert stopped.is_set()
