@@ -68,8 +68,8 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         # A request id must be unique, not secret: a random prefix per process (each worker
-        # builds its own app) and a counter. uuid4 asked the kernel for randomness on every
-        # request, letting go of the GIL each time (issue 7's profile).
+        # builds its own app) and a counter. uuid4 would ask the kernel for randomness on every
+        # request, letting go of the GIL each time.
         self._id_prefix = os.urandom(8).hex()
         self._id_counter = itertools.count()
 
@@ -128,7 +128,7 @@ def _with_our_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The response's headers with the request id (ours replaces any other) and the security
     headers the response did not set itself. On raw header pairs: Starlette's MutableHeaders
-    scanned the list once per header (issue 7's profile)."""
+    would scan the list once per header."""
     kept = [(name, value) for name, value in headers if name.lower() != b"x-request-id"]
     present = {name.lower() for name, _ in kept}
     added = [(name, value) for name, value in SECURITY_HEADERS if name not in present]

@@ -1,5 +1,5 @@
 """FastAPI runs a plain `def` dependency in a worker thread: a hand-off to another thread and
-back for every request, which issue 7's profile caught costing more than what the dependency
+back for every request, which costs more than what the dependency
 does. Every dependency of every route is therefore `async def`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The database goes away and comes back (contract §2, §5; issue 6, item 5). The app talks to
+"""The database goes away and comes back (contract §2, §5). The app talks to
 PostgreSQL through a TCP proxy this test controls: `cut()` drops every open connection and
 turns new ones away, as a crashed server or a failover does; `restore()` lets them through
 again. Meanwhile: 503 `service_unavailable` with Retry-After (never a 500, never a hang, never

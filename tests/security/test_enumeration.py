@@ -1,4 +1,4 @@
-"""Account enumeration (contract §2, §5; issue 6, items 1 and 2): an attacker must not learn
+"""Account enumeration (contract §2, §5): an attacker must not learn
 from login or password recovery whether an email has an account. The answers are compared
 whole — status, body without its request id, the headers a client could tell apart."""
 

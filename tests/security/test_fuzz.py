@@ -42,7 +42,7 @@ USER_EMAIL = "fuzz-user@example.com"
 MAX_EXAMPLES = 30
 SEED = 20_260_601
 CHECKS = [
-    # What issue 6 asks of every operation.
+    # What the contract asks of every operation.
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,

@@ -1,5 +1,5 @@
-"""Security headers on a sample of every kind of response, and CORS (contract §2; issue 6,
-item 4): nosniff and a Referrer-Policy everywhere, no-store on whatever may carry a token or
+"""Security headers on a sample of every kind of response, and CORS (contract §2):
+nosniff and a Referrer-Policy everywhere, no-store on whatever may carry a token or
 personal data, a strict Content-Security-Policy on the HTML pages, and no cross-origin access
 unless PORTCULLIS_CORS_ORIGINS allows that one origin."""
 

@@ -1,5 +1,5 @@
-"""Hostile input in every body field and query parameter of the public endpoints (contract §2;
-issue 6, item 4). One test per kind of attack; each sends it through every field in turn, the
+"""Hostile input in every body field and query parameter of the public endpoints (contract §2).
+One test per kind of attack; each sends it through every field in turn, the
 other fields holding plausible values, and checks the answer:
 
 - never a 5xx;

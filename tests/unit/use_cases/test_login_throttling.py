@@ -1,4 +1,4 @@
-"""Per-account throttling of password guesses (issue 6): the rule of domain/login_throttle.py,
+"""Per-account throttling of password guesses: the rule of domain/login_throttle.py,
 as LogIn applies it."""
 
 from __future__ import annotations
