@@ -30,3 +30,9 @@ def test_a_worker_loads_no_framework_before_it_can_answer_its_supervisor() -> No
         "uvicorn",
     }
     assert not frameworks & loaded
+
+
+def test_the_app_loads_neither_migrations_nor_the_redis_client_unless_configured() -> None:
+    loaded = _modules_loaded_by("import entrypoints.http.app")
+    assert "fastapi" in loaded
+    assert not {"alembic", "redis"} & loaded
