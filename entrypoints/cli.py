@@ -93,6 +93,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
         log_config=None,
         access_log=False,
         server_header=False,

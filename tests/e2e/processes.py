@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,18 +54,23 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    workdir: Path, *, workers: int = 1, port: int | None = None, **variables: str
+    workdir: Path,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    command: Sequence[str] = (PORTCULLIS,),
+    **variables: str,
 ) -> Iterator[Server]:
-    """Migrate, start `portcullis serve` on the port (a free one unless given; given, it can go
-    into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables, yield it, stop it. On
-    leaving, asserts the server logged no traceback."""
+    """Migrate, start `portcullis serve` (or `command serve`) on the port (a free one unless
+    given; given, it can go into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables,
+    yield it, stop it. On leaving, asserts the server logged no traceback."""
     migrated = run_portcullis(workdir, "migrate", **variables)
     assert migrated.returncode == 0, migrated.stderr
     port = port or free_port()
     log_path = workdir / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [PORTCULLIS, "serve", "--port", str(port), "--workers", str(workers)],
+            [*command, "serve", "--port", str(port), "--workers", str(workers)],
             cwd=workdir,
             env=portcullis_env(workdir, **variables),
             stdout=log,
