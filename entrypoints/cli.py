@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from entrypoints.serving import serve
 
     if workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -87,21 +87,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         # Each worker writes its metrics here, so /metrics can add them all up.
         metrics_dir = tempfile.mkdtemp(prefix="portcullis-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    uvicorn.run(
-        "entrypoints.http.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; we believe only the
-        # proxies the operator listed.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-    )
+    serve(settings, host, port, workers)
 
 
 async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import free_port, run_portcullis, serving
+from tests.e2e.processes import free_port, portcullis_env, run_portcullis, serving
 
 TIMEOUT_VARIABLE = "PORTCULLIS_WORKER_HEALTHCHECK_TIMEOUT_SECONDS"
 
@@ -82,6 +84,44 @@ def test_the_app_loads_neither_migrations_nor_the_redis_client_unless_configured
     loaded = _modules_loaded_by("import entrypoints.http.app")
     assert "fastapi" in loaded
     assert not {"alembic", "redis"} & loaded
+
+
+def test_a_worker_silent_past_the_timeout_is_killed_and_logged_as_an_error(
+    tmp_path: Path,
+) -> None:
+    log_path = tmp_path / "serve.log"
+    env = portcullis_env(
+        tmp_path,
+        PORTCULLIS_LOG_LEVEL="WARNING",  # uvicorn says a worker died at info level only
+        SLOW_WORKER_START_SECONDS="5",
+        **{TIMEOUT_VARIABLE: "1"},
+    )
+    command = [*_slow_worker_command(tmp_path), "serve", "--port", str(free_port())]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*command, "--workers", "2"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not _events(log_path, "worker_died"):
+            assert server.poll() is None, f"serve exited:\n{log_path.read_text()}"
+            assert time.monotonic() < deadline, f"no worker_died in 30 s:\n{log_path.read_text()}"
+            time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    died = _events(log_path, "worker_died")[0]
+    assert died["level"] == "error"
+    assert died["exitcode"] == -signal.SIGKILL
+    assert "did not answer the health check within 1 s" in died["reason"]
+    assert TIMEOUT_VARIABLE in died["reason"]
+    assert "Traceback" not in log_path.read_text()
 
 
 def test_two_workers_slower_to_start_than_uvicorns_own_timeout_become_ready(
