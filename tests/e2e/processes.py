@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 PORTCULLIS = str(Path(sys.executable).parent / "portcullis")
+STARTUP_DEADLINE_SECONDS = 60
 
 
 def portcullis_env(workdir: Path, **variables: str) -> dict[str, str]:
@@ -79,13 +80,17 @@ def serving(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Each worker imports the whole service: without a bytecode cache, on 2 cores shared
+        # with other work, two workers can take 25 s and more to start.
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                     break
             assert server.poll() is None, f"serve exited early:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, "serve did not answer /healthz in 30 s"
+            assert time.monotonic() < deadline, (
+                f"serve did not answer /healthz in {STARTUP_DEADLINE_SECONDS} s"
+            )
             time.sleep(0.2)
         yield Server(base_url, log_path)
     finally:
