@@ -1,5 +1,10 @@
 """The `portcullis` command: a second entrypoint over the same container as the HTTP app."""
 
+# Every worker of `serve --workers N` is a fresh interpreter that imports this module again
+# before it can answer its supervisor's health checks, and a worker silent for too long is
+# killed. So only what every command needs is imported here; each command imports the rest
+# (the container and the database layer, Alembic, uvicorn) when it runs.
+
 from __future__ import annotations
 
 import argparse
@@ -10,19 +15,15 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import TypeVar
-
-import uvicorn
+from typing import TYPE_CHECKING, TypeVar
 
 from application.errors import ApplicationError, NewAccountNeedsPassword, StorageUnavailable
-from application.use_cases.admin.create_or_promote_admin import AdminOutcome
 from domain.errors import DomainError, InvalidEmail, WeakPassword
-from entrypoints.container import Container, build_container
-from entrypoints.lifecycle import running
-from entrypoints.logging import configure_logging
-from entrypoints.mail_dispatcher import dispatch_until_idle
-from entrypoints.migrations import upgrade_to_head
-from entrypoints.settings import ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from application.use_cases.admin.create_or_promote_admin import AdminOutcome
+    from entrypoints.container import Container
+    from entrypoints.settings import Settings
 
 T = TypeVar("T")
 
@@ -78,29 +79,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    from entrypoints.serving import serve
+
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here, so /metrics can add them all up.
         metrics_dir = tempfile.mkdtemp(prefix="portcullis-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    uvicorn.run(
-        "entrypoints.http.app:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; we believe only the
-        # proxies the operator listed.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-    )
+    serve(settings, host, port, workers)
 
 
 async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
+    from entrypoints.container import build_container
+    from entrypoints.lifecycle import running
+
     container = build_container(settings)
     async with running(container, serving=False):
         return await work(container)
@@ -130,6 +123,8 @@ async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
 
 
 async def _dispatch_mail(settings: Settings) -> int:
+    from entrypoints.mail_dispatcher import dispatch_until_idle
+
     sent, failed = await _with_container(
         settings, lambda c: dispatch_until_idle(c.dispatch_outbox())
     )
@@ -166,6 +161,9 @@ async def _create_admin(settings: Settings, email: str, password_stdin: bool) ->
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    from entrypoints.logging import configure_logging
+    from entrypoints.settings import load_settings
+
     args = _parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings.resolved_log_format, settings.log_level)
@@ -174,6 +172,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "create-admin":
         asyncio.run(_create_admin(settings, args.email, args.password_stdin))
     elif args.command == "migrate":
+        from entrypoints.migrations import upgrade_to_head
+
         upgrade_to_head(settings.database_url)
         print("database is at the newest revision")
     elif args.command == "keys" and args.keys_command == "list":
@@ -196,6 +196,8 @@ def _refusal(error: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from entrypoints.settings import ConfigurationError
+
     try:
         code = run(argv)
     except ConfigurationError as error:

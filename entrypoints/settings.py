@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None  # None: console on a TTY, else json
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: PositiveInt = 65_536
+    # With several workers, the supervisor kills a worker that does not answer its health check
+    # within this many seconds. A worker starting on a busy machine can stay silent for
+    # seconds, which uvicorn's own default of 5 does not allow for.
+    worker_healthcheck_timeout_seconds: PositiveInt = 30
     # Requests per client IP per minute to each throttled endpoint (0: no per-IP limit).
     rate_limit_per_minute: NonNegativeInt = 60
     rate_limit_backend: Literal["memory", "redis"] = "memory"

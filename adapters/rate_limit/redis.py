@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from application.ports.rate_limit import ALLOWED, RateLimitDecision, RateLimiter
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,16 @@ class RedisRateLimiter:
         retry_interval_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Imported here, not at the top: the redis client is one of the slowest imports of a
+        # worker's start, and only a service configured for Redis uses it.
+        from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
+        self._unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
         self._per_minute = per_minute
         self._fallback = fallback
         self._key_prefix = key_prefix
@@ -91,8 +99,8 @@ class RedisRateLimiter:
             socket_connect_timeout=timeout_seconds,
             retry=Retry(NoBackoff(), 1),
         )
-        self._redis = Redis.from_pool(pool)
-        self._script = self._redis.register_script(BUCKET_SCRIPT)
+        self._redis: Redis = Redis.from_pool(pool)
+        self._script: AsyncScript = self._redis.register_script(BUCKET_SCRIPT)
 
     def __repr__(self) -> str:
         # Never the URL: it may hold a password.
@@ -105,7 +113,7 @@ class RedisRateLimiter:
             allowed, retry_after = await self._script(
                 keys=[self._key_prefix + key], args=[self._per_minute]
             )
-        except (RedisError, OSError) as error:
+        except self._unavailable_errors as error:
             if self._unavailable_until is None:
                 log.warning(
                     "rate_limiter_unavailable",

@@ -9,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 PORTCULLIS = str(Path(sys.executable).parent / "portcullis")
+STARTUP_DEADLINE_SECONDS = 60
 
 
 def portcullis_env(workdir: Path, **variables: str) -> dict[str, str]:
@@ -54,18 +55,23 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    workdir: Path, *, workers: int = 1, port: int | None = None, **variables: str
+    workdir: Path,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    command: Sequence[str] = (PORTCULLIS,),
+    **variables: str,
 ) -> Iterator[Server]:
-    """Migrate, start `portcullis serve` on the port (a free one unless given; given, it can go
-    into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables, yield it, stop it. On
-    leaving, asserts the server logged no traceback."""
+    """Migrate, start `portcullis serve` (or `command serve`) on the port (a free one unless
+    given; given, it can go into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables,
+    yield it, stop it. On leaving, asserts the server logged no traceback."""
     migrated = run_portcullis(workdir, "migrate", **variables)
     assert migrated.returncode == 0, migrated.stderr
     port = port or free_port()
     log_path = workdir / "serve.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [PORTCULLIS, "serve", "--port", str(port), "--workers", str(workers)],
+            [*command, "serve", "--port", str(port), "--workers", str(workers)],
             cwd=workdir,
             env=portcullis_env(workdir, **variables),
             stdout=log,
@@ -74,13 +80,17 @@ def serving(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Each worker imports the whole service: without a bytecode cache, on 2 cores shared
+        # with other work, two workers can take 25 s and more to start.
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                     break
             assert server.poll() is None, f"serve exited early:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, "serve did not answer /healthz in 30 s"
+            assert time.monotonic() < deadline, (
+                f"serve did not answer /healthz in {STARTUP_DEADLINE_SECONDS} s"
+            )
             time.sleep(0.2)
         yield Server(base_url, log_path)
     finally:
