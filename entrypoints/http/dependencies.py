@@ -11,10 +11,10 @@ from dependency_injector import providers
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.errors import TooManyRequests
 from application.ports.rate_limit import RateLimiter
-from application.use_cases.authenticate import Principal
+from application.use_cases.authenticate import AuthenticateCommand
 from entrypoints.container import Container
 from entrypoints.http.errors import NotAuthenticated
 
@@ -50,7 +50,7 @@ class BearerPrincipal(OAuth2PasswordBearer):
         if not token:
             raise NotAuthenticated()
         container: Container = request.app.state.container
-        return await container.authenticate().execute(token)
+        return await container.authenticate().execute(AuthenticateCommand(access_token=token))
 
 
 CurrentPrincipal = Annotated[

@@ -10,7 +10,7 @@ import pytest
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken, LastAdmin, NotFound
 from application.unset import UNSET, Unset
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidDisplayName, InvalidEmail
@@ -195,7 +195,7 @@ async def test_deactivating_an_account_revokes_every_session_of_it_at_once(
     assert stored_session(store, phone.id).revoked_at == clock.now()
     assert not is_revoked(store, roots)
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_deactivating_records_user_deactivated_by_the_admin(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from domain.errors import WeakPassword
 from domain.session import Session
@@ -69,9 +69,9 @@ async def test_after_a_password_change_only_the_current_sessions_access_token_st
 
     await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
 
-    assert (await authenticate.execute(current_token)).session_id == current.id
+    assert (await authenticate.execute(AuthenticateCommand(current_token))).session_id == current.id
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(stolen_token)
+        await authenticate.execute(AuthenticateCommand(stolen_token))
 
 
 async def test_sessions_revoked_before_the_change_keep_their_revocation_time(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from application.errors import InvalidAccessToken, InvalidOrExpiredToken
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.request_email_verification import RequestEmailVerification
 from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
@@ -251,7 +251,7 @@ async def test_after_a_reset_the_old_access_tokens_stop_working_at_once(
     await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(stolen_token)
+        await authenticate.execute(AuthenticateCommand(stolen_token))
 
 
 async def test_a_link_works_once(

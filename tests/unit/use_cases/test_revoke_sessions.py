@@ -5,7 +5,7 @@ from uuid import UUID
 import pytest
 
 from application.errors import InvalidAccessToken, NotFound
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from domain.session_scope import SessionScope
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
@@ -107,8 +107,8 @@ async def test_the_access_tokens_of_a_revoked_session_fail_at_once(
     await revoke_sessions.execute(SessionScope.one(eve.id, current.id))
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(current_token)
-    assert (await authenticate.execute(other_token)).session_id == other.id
+        await authenticate.execute(AuthenticateCommand(current_token))
+    assert (await authenticate.execute(AuthenticateCommand(other_token))).session_id == other.id
 
 
 async def test_deleting_one_of_ones_own_sessions_revokes_it(
