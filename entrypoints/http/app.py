@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from adapters.rate_limit.redis import RedisRateLimiter
 from application.errors import StorageUnavailable
+from application.use_cases.ensure_signing_key import EnsureSigningKeyCommand
 from entrypoints.container import Container, build_container
 from entrypoints.http.docs import install_docs
 from entrypoints.http.errors import install_error_handlers
@@ -44,7 +45,7 @@ async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
     """On first start there is no key yet: make one. With the database down, try again later."""
     while True:
         try:
-            await container.ensure_signing_key().execute()
+            await container.ensure_signing_key().execute(EnsureSigningKeyCommand())
             # Loaded before serving: issuing a token never waits for the first load.
             await container.access_tokens().load()
             return True

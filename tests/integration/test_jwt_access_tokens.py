@@ -34,7 +34,7 @@ from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.system.clock import SystemClock
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims
-from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from domain.role import Role
 from domain.signing_key import SigningKey
 from tests.integration.conftest import UowFactory
@@ -79,7 +79,9 @@ class Setup:
 
 async def set_up(uow_factory: UowFactory, factory: Any, algorithm: str) -> Setup:
     clock = SystemClock()
-    key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute()
+    key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute(
+        EnsureSigningKeyCommand()
+    )
     tokens = JwtAccessTokens(
         uow_factory,
         clock,

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from application.use_cases.check_readiness import CheckReadiness
-from application.use_cases.publish_public_keys import PublishPublicKeys
+from application.use_cases.check_readiness import CheckReadiness, CheckReadinessQuery
+from application.use_cases.publish_public_keys import PublishPublicKeys, PublishPublicKeysQuery
 from entrypoints.http.dependencies import provided
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import JwksResponse, StatusResponse
@@ -24,7 +24,7 @@ async def readyz(
     check: Annotated[CheckReadiness, provided(lambda c: c.check_readiness)],
 ) -> StatusResponse:
     """Ready to serve: the database answers."""
-    await check.execute()
+    await check.execute(CheckReadinessQuery())
     return StatusResponse()
 
 
@@ -33,4 +33,4 @@ async def jwks(
     publish: Annotated[PublishPublicKeys, provided(lambda c: c.publish_public_keys)],
 ) -> dict[str, Any]:
     """The public keys that verify Portcullis access tokens."""
-    return {"keys": await publish.execute()}
+    return {"keys": await publish.execute(PublishPublicKeysQuery())}

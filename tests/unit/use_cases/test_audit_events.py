@@ -24,7 +24,10 @@ from application.errors import (
     RefreshTokenReused,
     StorageUnavailable,
 )
-from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
+from application.use_cases.admin.create_or_promote_admin import (
+    CreateOrPromoteAdmin,
+    CreateOrPromoteAdminCommand,
+)
 from application.use_cases.admin.create_user import CreateUser
 from application.use_cases.admin.delete_user import DeleteUser
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
@@ -576,10 +579,14 @@ def recording_actions(
 
     async def operator_promotes() -> Callable[[], Awaitable[object]]:
         await accounts.user("eve@example.com", is_active=False)
-        return lambda: create_or_promote_admin.execute("eve@example.com", None)
+        return lambda: create_or_promote_admin.execute(
+            CreateOrPromoteAdminCommand(email="eve@example.com")
+        )
 
     async def operator_creates() -> Callable[[], Awaitable[object]]:
-        return lambda: create_or_promote_admin.execute("root@example.com", PASSWORD)
+        return lambda: create_or_promote_admin.execute(
+            CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
+        )
 
     return {
         "sign up": sign_up,
@@ -678,7 +685,9 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(store.rotated_refresh_tokens)
         secrets.update(token.token_hash for token in store.one_time_tokens.values())
 
-    await create_or_promote_admin.execute("root@example.com", PASSWORD)
+    await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
+    )
     [root] = store.users.values()
     eve = await register_user.execute(RegisterUserCommand("eve@example.com", PASSWORD))
     with pytest.raises(InvalidCredentials):
