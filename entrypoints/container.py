@@ -191,7 +191,9 @@ class Container(containers.DeclarativeContainer):
     revoke_sessions = providers.Singleton(
         RevokeSessions, uow=unit_of_work.provider, clock=clock, audit=audit
     )
-    revoke_own_session = providers.Singleton(RevokeOwnSession, revoke=revoke_sessions)
+    revoke_own_session = providers.Singleton(
+        RevokeOwnSession, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(

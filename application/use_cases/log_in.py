@@ -4,7 +4,7 @@ import hashlib
 from dataclasses import dataclass
 
 from application.audit import AuditEvents
-from application.caller import Caller
+from application.caller import NO_CALLER, Caller
 from application.errors import AccountDisabled, InvalidCredentials, TooManyRequests
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
@@ -23,8 +23,7 @@ from domain.user import User
 class LogInCommand:
     email: str
     password: str
-    user_agent: str | None = None
-    ip: str | None = None
+    caller: Caller = NO_CALLER
 
 
 class LogIn:
@@ -80,7 +79,7 @@ class LogIn:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_FAILED,
-                    _caller(command),
+                    command.caller,
                     user_id=user.id if user else None,
                     actor_id=None,
                     reason=reason,
@@ -110,8 +109,8 @@ class LogIn:
             created_at=now,
             last_used_at=now,
             expires_at=now + self._lifetimes.refresh,
-            user_agent=command.user_agent,
-            ip=command.ip,
+            user_agent=command.caller.user_agent,
+            ip=command.caller.ip,
         )
         async with self._uow() as uow:
             # The account may have changed while the password was being checked.
@@ -128,7 +127,7 @@ class LogIn:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_SUCCEEDED,
-                    _caller(command),
+                    command.caller,
                     user_id=user.id,
                     actor_id=user.id,
                     session_id=str(session.id),
@@ -144,10 +143,6 @@ class LogIn:
             refresh_token=refresh_token,
             now=now,
         )
-
-
-def _caller(command: LogInCommand) -> Caller:
-    return Caller(ip=command.ip, user_agent=command.user_agent)
 
 
 def throttle_key(raw_email: str) -> str:

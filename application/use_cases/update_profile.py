@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.audit import AuditEvents
-from application.caller import NO_CALLER, Caller
+from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
@@ -16,10 +16,15 @@ from domain.user import User, check_display_name
 
 @dataclass(frozen=True, slots=True)
 class UpdateProfileCommand:
-    user_id: UUID
+    principal: Principal
     name: str | Unset | None = UNSET
     email: str | Unset = UNSET
     caller: Caller = NO_CALLER
+
+    @property
+    def user_id(self) -> UUID:
+        """The account edited: always the signed-in person's own."""
+        return self.principal.user.id
 
 
 class UpdateProfile:

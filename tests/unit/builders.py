@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
 from application.ports.security import AccessTokenClaims
@@ -115,6 +115,11 @@ class Accounts:
         )
         self._store.sessions[session.id] = copy.deepcopy(session)
         return session, refresh_token
+
+    def signed_in(self, user: User, session: Session | None = None) -> Principal:
+        """The principal Authenticate makes of an access token of this session (one opened
+        now, unless given)."""
+        return Principal(user=user, session_id=(session or self.session(user)).id)
 
     def revoked_session(self, user: User) -> Session:
         """A session opened and revoked now, as a logout would have left it."""

@@ -189,8 +189,10 @@ def revoke_sessions(
 
 
 @pytest.fixture
-def revoke_own_session(revoke_sessions: RevokeSessions) -> RevokeOwnSession:
-    return RevokeOwnSession(revoke_sessions)
+def revoke_own_session(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+) -> RevokeOwnSession:
+    return RevokeOwnSession(uow, clock, audit)
 
 
 @pytest.fixture

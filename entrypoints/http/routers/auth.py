@@ -2,21 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Response, status
 
 from application.use_cases.log_in import LogIn, LogInCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
-from application.use_cases.revoke_sessions import RevokeSessions
-from domain.session_scope import SessionScope
-from entrypoints.http.dependencies import (
-    CallerInfo,
-    CurrentPrincipal,
-    client_ip_of,
-    provided,
-    rate_limited,
-    user_agent_of,
-)
+from application.use_cases.revoke_sessions import RevokeSessions, RevokeSessionsCommand
+from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided, rate_limited
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     LoginRequest,
@@ -58,16 +50,11 @@ async def signup(
 )
 async def login(
     body: LoginRequest,
-    request: Request,
+    caller: CallerInfo,
     log_in: Annotated[LogIn, provided(lambda c: c.log_in)],
 ) -> TokenPairResponse:
     pair = await log_in.execute(
-        LogInCommand(
-            email=body.email,
-            password=body.password,
-            user_agent=user_agent_of(request),
-            ip=client_ip_of(request),
-        )
+        LogInCommand(email=body.email, password=body.password, caller=caller)
     )
     return TokenPairResponse.of(pair)
 
@@ -81,17 +68,12 @@ async def login(
 )
 async def token(
     form: Annotated[TokenForm, Form()],
-    request: Request,
+    caller: CallerInfo,
     log_in: Annotated[LogIn, provided(lambda c: c.log_in)],
 ) -> TokenPairResponse:
     """The OAuth2 password flow (form-encoded), for the Authorize button of /docs."""
     pair = await log_in.execute(
-        LogInCommand(
-            email=form.username,
-            password=form.password,
-            user_agent=user_agent_of(request),
-            ip=client_ip_of(request),
-        )
+        LogInCommand(email=form.username, password=form.password, caller=caller)
     )
     return TokenPairResponse.of(pair)
 
@@ -122,4 +104,4 @@ async def logout(
     revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
 ) -> None:
     """End the current session: its refresh token and access tokens stop working at once."""
-    await revoke.execute(SessionScope.one(principal.user.id, principal.session_id), caller)
+    await revoke.execute(RevokeSessionsCommand(principal=principal, caller=caller))

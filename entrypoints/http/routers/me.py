@@ -35,7 +35,7 @@ async def update_me(
     sent = body.model_fields_set
     user = await update_profile.execute(
         UpdateProfileCommand(
-            user_id=principal.user.id,
+            principal=principal,
             name=body.name if "name" in sent else UNSET,
             email=body.email if body.email is not None else UNSET,
             caller=caller,
@@ -58,8 +58,7 @@ async def change_password(
     """Sets a new password; every other session of the account is revoked."""
     await change.execute(
         ChangePasswordCommand(
-            user_id=principal.user.id,
-            session_id=principal.session_id,
+            principal=principal,
             current_password=body.current_password,
             new_password=body.new_password,
             caller=caller,
@@ -78,5 +77,5 @@ async def delete_me(
 ) -> None:
     """Deletes the account after the password is confirmed; the email becomes free."""
     await delete.execute(
-        DeleteAccountCommand(user_id=principal.user.id, password=body.password, caller=caller)
+        DeleteAccountCommand(principal=principal, password=body.password, caller=caller)
     )

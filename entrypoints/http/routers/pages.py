@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from application.errors import InvalidOrExpiredToken
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
-from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.errors import WeakPassword
 from entrypoints.http.dependencies import caller_of, provided, rate_limited
 from entrypoints.http.openapi import problems
@@ -121,7 +121,7 @@ async def verify_email_form(
     verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
 ) -> HTMLResponse:
     try:
-        await verify.execute(token, caller_of(request))
+        await verify.execute(VerifyEmailCommand(token=token, caller=caller_of(request)))
     except InvalidOrExpiredToken:
         return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
     return _outcome(

@@ -6,10 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from application.use_cases.request_email_verification import RequestEmailVerification
-from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.request_email_verification import (
+    RequestEmailVerification,
+    RequestEmailVerificationCommand,
+)
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
-from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided, rate_limited
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
@@ -42,7 +48,7 @@ async def forgot_password(
 ) -> AcceptedResponse:
     """Mail a reset link valid 30 minutes. The answer is the same whether or not an account
     uses this email."""
-    await request_reset.execute(body.email)
+    await request_reset.execute(RequestPasswordResetCommand(email=body.email))
     return RESET_REQUESTED
 
 
@@ -76,7 +82,7 @@ async def request_email_verification(
     ],
 ) -> AcceptedResponse:
     """Mail a confirmation link for the caller's current email, valid 24 hours."""
-    await request_verification.execute(principal.user.id)
+    await request_verification.execute(RequestEmailVerificationCommand(principal=principal))
     return VERIFICATION_REQUESTED
 
 
@@ -92,4 +98,4 @@ async def verify_email(
     verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
 ) -> None:
     """Confirm the email with the token from the verification link."""
-    await verify.execute(body.token, caller)
+    await verify.execute(VerifyEmailCommand(token=body.token, caller=caller))

@@ -5,9 +5,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from application.use_cases.list_sessions import ListSessions
-from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
-from domain.session_scope import SessionScope
+from application.use_cases.list_sessions import ListSessions, ListSessionsQuery
+from application.use_cases.revoke_sessions import (
+    RevokeOwnSession,
+    RevokeOwnSessionCommand,
+    RevokeSessions,
+    RevokeSessionsCommand,
+)
 from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import SessionResponse
@@ -21,7 +25,7 @@ async def list_my_sessions(
     list_sessions: Annotated[ListSessions, provided(lambda c: c.list_sessions)],
 ) -> list[SessionResponse]:
     """Every device logged in to this account, newest first; `current` marks this one."""
-    views = await list_sessions.execute(principal.user.id, principal.session_id)
+    views = await list_sessions.execute(ListSessionsQuery(principal=principal))
     return [SessionResponse.of(view) for view in views]
 
 
@@ -37,7 +41,9 @@ async def revoke_my_session(
     revoke: Annotated[RevokeOwnSession, provided(lambda c: c.revoke_own_session)],
 ) -> None:
     """Log one device out. Another person's session is 404, like one that does not exist."""
-    await revoke.execute(SessionScope.one(principal.user.id, session_id), caller)
+    await revoke.execute(
+        RevokeOwnSessionCommand(principal=principal, session_id=session_id, caller=caller)
+    )
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
@@ -47,4 +53,4 @@ async def revoke_all_my_sessions(
     revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
 ) -> None:
     """Log out everywhere, this session included."""
-    await revoke.execute(SessionScope.everything(principal.user.id), caller)
+    await revoke.execute(RevokeSessionsCommand(principal=principal, everywhere=True, caller=caller))

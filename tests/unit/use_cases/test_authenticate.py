@@ -123,7 +123,7 @@ async def test_a_token_of_a_deleted_user_is_refused(
 ) -> None:
     eve = await accounts.user()
     token = await accounts.access_token(eve, accounts.session(eve))
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     with pytest.raises(InvalidAccessToken):
         await authenticate.execute(AuthenticateCommand(token))
