@@ -117,9 +117,10 @@ class Accounts:
         return session, refresh_token
 
     def signed_in(self, user: User, session: Session | None = None) -> Principal:
-        """The principal Authenticate makes of an access token of this session (one opened
-        now, unless given)."""
-        return Principal(user=user, session_id=(session or self.session(user)).id)
+        """The principal Authenticate makes of an access token of this session. Without one,
+        the principal names a session the store does not hold: for the use cases that never
+        look at the caller's session, a test need not seed one (nor find it among the user's)."""
+        return Principal(user=user, session_id=session.id if session else self._ids.new_id())
 
     def revoked_session(self, user: User) -> Session:
         """A session opened and revoked now, as a logout would have left it."""

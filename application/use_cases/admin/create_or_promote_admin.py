@@ -73,7 +73,8 @@ class CreateOrPromoteAdmin:
         if command.password is None:
             raise NewAccountNeedsPassword()
         created = await self._register.execute(
-            RegisterUserCommand(email=email.value, password=command.password, role=Role.ADMIN),
-            via="cli",
+            RegisterUserCommand(
+                email=email.value, password=command.password, role=Role.ADMIN, via="cli"
+            )
         )
         return AdminOutcome(email=created.email.value, created=True)

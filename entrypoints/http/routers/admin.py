@@ -11,15 +11,13 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from application.ports.persistence import UserFilter
 from application.unset import UNSET
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.admin.delete_user import DeleteUser
-from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
+from application.use_cases.admin.get_user import GetUser, GetUserQuery
 from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
-from application.use_cases.register_user import RegisterUserCommand
 from domain.audit_event import AuditEventType
 from domain.email import MAX_EMAIL_LENGTH
 from domain.role import Role
@@ -70,10 +68,9 @@ async def list_users(
     """Accounts, oldest first. `q` matches part of the email or the name; `next_cursor` is
     null on the last page."""
     page = await list_users.execute(
-        principal.user,
         ListUsersQuery(
-            filter=UserFilter(q=q, role=role, is_active=is_active), limit=limit, cursor=cursor
-        ),
+            principal=principal, limit=limit, cursor=cursor, q=q, role=role, is_active=is_active
+        )
     )
     return UserListResponse(
         items=[UserResponse.of(user) for user in page.items], next_cursor=page.next_cursor
@@ -94,14 +91,14 @@ async def create_user(
     create: Annotated[CreateUser, provided(lambda c: c.create_user)],
 ) -> UserResponse:
     user = await create.execute(
-        principal.user,
-        RegisterUserCommand(
+        CreateUserCommand(
+            principal=principal,
             email=body.email,
             password=body.password,
             name=body.name,
             role=body.role,
             caller=caller,
-        ),
+        )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserResponse.of(user)
@@ -117,7 +114,7 @@ async def get_user(
     principal: CurrentPrincipal,
     get: Annotated[GetUser, provided(lambda c: c.get_user)],
 ) -> UserResponse:
-    return UserResponse.of(await get.execute(principal.user, user_id))
+    return UserResponse.of(await get.execute(GetUserQuery(principal=principal, user_id=user_id)))
 
 
 @router.patch(
@@ -136,8 +133,8 @@ async def update_user(
     that would leave no active admin is `409 last_admin`."""
     sent = body.model_fields_set
     user = await update.execute(
-        principal.user,
         UpdateUserCommand(
+            principal=principal,
             user_id=user_id,
             caller=caller,
             name=body.name if "name" in sent else UNSET,
@@ -145,7 +142,7 @@ async def update_user(
             role=body.role if body.role is not None else UNSET,
             is_active=body.is_active if body.is_active is not None else UNSET,
             is_verified=body.is_verified if body.is_verified is not None else UNSET,
-        ),
+        )
     )
     return UserResponse.of(user)
 
@@ -161,7 +158,7 @@ async def delete_user(
     caller: CallerInfo,
     delete: Annotated[DeleteUser, provided(lambda c: c.delete_user)],
 ) -> None:
-    await delete.execute(principal.user, user_id, caller)
+    await delete.execute(DeleteUserCommand(principal=principal, user_id=user_id, caller=caller))
 
 
 @router.get(
@@ -179,8 +176,9 @@ async def list_audit_events(
 ) -> AuditEventListResponse:
     """Security events, newest first."""
     page = await list_events.execute(
-        principal.user,
-        ListAuditEventsQuery(limit=limit, user_id=user_id, type=type, cursor=cursor),
+        ListAuditEventsQuery(
+            principal=principal, limit=limit, user_id=user_id, type=type, cursor=cursor
+        )
     )
     return AuditEventListResponse(
         items=[AuditEventResponse.of(event) for event in page.items],

@@ -28,8 +28,8 @@ from application.use_cases.admin.create_or_promote_admin import (
     CreateOrPromoteAdmin,
     CreateOrPromoteAdminCommand,
 )
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
@@ -588,20 +588,26 @@ def recording_actions(
 
     async def admin_creates() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
-        return lambda: create_user.execute(root, RegisterUserCommand("new@example.com", PASSWORD))
+        return lambda: create_user.execute(
+            CreateUserCommand(accounts.signed_in(root), "new@example.com", PASSWORD)
+        )
 
     async def admin_deactivates() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
         eve = await accounts.user("eve@example.com")
         accounts.session(eve)
         return lambda: update_user.execute(
-            root, UpdateUserCommand(eve.id, CALLER, role=Role.ADMIN, is_active=False)
+            UpdateUserCommand(
+                accounts.signed_in(root), eve.id, CALLER, role=Role.ADMIN, is_active=False
+            )
         )
 
     async def admin_deletes() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
         eve = await accounts.user("eve@example.com")
-        return lambda: delete_user.execute(root, eve.id, CALLER)
+        return lambda: delete_user.execute(
+            DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER)
+        )
 
     async def operator_promotes() -> Callable[[], Awaitable[object]]:
         await accounts.user("eve@example.com", is_active=False)
@@ -697,6 +703,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     update_user: UpdateUser,
     delete_user: DeleteUser,
     create_or_promote_admin: CreateOrPromoteAdmin,
+    accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
     uow: FakeUnitOfWorkFactory,
@@ -753,14 +760,15 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     [session, _] = [s for s in store.sessions.values() if s.revoked_at is None]
     eve_signed_in = Principal(user=eve, session_id=session.id)
     await revoke_sessions.execute(RevokeSessionsCommand(eve_signed_in, everywhere=True))
-    bob = await create_user.execute(root, RegisterUserCommand("bob@example.com", PASSWORD))
+    root_signed_in = accounts.signed_in(root)
+    bob = await create_user.execute(CreateUserCommand(root_signed_in, "bob@example.com", PASSWORD))
     remember_stored_hashes()
     await update_user.execute(
-        root, UpdateUserCommand(bob.id, CALLER, email="bob@new.example", role=Role.ADMIN)
+        UpdateUserCommand(root_signed_in, bob.id, CALLER, email="bob@new.example", role=Role.ADMIN)
     )
-    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=False))
-    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=True))
-    await delete_user.execute(root, bob.id, CALLER)
+    await update_user.execute(UpdateUserCommand(root_signed_in, bob.id, CALLER, is_active=False))
+    await update_user.execute(UpdateUserCommand(root_signed_in, bob.id, CALLER, is_active=True))
+    await delete_user.execute(DeleteUserCommand(root_signed_in, bob.id, CALLER))
     await delete_account.execute(DeleteAccountCommand(eve_signed_in, "a third long passphrase"))
 
     events = recorded_events(store)
