@@ -98,7 +98,7 @@ def create_app(container: Container) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(container.metrics_registry())
     install_error_handlers(app)
     # Routes are matched in order, one by one (issue 7: most of what /healthz costs): the
     # paths every client calls all the time come first. /users/me stays ahead of admin's

@@ -13,6 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from application.caller import Caller, Principal
 from application.errors import TooManyRequests
+from application.ports.metrics import LoginOutcome
 from application.ports.rate_limit import RateLimiter
 from application.use_cases.authenticate import AuthenticateCommand
 from entrypoints.container import Container
@@ -105,16 +106,21 @@ def rate_limit_subject(ip: str | None) -> str:
     return str(address)
 
 
-def rate_limited(scope: str) -> Any:
+def rate_limited(scope: str, *, login: bool = False) -> Any:
     """A route dependency that spends one token of this client's bucket for `scope` (one scope
-    per endpoint, so each has its own budget), or refuses with TooManyRequests (429)."""
+    per endpoint, so each has its own budget), or refuses with TooManyRequests (429). On a
+    `login` endpoint the refusal is the end of a login attempt, counted as throttled: the use
+    case never runs to count it."""
 
     async def dependency(request: Request) -> None:
-        limiter: RateLimiter | None = request.app.state.container.rate_limiter()
+        container: Container = request.app.state.container
+        limiter: RateLimiter | None = container.rate_limiter()
         if limiter is None:  # PORTCULLIS_RATE_LIMIT_PER_MINUTE=0
             return
         decision = await limiter.hit(f"{scope}:{rate_limit_subject(client_ip_of(request))}")
         if not decision.allowed:
+            if login:
+                container.security_metrics().login(LoginOutcome.THROTTLED)
             raise TooManyRequests(decision.retry_after_seconds)
 
     return Depends(dependency)

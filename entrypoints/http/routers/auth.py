@@ -46,7 +46,7 @@ async def signup(
     "/login",
     response_model=TokenPairResponse,
     responses=problems(401, 403, 413, 422, 429, 503),
-    dependencies=[rate_limited("login")],
+    dependencies=[rate_limited("login", login=True)],
 )
 async def login(
     body: LoginRequest,
@@ -64,7 +64,7 @@ async def login(
     response_model=TokenPairResponse,
     # 400: a form body that cannot be parsed at all (a multipart one without its boundary).
     responses=problems(400, 401, 403, 413, 422, 429, 503),
-    dependencies=[rate_limited("token")],
+    dependencies=[rate_limited("token", login=True)],
 )
 async def token(
     form: Annotated[TokenForm, Form()],
