@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
+from application.caller import Caller, Principal
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.unset import UNSET
 from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
@@ -21,7 +22,7 @@ from application.use_cases.admin.update_user import UpdateUser, UpdateUserComman
 from domain.audit_event import AuditEventType
 from domain.email import MAX_EMAIL_LENGTH
 from domain.role import Role
-from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
+from entrypoints.http.dependencies import authenticated, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
@@ -57,8 +58,8 @@ Search = Annotated[
     "/api/v1/users", response_model=UserListResponse, responses=problems(401, 403, 422, 503)
 )
 async def list_users(
-    principal: CurrentPrincipal,
-    list_users: Annotated[ListUsers, provided(lambda c: c.list_users)],
+    principal: Principal = authenticated(),
+    list_users: ListUsers = use_case(lambda c: c.list_users),
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
     q: Search = None,
@@ -86,9 +87,9 @@ async def list_users(
 async def create_user(
     body: CreateUserRequest,
     response: Response,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    create: Annotated[CreateUser, provided(lambda c: c.create_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    create: CreateUser = use_case(lambda c: c.create_user),
 ) -> UserResponse:
     user = await create.execute(
         CreateUserCommand(
@@ -111,8 +112,8 @@ async def create_user(
 )
 async def get_user(
     user_id: UUID,
-    principal: CurrentPrincipal,
-    get: Annotated[GetUser, provided(lambda c: c.get_user)],
+    principal: Principal = authenticated(),
+    get: GetUser = use_case(lambda c: c.get_user),
 ) -> UserResponse:
     return UserResponse.of(await get.execute(GetUserQuery(principal=principal, user_id=user_id)))
 
@@ -125,9 +126,9 @@ async def get_user(
 async def update_user(
     user_id: UUID,
     body: AdminUpdateUserRequest,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    update: Annotated[UpdateUser, provided(lambda c: c.update_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    update: UpdateUser = use_case(lambda c: c.update_user),
 ) -> UserResponse:
     """Change what is sent. Deactivating ends every session of the account at once; a change
     that would leave no active admin is `409 last_admin`."""
@@ -154,9 +155,9 @@ async def update_user(
 )
 async def delete_user(
     user_id: UUID,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    delete: Annotated[DeleteUser, provided(lambda c: c.delete_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    delete: DeleteUser = use_case(lambda c: c.delete_user),
 ) -> None:
     await delete.execute(DeleteUserCommand(principal=principal, user_id=user_id, caller=caller))
 
@@ -167,8 +168,8 @@ async def delete_user(
     responses=problems(401, 403, 422, 503),
 )
 async def list_audit_events(
-    principal: CurrentPrincipal,
-    list_events: Annotated[ListAuditEvents, provided(lambda c: c.list_audit_events)],
+    principal: Principal = authenticated(),
+    list_events: ListAuditEvents = use_case(lambda c: c.list_audit_events),
     user_id: UUID | None = None,
     type: AuditEventType | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
