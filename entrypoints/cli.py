@@ -18,10 +18,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from application.errors import ApplicationError, NewAccountNeedsPassword, StorageUnavailable
+from application.use_cases.admin.create_or_promote_admin import (
+    AdminOutcome,
+    CreateOrPromoteAdminCommand,
+)
+from application.use_cases.list_signing_keys import ListSigningKeysQuery
+from application.use_cases.prune_sessions import PruneSessionsCommand
+from application.use_cases.rotate_signing_key import RotateSigningKeyCommand
 from domain.errors import DomainError, InvalidEmail, WeakPassword
 
 if TYPE_CHECKING:
-    from application.use_cases.admin.create_or_promote_admin import AdminOutcome
     from entrypoints.container import Container
     from entrypoints.settings import Settings
 
@@ -100,7 +106,9 @@ async def _with_container(settings: Settings, work: Callable[[Container], Awaita
 
 
 async def _list_keys(settings: Settings) -> None:
-    keys = await _with_container(settings, lambda c: c.list_signing_keys().execute())
+    keys = await _with_container(
+        settings, lambda c: c.list_signing_keys().execute(ListSigningKeysQuery())
+    )
     print(f"{'KID':<24} {'ALGORITHM':<9} {'STATE':<8} {'CREATED':<25} RETIRED")
     for key in keys:
         state = "active" if key.is_active else "retired"
@@ -110,7 +118,9 @@ async def _list_keys(settings: Settings) -> None:
 
 
 async def _rotate_key(settings: Settings) -> None:
-    key = await _with_container(settings, lambda c: c.rotate_signing_key().execute())
+    key = await _with_container(
+        settings, lambda c: c.rotate_signing_key().execute(RotateSigningKeyCommand())
+    )
     print(f"new active key {key.kid} ({key.algorithm}); replicas sign with it within 10 seconds")
 
 
@@ -118,7 +128,9 @@ async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
     if revoked_days < 0:
         raise UsageError("--revoked-days must be 0 or more")
     grace = timedelta(days=revoked_days)
-    pruned = await _with_container(settings, lambda c: c.prune_sessions().execute(grace))
+    pruned = await _with_container(
+        settings, lambda c: c.prune_sessions().execute(PruneSessionsCommand(revoked_grace=grace))
+    )
     print(f"pruned {pruned} session{'s' if pruned != 1 else ''}")
 
 
@@ -150,10 +162,12 @@ async def _create_admin(settings: Settings, email: str, password_stdin: bool) ->
     async def work(container: Container) -> AdminOutcome:
         use_case = container.create_or_promote_admin()
         try:
-            return await use_case.execute(email, password=None)
+            return await use_case.execute(CreateOrPromoteAdminCommand(email=email))
         except NewAccountNeedsPassword:
             password = await asyncio.to_thread(_read_password, password_stdin)
-            return await use_case.execute(email, password=password)
+            return await use_case.execute(
+                CreateOrPromoteAdminCommand(email=email, password=password)
+            )
 
     outcome = await _with_container(settings, work)
     verb = "created admin" if outcome.created else "promoted to admin"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dependency_injector import containers, providers
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.file import FileMailer
 from adapters.mail.smtp import SmtpMailer
+from adapters.metrics.prometheus import PrometheusSecurityMetrics
 from adapters.persistence.database import Database
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.rate_limit.memory import MemoryRateLimiter
@@ -142,6 +144,11 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
+    # One registry per container, so per app: /metrics shows this app's counts alone (tests
+    # build many apps in one process).
+    metrics_registry = providers.Singleton(CollectorRegistry)
+    security_metrics = providers.Singleton(PrometheusSecurityMetrics, registry=metrics_registry)
+
     # The per-client-IP throttle of the auth endpoints; None when the limit is 0 (off).
     rate_limiter = providers.Selector(
         providers.Callable(
@@ -184,6 +191,7 @@ class Container(containers.DeclarativeContainer):
         lifetimes=token_lifetimes,
         audit=audit,
         throttle=login_throttle,
+        metrics=security_metrics,
     )
     refresh_tokens = providers.Singleton(
         RefreshTokens,
@@ -193,11 +201,14 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         lifetimes=token_lifetimes,
         audit=audit,
+        metrics=security_metrics,
     )
     revoke_sessions = providers.Singleton(
         RevokeSessions, uow=unit_of_work.provider, clock=clock, audit=audit
     )
-    revoke_own_session = providers.Singleton(RevokeOwnSession, revoke=revoke_sessions)
+    revoke_own_session = providers.Singleton(
+        RevokeOwnSession, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from application.errors import StorageUnavailable
+from application.use_cases.ensure_signing_key import EnsureSigningKeyCommand
 from entrypoints.container import Container
 from entrypoints.mail_dispatcher import dispatch_forever
 
@@ -57,7 +58,7 @@ async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
     """On first start there is no key yet: make one. With the database down, try again later."""
     while True:
         try:
-            await container.ensure_signing_key().execute()
+            await container.ensure_signing_key().execute(EnsureSigningKeyCommand())
             # Loaded before serving: issuing a token never waits for the first load.
             await container.key_ring().load()
             return True

@@ -7,7 +7,7 @@ import asyncio
 import structlog
 
 from application.errors import StorageUnavailable
-from application.use_cases.dispatch_outbox import BATCH_SIZE, DispatchOutbox
+from application.use_cases.dispatch_outbox import BATCH_SIZE, DispatchOutbox, DispatchOutboxCommand
 
 log = structlog.get_logger("portcullis.mail")
 
@@ -15,7 +15,7 @@ log = structlog.get_logger("portcullis.mail")
 async def dispatch_forever(dispatch: DispatchOutbox, interval_seconds: float) -> None:
     while True:
         try:
-            report = await dispatch.execute()
+            report = await dispatch.execute(DispatchOutboxCommand())
         except StorageUnavailable:
             report = None  # /readyz reports it; the mail waits for the database
         except Exception:
@@ -31,7 +31,7 @@ async def dispatch_until_idle(dispatch: DispatchOutbox) -> tuple[int, int]:
     """One-shot, for `portcullis mail dispatch`: send every due message, then stop."""
     sent = failed = 0
     while True:
-        report = await dispatch.execute()
+        report = await dispatch.execute(DispatchOutboxCommand())
         sent += report.sent
         failed += report.failed
         if report.attempted < BATCH_SIZE:

@@ -17,6 +17,7 @@ from application.errors import EmailAlreadyRegistered, InvalidAccessToken, Stora
 from application.outbox import OutboxMessage
 from application.pagination import Position
 from application.ports.mail import MailDeliveryFailed, MailMessage
+from application.ports.metrics import LoginOutcome
 from application.ports.persistence import (
     AuditLog,
     LoginFailureCounter,
@@ -556,3 +557,17 @@ class FakeDatabaseProbe:
         self.pings += 1
         if not self.available:
             raise StorageUnavailable()
+
+
+class RecordingSecurityMetrics:
+    """Every count a use case made, in order."""
+
+    def __init__(self) -> None:
+        self.logins: list[LoginOutcome] = []
+        self.refresh_token_reuses = 0
+
+    def login(self, outcome: LoginOutcome) -> None:
+        self.logins.append(outcome)
+
+    def refresh_token_reused(self) -> None:
+        self.refresh_token_reuses += 1

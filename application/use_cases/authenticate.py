@@ -1,21 +1,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
+from application.caller import Principal
 from application.errors import InvalidAccessToken
 from application.ports.persistence import AuthenticatedUserReader
 from application.ports.security import AccessTokens
 from application.ports.system import Clock
-from domain.user import User
 
 
 @dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the user as the database has them now, and the session they use."""
-
-    user: User
-    session_id: UUID
+class AuthenticateCommand:
+    access_token: str
 
 
 class Authenticate:
@@ -28,8 +24,8 @@ class Authenticate:
         self._tokens = tokens
         self._clock = clock
 
-    async def execute(self, access_token: str) -> Principal:
-        claims = await self._tokens.verify(access_token)
+    async def execute(self, command: AuthenticateCommand) -> Principal:
+        claims = await self._tokens.verify(command.access_token)
         user = await self._authenticated_users.find(
             claims.session_id, claims.subject, self._clock.now()
         )

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from application.audit import AuditEvents
-from application.caller import NO_CALLER, Caller
+from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
@@ -16,8 +15,7 @@ from domain.session_scope import SessionScope
 
 @dataclass(frozen=True, slots=True)
 class ChangePasswordCommand:
-    user_id: UUID
-    session_id: UUID
+    principal: Principal
     current_password: str
     new_password: str
     caller: Caller = NO_CALLER
@@ -41,8 +39,9 @@ class ChangePassword:
         self._audit = audit
 
     async def execute(self, command: ChangePasswordCommand) -> None:
+        user_id = command.principal.user.id
         async with self._uow() as uow:
-            user = await uow.users.get(command.user_id)
+            user = await uow.users.get(user_id)
         if user is None:
             raise InvalidAccessToken()
         if not await self._hasher.verify(command.current_password, user.password_hash):
@@ -51,7 +50,7 @@ class ChangePassword:
         new_hash = await self._hasher.hash(command.new_password)
         now = self._clock.now()
         async with self._uow() as uow:
-            current = await uow.users.get(command.user_id)
+            current = await uow.users.get(user_id)
             if current is None:
                 raise InvalidAccessToken()
             if current.password_hash != user.password_hash:
@@ -60,7 +59,7 @@ class ChangePassword:
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
             revoked = await uow.sessions.revoke(
-                SessionScope.others(current.id, command.session_id), now
+                SessionScope.others(current.id, command.principal.session_id), now
             )
             await uow.audit.record(
                 self._audit.event(

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from application.audit import AuditEvents
-from application.caller import NO_CALLER, Caller
+from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
 from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
@@ -14,7 +13,7 @@ from domain.audit_event import AuditEventType
 
 @dataclass(frozen=True, slots=True)
 class DeleteAccountCommand:
-    user_id: UUID
+    principal: Principal
     password: str
     caller: Caller = NO_CALLER
 
@@ -30,7 +29,7 @@ class DeleteAccount:
 
     async def execute(self, command: DeleteAccountCommand) -> None:
         async with self._uow() as uow:
-            user = await uow.users.get(command.user_id)
+            user = await uow.users.get(command.principal.user.id)
         if user is None:
             raise InvalidAccessToken()
         if not await self._hasher.verify(command.password, user.password_hash):

@@ -20,6 +20,11 @@ BATCH_SIZE = 20
 
 
 @dataclass(frozen=True, slots=True)
+class DispatchOutboxCommand:
+    """Nothing to choose: whatever is due goes, up to one batch."""
+
+
+@dataclass(frozen=True, slots=True)
 class DispatchReport:
     sent: int = 0
     failed: int = 0
@@ -42,7 +47,7 @@ class DispatchOutbox:
         self._clock = clock
         self._ids = ids
 
-    async def execute(self) -> DispatchReport:
+    async def execute(self, command: DispatchOutboxCommand) -> DispatchReport:
         claim = self._ids.new_id().hex  # names this batch's claim, and only this batch's
         claimed_at = self._clock.now()
         async with self._uow() as uow:

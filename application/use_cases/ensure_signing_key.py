@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import SigningKeyFactory
 from application.ports.system import Clock
 from domain.signing_key import SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class EnsureSigningKeyCommand:
+    """Nothing to choose: the algorithm is the service's setting."""
 
 
 class EnsureSigningKey:
@@ -17,7 +24,7 @@ class EnsureSigningKey:
         self._clock = clock
         self._algorithm = algorithm
 
-    async def execute(self) -> SigningKey:
+    async def execute(self, command: EnsureSigningKeyCommand) -> SigningKey:
         async with self._uow() as uow:
             for key in await uow.signing_keys.list():
                 if key.is_active and key.algorithm == self._algorithm:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from application.caller import Principal
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
 
@@ -19,6 +20,11 @@ class SessionView:
     current: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ListSessionsQuery:
+    principal: Principal
+
+
 class ListSessions:
     """A person's usable sessions, newest first, marking the one they are using."""
 
@@ -26,9 +32,11 @@ class ListSessions:
         self._uow = uow
         self._clock = clock
 
-    async def execute(self, user_id: UUID, current_session_id: UUID) -> list[SessionView]:
+    async def execute(self, query: ListSessionsQuery) -> list[SessionView]:
         async with self._uow() as uow:
-            sessions = await uow.sessions.list_usable_of_user(user_id, self._clock.now())
+            sessions = await uow.sessions.list_usable_of_user(
+                query.principal.user.id, self._clock.now()
+            )
         return [
             SessionView(
                 id=session.id,
@@ -37,7 +45,7 @@ class ListSessions:
                 expires_at=session.expires_at,
                 user_agent=session.user_agent,
                 ip=session.ip,
-                current=session.id == current_session_id,
+                current=session.id == query.principal.session_id,
             )
             for session in sessions
         ]

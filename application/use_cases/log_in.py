@@ -4,8 +4,9 @@ import hashlib
 from dataclasses import dataclass
 
 from application.audit import AuditEvents
-from application.caller import Caller
+from application.caller import NO_CALLER, Caller
 from application.errors import AccountDisabled, InvalidCredentials, TooManyRequests
+from application.ports.metrics import LoginOutcome, SecurityMetrics
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
 from application.ports.system import Clock, IdGenerator
@@ -23,12 +24,12 @@ from domain.user import User
 class LogInCommand:
     email: str
     password: str
-    user_agent: str | None = None
-    ip: str | None = None
+    caller: Caller = NO_CALLER
 
 
 class LogIn:
-    """Check a password and open a session. Unknown emails cost the same work as wrong passwords."""
+    """Check a password and open a session. Unknown emails cost the same work as wrong passwords.
+    Each attempt counts once in the login metrics, by how it ended."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class LogIn:
         lifetimes: TokenLifetimes,
         audit: AuditEvents,
         throttle: LoginThrottlePolicy,
+        metrics: SecurityMetrics,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -49,6 +51,7 @@ class LogIn:
         self._lifetimes = lifetimes
         self._audit = audit
         self._throttle = throttle
+        self._metrics = metrics
 
     async def execute(self, command: LogInCommand) -> TokenPair:
         key = throttle_key(command.email)
@@ -56,6 +59,7 @@ class LogIn:
         now = self._clock.now()
         if failures is not None and self._throttle.is_throttled(failures, now):
             # Refused before any hashing: a throttled guess costs us nothing.
+            self._metrics.login(LoginOutcome.THROTTLED)
             raise TooManyRequests(self._throttle.retry_after_seconds(failures, now))
         # Verify outside any transaction: bcrypt takes far longer than a connection should be held.
         matches = await self._hasher.verify(command.password, user.password_hash if user else None)
@@ -63,14 +67,18 @@ class LogIn:
             await self._record_failure(
                 command, key, user, "unknown_email" if user is None else "wrong_password"
             )
+            self._metrics.login(LoginOutcome.INVALID_CREDENTIALS)
             raise InvalidCredentials()
         if not user.is_active:
             await self._record_failure(command, key, user, "account_disabled")
+            self._metrics.login(LoginOutcome.ACCOUNT_DISABLED)
             raise AccountDisabled()
         new_hash = None
         if self._hasher.needs_rehash(user.password_hash):
             new_hash = await self._hasher.hash(command.password)
-        return await self._open_session(user, command, key, new_hash)
+        pair = await self._open_session(user, command, key, new_hash)
+        self._metrics.login(LoginOutcome.SUCCESS)
+        return pair
 
     async def _record_failure(
         self, command: LogInCommand, key: str, user: User | None, reason: str
@@ -80,7 +88,7 @@ class LogIn:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_FAILED,
-                    _caller(command),
+                    command.caller,
                     user_id=user.id if user else None,
                     actor_id=None,
                     reason=reason,
@@ -110,15 +118,17 @@ class LogIn:
             created_at=now,
             last_used_at=now,
             expires_at=now + self._lifetimes.refresh,
-            user_agent=command.user_agent,
-            ip=command.ip,
+            user_agent=command.caller.user_agent,
+            ip=command.caller.ip,
         )
         async with self._uow() as uow:
             # The account may have changed while the password was being checked.
             user = await uow.users.get(verified.id)
             if user is None or user.password_hash != verified.password_hash:
+                self._metrics.login(LoginOutcome.INVALID_CREDENTIALS)
                 raise InvalidCredentials()
             if not user.is_active:
+                self._metrics.login(LoginOutcome.ACCOUNT_DISABLED)
                 raise AccountDisabled()
             if new_hash is not None:
                 user.set_password_hash(new_hash, now)
@@ -128,7 +138,7 @@ class LogIn:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.LOGIN_SUCCEEDED,
-                    _caller(command),
+                    command.caller,
                     user_id=user.id,
                     actor_id=user.id,
                     session_id=str(session.id),
@@ -144,10 +154,6 @@ class LogIn:
             refresh_token=refresh_token,
             now=now,
         )
-
-
-def _caller(command: LogInCommand) -> Caller:
-    return Caller(ip=command.ip, user_agent=command.user_agent)
 
 
 def throttle_key(raw_email: str) -> str:

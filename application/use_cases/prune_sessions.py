@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class PruneSessionsCommand:
+    revoked_grace: timedelta
 
 
 class PruneSessions:
@@ -14,11 +20,11 @@ class PruneSessions:
         self._uow = uow
         self._clock = clock
 
-    async def execute(self, revoked_grace: timedelta) -> int:
+    async def execute(self, command: PruneSessionsCommand) -> int:
         now = self._clock.now()
         async with self._uow() as uow:
             pruned = await uow.sessions.prune(
-                expired_before=now, revoked_before=now - revoked_grace
+                expired_before=now, revoked_before=now - command.revoked_grace
             )
             await uow.commit()
         return pruned

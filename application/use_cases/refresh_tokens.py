@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller
 from application.errors import InvalidRefreshToken, RefreshTokenReused
+from application.ports.metrics import SecurityMetrics
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens
 from application.ports.system import Clock, IdGenerator
@@ -35,6 +36,7 @@ class RefreshTokens:
         ids: IdGenerator,
         lifetimes: TokenLifetimes,
         audit: AuditEvents,
+        metrics: SecurityMetrics,
     ) -> None:
         self._uow = uow
         self._tokens = tokens
@@ -42,6 +44,7 @@ class RefreshTokens:
         self._ids = ids
         self._lifetimes = lifetimes
         self._audit = audit
+        self._metrics = metrics
 
     async def execute(self, command: RefreshTokensCommand) -> TokenPair:
         presented = hash_secret_token(command.refresh_token)
@@ -83,4 +86,5 @@ class RefreshTokens:
             "refresh_token_reused",
             extra={"session_id": str(stolen_from.id), "user_id": str(stolen_from.user_id)},
         )
+        self._metrics.refresh_token_reused()
         raise RefreshTokenReused()

@@ -17,11 +17,16 @@ from domain.user import User, check_display_name
 
 @dataclass(frozen=True, slots=True)
 class RegisterUserCommand:
+    """`actor_id` is the admin creating the account; None for a person signing up, or for the
+    operator when `via` names the tool used (`create-admin`: "cli")."""
+
     email: str
     password: str
     name: str | None = None
     role: Role = Role.USER
     caller: Caller = NO_CALLER
+    actor_id: UUID | None = None
+    via: str | None = None
 
 
 class RegisterUser:
@@ -43,11 +48,7 @@ class RegisterUser:
         self._ids = ids
         self._audit = audit
 
-    async def execute(
-        self, command: RegisterUserCommand, *, actor_id: UUID | None = None, via: str | None = None
-    ) -> User:
-        """`actor_id` is the admin creating the account; None for a person signing up, or for
-        the operator when `via` names the tool used (`create-admin`: "cli")."""
+    async def execute(self, command: RegisterUserCommand) -> User:
         email = Email.parse(command.email)
         name = check_display_name(command.name)
         self._policy.check(command.password, email.value)
@@ -60,8 +61,8 @@ class RegisterUser:
             role=command.role,
             now=self._clock.now(),
         )
-        signed_up = actor_id is None and via is None
-        via_data = {"via": via} if via is not None else {}
+        signed_up = command.actor_id is None and command.via is None
+        via_data = {"via": command.via} if command.via is not None else {}
         async with self._uow() as uow:
             await uow.users.add(user)
             await uow.audit.record(
@@ -69,7 +70,7 @@ class RegisterUser:
                     AuditEventType.SIGNED_UP if signed_up else AuditEventType.USER_CREATED,
                     command.caller,
                     user_id=user.id,
-                    actor_id=user.id if signed_up else actor_id,
+                    actor_id=user.id if signed_up else command.actor_id,
                     role=user.role.value,
                     **via_data,
                 )

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from uuid import UUID
 
+from application.caller import Principal
 from application.emails import verification_email
 from application.errors import InvalidAccessToken
 from application.mailed_tokens import mail_single_use_link
@@ -10,6 +11,11 @@ from application.ports.mail import MailMessage
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from domain.one_time_token import TokenPurpose
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEmailVerificationCommand:
+    principal: Principal
 
 
 class RequestEmailVerification:
@@ -24,10 +30,10 @@ class RequestEmailVerification:
         self._ids = ids
         self._public_url = public_url
 
-    async def execute(self, user_id: UUID) -> None:
+    async def execute(self, command: RequestEmailVerificationCommand) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            user = await uow.users.get(user_id)
+            user = await uow.users.get(command.principal.user.id)
             if user is None:
                 raise InvalidAccessToken()
             if user.is_verified:

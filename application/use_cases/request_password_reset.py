@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from application.emails import password_reset_email
@@ -10,6 +11,11 @@ from application.ports.system import Clock, IdGenerator
 from domain.email import Email
 from domain.errors import InvalidEmail
 from domain.one_time_token import TokenPurpose
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPasswordResetCommand:
+    email: str
 
 
 class RequestPasswordReset:
@@ -25,9 +31,9 @@ class RequestPasswordReset:
         self._ids = ids
         self._public_url = public_url
 
-    async def execute(self, raw_email: str) -> None:
+    async def execute(self, command: RequestPasswordResetCommand) -> None:
         try:
-            email = Email.parse(raw_email)
+            email = Email.parse(command.email)
         except InvalidEmail:
             return
         now = self._clock.now()

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import SigningKeyFactory
 from application.ports.system import Clock
 from domain.signing_key import SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class RotateSigningKeyCommand:
+    """Nothing to choose: the new key's algorithm is the service's setting."""
 
 
 class RotateSigningKey:
@@ -18,7 +25,7 @@ class RotateSigningKey:
         self._clock = clock
         self._algorithm = algorithm
 
-    async def execute(self) -> SigningKey:
+    async def execute(self, command: RotateSigningKeyCommand) -> SigningKey:
         now = self._clock.now()
         new_key = self._factory.generate(self._algorithm, now)
         async with self._uow() as uow:

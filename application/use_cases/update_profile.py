@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from application.audit import AuditEvents
-from application.caller import NO_CALLER, Caller
+from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
@@ -16,7 +15,7 @@ from domain.user import User, check_display_name
 
 @dataclass(frozen=True, slots=True)
 class UpdateProfileCommand:
-    user_id: UUID
+    principal: Principal
     name: str | Unset | None = UNSET
     email: str | Unset = UNSET
     caller: Caller = NO_CALLER
@@ -35,7 +34,7 @@ class UpdateProfile:
         new_email = None if command.email is UNSET else Email.parse(command.email)
         now = self._clock.now()
         async with self._uow() as uow:
-            user = await uow.users.get(command.user_id)
+            user = await uow.users.get(command.principal.user.id)
             # Deactivated between authentication and now: as if the token were already refused.
             if user is None or not user.is_active:
                 raise InvalidAccessToken()

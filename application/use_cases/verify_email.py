@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller
 from application.errors import InvalidOrExpiredToken
@@ -8,6 +10,12 @@ from application.ports.system import Clock
 from application.secret_tokens import hash_secret_token
 from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyEmailCommand:
+    token: str
+    caller: Caller = NO_CALLER
 
 
 class VerifyEmail:
@@ -19,11 +27,11 @@ class VerifyEmail:
         self._clock = clock
         self._audit = audit
 
-    async def execute(self, raw_token: str, caller: Caller = NO_CALLER) -> None:
+    async def execute(self, command: VerifyEmailCommand) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
             token = await uow.one_time_tokens.find_usable(
-                hash_secret_token(raw_token), TokenPurpose.VERIFY_EMAIL, now
+                hash_secret_token(command.token), TokenPurpose.VERIFY_EMAIL, now
             )
             user = await uow.users.get(token.user_id) if token else None
             if token is None or user is None or user.email.value != token.email:
@@ -35,7 +43,7 @@ class VerifyEmail:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.EMAIL_VERIFIED,
-                    caller,
+                    command.caller,
                     user_id=user.id,
                     actor_id=user.id,
                     email=user.email.value,

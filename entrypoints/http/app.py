@@ -54,7 +54,7 @@ def create_app(container: Container) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(container.metrics_registry())
     install_error_handlers(app)
     # Routes are matched in order, one by one, and matching is much of what a light request
     # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's

@@ -101,8 +101,6 @@ async def _application_error(request: Request, error: Exception) -> Response:
     errors = None
     if spec.status == 422:
         errors = [{"loc": list(spec.loc), "message": str(error), "type": spec.code}]
-    if isinstance(error, RefreshTokenReused):
-        request.app.state.metrics.refresh_token_reuse.inc()
     headers = dict(spec.headers)
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)

@@ -1,7 +1,8 @@
-"""Prometheus metrics: requests by route template and status, latency, login outcomes,
-throttled requests, refresh-token replays. One registry per app (tests build many apps in one
-process); with several workers, `portcullis serve` points PROMETHEUS_MULTIPROC_DIR at a shared
-folder and /metrics adds up every worker's numbers."""
+"""Prometheus metrics of the HTTP layer: requests by route template and status, latency,
+throttled requests. They share the container's registry with the security metrics (login
+outcomes, refresh-token replays: adapters/metrics/prometheus.py), which the use cases count.
+With several workers, `portcullis serve` points PROMETHEUS_MULTIPROC_DIR at a shared folder and
+/metrics adds up every worker's numbers."""
 
 from __future__ import annotations
 
@@ -18,19 +19,12 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-LOGIN_ROUTES = frozenset({"/api/v1/auth/login", "/api/v1/auth/token"})
-LOGIN_OUTCOMES = {
-    200: "success",
-    401: "invalid_credentials",
-    403: "account_disabled",
-    429: "throttled",
-}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.requests = Counter(
             "portcullis_http_requests",
             "HTTP requests by route template, method and status.",
@@ -44,12 +38,6 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.logins = Counter(
-            "portcullis_logins",
-            "Login attempts by outcome.",
-            ["outcome"],
-            registry=self.registry,
-        )
         self.throttled = Counter(
             "portcullis_throttled_requests",
             "Requests answered 429, by route template.",
@@ -57,11 +45,6 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self.refresh_token_reuse = Counter(
-            "portcullis_refresh_token_reuse_detections",
-            "Replays of an already-rotated refresh token (each revoked a session).",
-            registry=self.registry,
-        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         # labels() checks and locks on every call; the children it returns are kept here.
@@ -78,8 +61,6 @@ class Metrics:
         children[1].observe(seconds)
         if status == 429:
             self.throttled.labels(route).inc()
-        if route in LOGIN_ROUTES and method == "POST":
-            self.logins.labels(LOGIN_OUTCOMES.get(status, "error")).inc()
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 USERS = "/api/v1/users"
@@ -17,7 +18,9 @@ USERS = "/api/v1/users"
 @pytest.fixture
 async def admin(app: FastAPI, sign_up: SignUp, log_in: LogIn) -> dict[str, str]:
     await sign_up(email="root@example.com")
-    await app.state.container.create_or_promote_admin().execute("root@example.com", None)
+    await app.state.container.create_or_promote_admin().execute(
+        CreateOrPromoteAdminCommand(email="root@example.com")
+    )
     return bearer(await log_in(email="root@example.com"))
 
 

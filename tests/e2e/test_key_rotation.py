@@ -10,6 +10,7 @@ import httpx
 import jwt
 from asgi_lifespan import LifespanManager
 
+from application.use_cases.rotate_signing_key import RotateSigningKeyCommand
 from entrypoints.container import Container, build_container
 from entrypoints.http.app import create_app
 from tests.e2e.conftest import PASSWORD, bearer, settings_for
@@ -56,7 +57,7 @@ async def test_a_rotation_reaches_every_replica_and_old_tokens_keep_working(
         ).json()
         old_kid = jwt.get_unverified_header(old_pair["access_token"])["kid"]
 
-        new_key = await container_a.rotate_signing_key().execute()
+        new_key = await container_a.rotate_signing_key().execute(RotateSigningKeyCommand())
         assert new_key.kid != old_kid
 
         deadline = time.monotonic() + REPLICA_PICKUP_SECONDS

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from application.use_cases.dispatch_outbox import DispatchOutboxCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 FORGOT = "/api/v1/auth/password/forgot"
@@ -37,7 +38,7 @@ def settings_overrides(mail_dir: Path) -> dict[str, Any]:
 
 
 async def _delivered(app: FastAPI, mail_dir: Path) -> list[EmailMessage]:
-    await app.state.container.dispatch_outbox().execute()
+    await app.state.container.dispatch_outbox().execute(DispatchOutboxCommand())
     return _read_mail(mail_dir)
 
 

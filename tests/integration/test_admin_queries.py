@@ -22,7 +22,7 @@ from adapters.persistence.tables import audit_events, users
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.pagination import Position
 from application.ports.persistence import UnitOfWork, UserFilter
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
@@ -31,7 +31,7 @@ from domain.email import Email
 from domain.role import Role
 from domain.user import User
 from tests.databases import truncate_postgres
-from tests.integration.builders import NOW, a_user, an_audit_event
+from tests.integration.builders import NOW, a_session, a_user, an_audit_event
 from tests.integration.conftest import Persist, UowFactory
 from tests.integration.statements import captured_statements
 
@@ -315,13 +315,15 @@ async def test_of_two_admins_demoting_each_other_at_once_exactly_one_succeeds(
                 await uow.users.delete(admin_id)
             await uow.commit()
         ada, bob = a_user(role=Role.ADMIN), a_user(role=Role.ADMIN)
-        await persist(ada, bob)
+        adas, bobs = a_session(ada), a_session(bob)
+        await persist(ada, bob, adas, bobs)
         change = changes[round % 2]
 
         # Both actors were loaded as admins before either change: both pass the role check.
+        as_ada, as_bob = Principal(ada, adas.id), Principal(bob, bobs.id)
         results = await asyncio.gather(
-            update_user.execute(ada, UpdateUserCommand(user_id=bob.id, caller=caller, **change)),
-            update_user.execute(bob, UpdateUserCommand(user_id=ada.id, caller=caller, **change)),
+            update_user.execute(UpdateUserCommand(as_ada, bob.id, caller, **change)),
+            update_user.execute(UpdateUserCommand(as_bob, ada.id, caller, **change)),
             return_exceptions=True,
         )
 

@@ -38,7 +38,7 @@ from adapters.system.clock import SystemClock
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims, SigningKeyFactory
 from application.ports.system import Clock
-from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from domain.role import Role
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
@@ -75,7 +75,9 @@ async def set_up(
 ) -> AsyncIterator[Setup]:
     """The adapter as the container composes it, over the key made on first start."""
     clock = clock or SystemClock()
-    key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute()
+    key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute(
+        EnsureSigningKeyCommand()
+    )
     verified = VerifiedTokens(clock, size=remembered)
     keys = KeyRing(
         uow_factory,

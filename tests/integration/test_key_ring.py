@@ -20,7 +20,7 @@ from adapters.security.key_ring import KeyRing
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.system.clock import SystemClock
 from application.ports.system import Clock
-from application.use_cases.ensure_signing_key import EnsureSigningKey
+from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from application.use_cases.rotate_signing_key import RotateSigningKey
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
@@ -54,7 +54,9 @@ async def ring(
     uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
 ) -> AsyncIterator[KeyRing]:
     """A ring over a database holding the key a first start makes."""
-    await EnsureSigningKey(uow_factory, key_factory, clock, "ES256").execute()
+    await EnsureSigningKey(uow_factory, key_factory, clock, "ES256").execute(
+        EnsureSigningKeyCommand()
+    )
     ring = ring_over(uow_factory, clock)
     yield ring
     await ring.aclose()
@@ -146,7 +148,9 @@ async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of
     database = Database(database_url, pool_size=1, pool_timeout=1)
     ring = ring_over(database.unit_of_work, clock)
     try:
-        key = await EnsureSigningKey(database.unit_of_work, key_factory, clock, "ES256").execute()
+        key = await EnsureSigningKey(database.unit_of_work, key_factory, clock, "ES256").execute(
+            EnsureSigningKeyCommand()
+        )
         await ring.load()
         clock.advance(seconds=60)  # stale at once
 

@@ -30,7 +30,11 @@ from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
-from application.use_cases.dispatch_outbox import DispatchOutbox, DispatchReport
+from application.use_cases.dispatch_outbox import (
+    DispatchOutbox,
+    DispatchOutboxCommand,
+    DispatchReport,
+)
 from domain.one_time_token import TokenPurpose
 from tests.integration.builders import NOW, a_one_time_token, a_user, an_outbox_message
 from tests.integration.conftest import Persist, UowFactory
@@ -462,7 +466,7 @@ async def test_dispatchers_running_at_once_send_every_message_exactly_once(
         dispatch = DispatchOutbox(uow_factory, mailer, SystemClock(), RandomIdGenerator())
         await start.wait()
         sent = 0
-        while (report := await dispatch.execute()).attempted:
+        while (report := await dispatch.execute(DispatchOutboxCommand())).attempted:
             sent += report.sent
         return sent
 
@@ -544,7 +548,7 @@ async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_ret
     mailer = SmtpMailer("127.0.0.1", smtp_server.port, None, None, False, SENDER, timeout=5)
     dispatch = DispatchOutbox(uow_factory, mailer, clock, RandomIdGenerator())
 
-    assert await dispatch.execute() == DispatchReport(sent=0, failed=1)
+    assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=0, failed=1)
     row = await outbox_row(engine, queued.id)
     assert (row.attempts, row.sent_at, row.failed_at) == (1, None, None)
     assert row.next_attempt_at == NOW + timedelta(seconds=30)
@@ -552,11 +556,11 @@ async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_ret
     assert smtp_server.handler.accepted == []
 
     clock.advance(timedelta(seconds=29))
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert smtp_server.handler.tries == 1
 
     clock.advance(timedelta(seconds=1))
-    assert await dispatch.execute() == DispatchReport(sent=1, failed=0)
+    assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=1, failed=0)
     [envelope] = smtp_server.handler.accepted
     assert envelope.rcpt_tos == [queued.message.to]
     delivered = parse(envelope.original_content or b"")
@@ -568,6 +572,6 @@ async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_ret
     assert (row.attempts, row.sent_at) == (2, clock.now())
 
     clock.advance(timedelta(hours=1))
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert smtp_server.handler.tries == 2
     assert len(smtp_server.handler.accepted) == 1

@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
+from application.use_cases.ensure_signing_key import EnsureSigningKeyCommand
 from application.use_cases.log_in import LogInCommand
 from application.use_cases.register_user import RegisterUserCommand
 from entrypoints.container import build_container
@@ -79,11 +81,13 @@ async def _set_up_accounts(settings: Settings) -> UUID:
     """A user and an admin; the user's id, for the admin endpoints to find someone at."""
     container = build_container(settings)
     try:
-        await container.ensure_signing_key().execute()
+        await container.ensure_signing_key().execute(EnsureSigningKeyCommand())
         register = container.register_user()
         user = await register.execute(RegisterUserCommand(email=USER_EMAIL, password=PASSWORD))
         await register.execute(RegisterUserCommand(email=ADMIN_EMAIL, password=PASSWORD))
-        await container.create_or_promote_admin().execute(ADMIN_EMAIL, None)
+        await container.create_or_promote_admin().execute(
+            CreateOrPromoteAdminCommand(email=ADMIN_EMAIL)
+        )
         return user.id
     finally:
         await container.database().aclose()
@@ -95,7 +99,9 @@ async def _admin_access_token(settings: Settings, *, restore: bool) -> str:
     container = build_container(settings)
     try:
         if restore:
-            await container.create_or_promote_admin().execute(ADMIN_EMAIL, PASSWORD)
+            await container.create_or_promote_admin().execute(
+                CreateOrPromoteAdminCommand(email=ADMIN_EMAIL, password=PASSWORD)
+            )
         pair = await container.log_in().execute(LogInCommand(email=ADMIN_EMAIL, password=PASSWORD))
         return pair.access_token
     finally:

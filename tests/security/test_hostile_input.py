@@ -23,6 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 ADMIN_EMAIL = "root@example.com"
@@ -267,7 +268,9 @@ async def attacker(
 ) -> Attacker:
     await sign_up(USER_EMAIL, name="Ada")
     await sign_up(ADMIN_EMAIL)
-    await app.state.container.create_or_promote_admin().execute(ADMIN_EMAIL, None)
+    await app.state.container.create_or_promote_admin().execute(
+        CreateOrPromoteAdminCommand(email=ADMIN_EMAIL)
+    )
     user = bearer(await log_in(USER_EMAIL))
     admin = bearer(await log_in(ADMIN_EMAIL))
     return Attacker(client, {"none": {}, "user": user, "admin": admin})

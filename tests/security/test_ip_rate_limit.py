@@ -11,17 +11,22 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from dependency_injector import providers
 from fastapi import FastAPI
 
 from adapters.rate_limit.redis import KEY_PREFIX
+from application.ports.metrics import LoginOutcome
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.http.dependencies import rate_limit_subject
 from tests.e2e.conftest import PASSWORD, settings_for
+from tests.fakes import RecordingSecurityMetrics
 from tests.redis_server import delete_keys, reachable_redis_url
 
 PER_MINUTE = 3
 LOGIN = "/api/v1/auth/login"
+TOKEN = "/api/v1/auth/token"
+SIGNUP = "/api/v1/auth/signup"
 WRONG_LOGIN = {"email": "nobody@example.com", "password": "not the password"}
 
 # Each throttled endpoint, with a request it answers without a 429 (what it answers does not
@@ -130,6 +135,33 @@ async def test_an_ipv6_client_is_counted_by_its_slash_64(app: FastAPI) -> None:
         assert_throttled(await hopping.post(LOGIN, json=WRONG_LOGIN))
     async with client_from(app, "2001:db8:1:3::1") as neighbour:
         assert (await neighbour.post(LOGIN, json=WRONG_LOGIN)).status_code == 401
+
+
+async def test_logins_refused_by_the_per_ip_limit_count_as_throttled_logins(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in (LOGIN, TOKEN, SIGNUP):
+        await exhaust(client, path)
+        assert_throttled(await client.post(path, **THROTTLED[path]))
+
+    metrics = (await client.get("/metrics")).text
+    assert 'portcullis_logins_total{outcome="throttled"} 2.0' in metrics  # login and token
+
+
+async def test_a_refusal_by_the_per_ip_limit_is_counted_once_through_the_security_metrics(
+    database_url: str,
+) -> None:
+    container = build_container(settings_for(database_url, rate_limit_per_minute=PER_MINUTE))
+    recorded = RecordingSecurityMetrics()
+    with container.security_metrics.override(providers.Object(recorded)):
+        app = create_app(container)
+        async with LifespanManager(app), client_from(app, "198.51.100.20") as client:
+            await exhaust(client)
+            assert_throttled(await client.post(LOGIN, json=WRONG_LOGIN))
+
+    assert recorded.logins == [LoginOutcome.INVALID_CREDENTIALS] * PER_MINUTE + [
+        LoginOutcome.THROTTLED
+    ]
 
 
 async def test_openapi_documents_429_on_every_throttled_route(client: httpx.AsyncClient) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
 from application.ports.security import AccessTokenClaims
@@ -115,6 +115,12 @@ class Accounts:
         )
         self._store.sessions[session.id] = copy.deepcopy(session)
         return session, refresh_token
+
+    def signed_in(self, user: User, session: Session | None = None) -> Principal:
+        """The principal Authenticate makes of an access token of this session. Without one,
+        the principal names a session the store does not hold: for the use cases that never
+        look at the caller's session, a test need not seed one (nor find it among the user's)."""
+        return Principal(user=user, session_id=session.id if session else self._ids.new_id())
 
     def revoked_session(self, user: User) -> Session:
         """A session opened and revoked now, as a logout would have left it."""

@@ -39,6 +39,7 @@ from tests.fakes import (
     InMemoryAuthenticatedUserReader,
     InMemoryStore,
     RecordingMailer,
+    RecordingSecurityMetrics,
     SequentialIds,
 )
 from tests.unit.builders import (
@@ -115,6 +116,11 @@ def audit(clock: FixedClock, ids: SequentialIds) -> AuditEvents:
 
 
 @pytest.fixture
+def security_metrics() -> RecordingSecurityMetrics:
+    return RecordingSecurityMetrics()
+
+
+@pytest.fixture
 def register_user(
     uow: FakeUnitOfWorkFactory,
     hasher: FakePasswordHasher,
@@ -134,8 +140,9 @@ def log_in(
     clock: FixedClock,
     ids: SequentialIds,
     audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
 ) -> LogIn:
-    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit, THROTTLE)
+    return LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit, THROTTLE, security_metrics)
 
 
 @pytest.fixture
@@ -177,8 +184,9 @@ def refresh_tokens(
     clock: FixedClock,
     ids: SequentialIds,
     audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
 ) -> RefreshTokens:
-    return RefreshTokens(uow, tokens, clock, ids, LIFETIMES, audit)
+    return RefreshTokens(uow, tokens, clock, ids, LIFETIMES, audit, security_metrics)
 
 
 @pytest.fixture
@@ -189,8 +197,10 @@ def revoke_sessions(
 
 
 @pytest.fixture
-def revoke_own_session(revoke_sessions: RevokeSessions) -> RevokeOwnSession:
-    return RevokeOwnSession(revoke_sessions)
+def revoke_own_session(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+) -> RevokeOwnSession:
+    return RevokeOwnSession(uow, clock, audit)
 
 
 @pytest.fixture

@@ -14,6 +14,14 @@ from domain.role import Role
 
 
 @dataclass(frozen=True, slots=True)
+class CreateOrPromoteAdminCommand:
+    """`password` is used only when no account has this email; None asks for none."""
+
+    email: str
+    password: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AdminOutcome:
     email: str
     created: bool
@@ -32,8 +40,8 @@ class CreateOrPromoteAdmin:
         self._clock = clock
         self._audit = audit
 
-    async def execute(self, raw_email: str, password: str | None) -> AdminOutcome:
-        email = Email.parse(raw_email)
+    async def execute(self, command: CreateOrPromoteAdminCommand) -> AdminOutcome:
+        email = Email.parse(command.email)
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is not None:
@@ -62,9 +70,11 @@ class CreateOrPromoteAdmin:
                     )
                 await uow.commit()
                 return AdminOutcome(email=email.value, created=False)
-        if password is None:
+        if command.password is None:
             raise NewAccountNeedsPassword()
         created = await self._register.execute(
-            RegisterUserCommand(email=email.value, password=password, role=Role.ADMIN), via="cli"
+            RegisterUserCommand(
+                email=email.value, password=command.password, role=Role.ADMIN, via="cli"
+            )
         )
         return AdminOutcome(email=created.email.value, created=True)

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from application.audit import AuditEvents
 from application.authorization import require_admin
-from application.caller import Caller
+from application.caller import NO_CALLER, Caller, Principal
 from application.errors import NotFound
 from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
 from domain.audit_event import AuditEventType
-from domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUserCommand:
+    principal: Principal
+    user_id: UUID
+    caller: Caller = NO_CALLER
 
 
 class DeleteUser:
@@ -19,11 +26,12 @@ class DeleteUser:
         self._uow = uow
         self._audit = audit
 
-    async def execute(self, actor: User, user_id: UUID, caller: Caller) -> None:
+    async def execute(self, command: DeleteUserCommand) -> None:
+        actor = command.principal.user
         require_admin(actor)
         async with self._uow() as uow:
             admins_before = await lock_admins(uow)
-            user = await uow.users.get(user_id)
+            user = await uow.users.get(command.user_id)
             if user is None:
                 raise NotFound("user")
             await uow.users.delete(user.id)
@@ -31,7 +39,7 @@ class DeleteUser:
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.DELETED,
-                    caller,
+                    command.caller,
                     user_id=user.id,
                     actor_id=actor.id,
                     email=user.email.value,

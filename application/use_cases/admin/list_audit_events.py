@@ -4,14 +4,15 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.authorization import require_admin
+from application.caller import Principal
 from application.pagination import Page, Position, decode_cursor, encode_cursor
 from application.ports.persistence import UnitOfWorkFactory
 from domain.audit_event import AuditEvent, AuditEventType
-from domain.user import User
 
 
 @dataclass(frozen=True, slots=True)
 class ListAuditEventsQuery:
+    principal: Principal
     limit: int
     user_id: UUID | None = None
     type: AuditEventType | None = None
@@ -24,8 +25,8 @@ class ListAuditEvents:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def execute(self, actor: User, query: ListAuditEventsQuery) -> Page[AuditEvent]:
-        require_admin(actor)
+    async def execute(self, query: ListAuditEventsQuery) -> Page[AuditEvent]:
+        require_admin(query.principal.user)
         before = decode_cursor(query.cursor)
         async with self._uow() as uow:
             events = await uow.audit.list_page(

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from application.audit import AuditEvents
 from application.authorization import require_admin
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.errors import NotFound
 from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
@@ -20,6 +20,7 @@ from domain.user import User
 
 @dataclass(frozen=True, slots=True)
 class UpdateUserCommand:
+    principal: Principal
     user_id: UUID
     caller: Caller
     name: str | Unset | None = UNSET
@@ -38,7 +39,8 @@ class UpdateUser:
         self._clock = clock
         self._audit = audit
 
-    async def execute(self, actor: User, command: UpdateUserCommand) -> User:
+    async def execute(self, command: UpdateUserCommand) -> User:
+        actor = command.principal.user
         require_admin(actor)
         new_email = None if command.email is UNSET else Email.parse(command.email)
         now = self._clock.now()

@@ -10,20 +10,19 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator
 
+from application.caller import Caller, Principal
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from application.ports.persistence import UserFilter
 from application.unset import UNSET
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.admin.delete_user import DeleteUser
-from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
+from application.use_cases.admin.get_user import GetUser, GetUserQuery
 from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
-from application.use_cases.register_user import RegisterUserCommand
 from domain.audit_event import AuditEventType
 from domain.email import MAX_EMAIL_LENGTH
 from domain.role import Role
-from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
+from entrypoints.http.dependencies import authenticated, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
@@ -59,8 +58,8 @@ Search = Annotated[
     "/api/v1/users", response_model=UserListResponse, responses=problems(401, 403, 422, 503)
 )
 async def list_users(
-    principal: CurrentPrincipal,
-    list_users: Annotated[ListUsers, provided(lambda c: c.list_users)],
+    principal: Principal = authenticated(),
+    list_users: ListUsers = use_case(lambda c: c.list_users),
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
     q: Search = None,
@@ -70,10 +69,9 @@ async def list_users(
     """Accounts, oldest first. `q` matches part of the email or the name; `next_cursor` is
     null on the last page."""
     page = await list_users.execute(
-        principal.user,
         ListUsersQuery(
-            filter=UserFilter(q=q, role=role, is_active=is_active), limit=limit, cursor=cursor
-        ),
+            principal=principal, limit=limit, cursor=cursor, q=q, role=role, is_active=is_active
+        )
     )
     return UserListResponse(
         items=[UserResponse.of(user) for user in page.items], next_cursor=page.next_cursor
@@ -89,19 +87,19 @@ async def list_users(
 async def create_user(
     body: CreateUserRequest,
     response: Response,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    create: Annotated[CreateUser, provided(lambda c: c.create_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    create: CreateUser = use_case(lambda c: c.create_user),
 ) -> UserResponse:
     user = await create.execute(
-        principal.user,
-        RegisterUserCommand(
+        CreateUserCommand(
+            principal=principal,
             email=body.email,
             password=body.password,
             name=body.name,
             role=body.role,
             caller=caller,
-        ),
+        )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserResponse.of(user)
@@ -114,10 +112,10 @@ async def create_user(
 )
 async def get_user(
     user_id: UUID,
-    principal: CurrentPrincipal,
-    get: Annotated[GetUser, provided(lambda c: c.get_user)],
+    principal: Principal = authenticated(),
+    get: GetUser = use_case(lambda c: c.get_user),
 ) -> UserResponse:
-    return UserResponse.of(await get.execute(principal.user, user_id))
+    return UserResponse.of(await get.execute(GetUserQuery(principal=principal, user_id=user_id)))
 
 
 @router.patch(
@@ -128,16 +126,16 @@ async def get_user(
 async def update_user(
     user_id: UUID,
     body: AdminUpdateUserRequest,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    update: Annotated[UpdateUser, provided(lambda c: c.update_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    update: UpdateUser = use_case(lambda c: c.update_user),
 ) -> UserResponse:
     """Change what is sent. Deactivating ends every session of the account at once; a change
     that would leave no active admin is `409 last_admin`."""
     sent = body.model_fields_set
     user = await update.execute(
-        principal.user,
         UpdateUserCommand(
+            principal=principal,
             user_id=user_id,
             caller=caller,
             name=body.name if "name" in sent else UNSET,
@@ -145,7 +143,7 @@ async def update_user(
             role=body.role if body.role is not None else UNSET,
             is_active=body.is_active if body.is_active is not None else UNSET,
             is_verified=body.is_verified if body.is_verified is not None else UNSET,
-        ),
+        )
     )
     return UserResponse.of(user)
 
@@ -157,11 +155,11 @@ async def update_user(
 )
 async def delete_user(
     user_id: UUID,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    delete: Annotated[DeleteUser, provided(lambda c: c.delete_user)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    delete: DeleteUser = use_case(lambda c: c.delete_user),
 ) -> None:
-    await delete.execute(principal.user, user_id, caller)
+    await delete.execute(DeleteUserCommand(principal=principal, user_id=user_id, caller=caller))
 
 
 @router.get(
@@ -170,8 +168,8 @@ async def delete_user(
     responses=problems(401, 403, 422, 503),
 )
 async def list_audit_events(
-    principal: CurrentPrincipal,
-    list_events: Annotated[ListAuditEvents, provided(lambda c: c.list_audit_events)],
+    principal: Principal = authenticated(),
+    list_events: ListAuditEvents = use_case(lambda c: c.list_audit_events),
     user_id: UUID | None = None,
     type: AuditEventType | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
@@ -179,8 +177,9 @@ async def list_audit_events(
 ) -> AuditEventListResponse:
     """Security events, newest first."""
     page = await list_events.execute(
-        principal.user,
-        ListAuditEventsQuery(limit=limit, user_id=user_id, type=type, cursor=cursor),
+        ListAuditEventsQuery(
+            principal=principal, limit=limit, user_id=user_id, type=type, cursor=cursor
+        )
     )
     return AuditEventListResponse(
         items=[AuditEventResponse.of(event) for event in page.items],

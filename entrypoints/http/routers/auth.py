@@ -2,21 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Response, status
 
+from application.caller import Caller, Principal
 from application.use_cases.log_in import LogIn, LogInCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
-from application.use_cases.revoke_sessions import RevokeSessions
-from domain.session_scope import SessionScope
-from entrypoints.http.dependencies import (
-    CallerInfo,
-    CurrentPrincipal,
-    client_ip_of,
-    provided,
-    rate_limited,
-    user_agent_of,
-)
+from application.use_cases.revoke_sessions import RevokeSessions, RevokeSessionsCommand
+from entrypoints.http.dependencies import authenticated, rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     LoginRequest,
@@ -40,8 +33,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 async def signup(
     body: SignupRequest,
     response: Response,
-    caller: CallerInfo,
-    register: Annotated[RegisterUser, provided(lambda c: c.register_user)],
+    caller: Caller = request_caller(),
+    register: RegisterUser = use_case(lambda c: c.register_user),
 ) -> UserResponse:
     user = await register.execute(
         RegisterUserCommand(email=body.email, password=body.password, name=body.name, caller=caller)
@@ -54,20 +47,15 @@ async def signup(
     "/login",
     response_model=TokenPairResponse,
     responses=problems(401, 403, 413, 422, 429, 503),
-    dependencies=[rate_limited("login")],
+    dependencies=[rate_limited("login", login=True)],
 )
 async def login(
     body: LoginRequest,
-    request: Request,
-    log_in: Annotated[LogIn, provided(lambda c: c.log_in)],
+    caller: Caller = request_caller(),
+    log_in: LogIn = use_case(lambda c: c.log_in),
 ) -> TokenPairResponse:
     pair = await log_in.execute(
-        LogInCommand(
-            email=body.email,
-            password=body.password,
-            user_agent=user_agent_of(request),
-            ip=client_ip_of(request),
-        )
+        LogInCommand(email=body.email, password=body.password, caller=caller)
     )
     return TokenPairResponse.of(pair)
 
@@ -77,21 +65,16 @@ async def login(
     response_model=TokenPairResponse,
     # 400: a form body that cannot be parsed at all (a multipart one without its boundary).
     responses=problems(400, 401, 403, 413, 422, 429, 503),
-    dependencies=[rate_limited("token")],
+    dependencies=[rate_limited("token", login=True)],
 )
 async def token(
     form: Annotated[TokenForm, Form()],
-    request: Request,
-    log_in: Annotated[LogIn, provided(lambda c: c.log_in)],
+    caller: Caller = request_caller(),
+    log_in: LogIn = use_case(lambda c: c.log_in),
 ) -> TokenPairResponse:
     """The OAuth2 password flow (form-encoded), for the Authorize button of /docs."""
     pair = await log_in.execute(
-        LogInCommand(
-            email=form.username,
-            password=form.password,
-            user_agent=user_agent_of(request),
-            ip=client_ip_of(request),
-        )
+        LogInCommand(email=form.username, password=form.password, caller=caller)
     )
     return TokenPairResponse.of(pair)
 
@@ -104,8 +87,8 @@ async def token(
 )
 async def refresh(
     body: RefreshRequest,
-    caller: CallerInfo,
-    refresh_tokens: Annotated[RefreshTokens, provided(lambda c: c.refresh_tokens)],
+    caller: Caller = request_caller(),
+    refresh_tokens: RefreshTokens = use_case(lambda c: c.refresh_tokens),
 ) -> TokenPairResponse:
     """Trade a refresh token for a new pair. A token works once: replaying an already-traded
     one revokes its whole session (`refresh_token_reused`)."""
@@ -117,9 +100,9 @@ async def refresh(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 503))
 async def logout(
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    revoke: Annotated[RevokeSessions, provided(lambda c: c.revoke_sessions)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    revoke: RevokeSessions = use_case(lambda c: c.revoke_sessions),
 ) -> None:
     """End the current session: its refresh token and access tokens stop working at once."""
-    await revoke.execute(SessionScope.one(principal.user.id, principal.session_id), caller)
+    await revoke.execute(RevokeSessionsCommand(principal=principal, caller=caller))

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
 
-from application.use_cases.check_readiness import CheckReadiness
-from application.use_cases.publish_public_keys import PublishPublicKeys
-from entrypoints.http.dependencies import provided
+from application.use_cases.check_readiness import CheckReadiness, CheckReadinessQuery
+from application.use_cases.publish_public_keys import PublishPublicKeys, PublishPublicKeysQuery
+from entrypoints.http.dependencies import use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import JwksResponse, StatusResponse
 
@@ -21,16 +21,16 @@ async def healthz() -> StatusResponse:
 
 @router.get("/readyz", response_model=StatusResponse, responses=problems(503))
 async def readyz(
-    check: Annotated[CheckReadiness, provided(lambda c: c.check_readiness)],
+    check: CheckReadiness = use_case(lambda c: c.check_readiness),
 ) -> StatusResponse:
     """Ready to serve: the database answers."""
-    await check.execute()
+    await check.execute(CheckReadinessQuery())
     return StatusResponse()
 
 
 @router.get("/.well-known/jwks.json", response_model=JwksResponse, responses=problems(503))
 async def jwks(
-    publish: Annotated[PublishPublicKeys, provided(lambda c: c.publish_public_keys)],
+    publish: PublishPublicKeys = use_case(lambda c: c.publish_public_keys),
 ) -> dict[str, Any]:
     """The public keys that verify Portcullis access tokens."""
-    return {"keys": await publish.execute()}
+    return {"keys": await publish.execute(PublishPublicKeysQuery())}

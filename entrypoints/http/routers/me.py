@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
 
+from application.caller import Caller, Principal
 from application.unset import UNSET
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
-from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided
+from entrypoints.http.dependencies import authenticated, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     ChangePasswordRequest,
@@ -21,21 +20,21 @@ router = APIRouter(prefix="/api/v1/users/me", tags=["me"])
 
 
 @router.get("", response_model=UserResponse, responses=problems(401, 503))
-async def read_me(principal: CurrentPrincipal) -> UserResponse:
+async def read_me(principal: Principal = authenticated()) -> UserResponse:
     return UserResponse.of(principal.user)
 
 
 @router.patch("", response_model=UserResponse, responses=problems(401, 409, 413, 422, 503))
 async def update_me(
     body: UpdateMeRequest,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    update_profile: Annotated[UpdateProfile, provided(lambda c: c.update_profile)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    update_profile: UpdateProfile = use_case(lambda c: c.update_profile),
 ) -> UserResponse:
     sent = body.model_fields_set
     user = await update_profile.execute(
         UpdateProfileCommand(
-            user_id=principal.user.id,
+            principal=principal,
             name=body.name if "name" in sent else UNSET,
             email=body.email if body.email is not None else UNSET,
             caller=caller,
@@ -51,15 +50,14 @@ async def update_me(
 )
 async def change_password(
     body: ChangePasswordRequest,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    change: Annotated[ChangePassword, provided(lambda c: c.change_password)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    change: ChangePassword = use_case(lambda c: c.change_password),
 ) -> None:
     """Sets a new password; every other session of the account is revoked."""
     await change.execute(
         ChangePasswordCommand(
-            user_id=principal.user.id,
-            session_id=principal.session_id,
+            principal=principal,
             current_password=body.current_password,
             new_password=body.new_password,
             caller=caller,
@@ -72,11 +70,11 @@ async def change_password(
 )
 async def delete_me(
     body: DeleteMeRequest,
-    principal: CurrentPrincipal,
-    caller: CallerInfo,
-    delete: Annotated[DeleteAccount, provided(lambda c: c.delete_account)],
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    delete: DeleteAccount = use_case(lambda c: c.delete_account),
 ) -> None:
     """Deletes the account after the password is confirmed; the email becomes free."""
     await delete.execute(
-        DeleteAccountCommand(user_id=principal.user.id, password=body.password, caller=caller)
+        DeleteAccountCommand(principal=principal, password=body.password, caller=caller)
     )

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from application.caller import Caller
 from application.errors import InvalidOrExpiredToken
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
-from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.errors import WeakPassword
-from entrypoints.http.dependencies import caller_of, provided, rate_limited
+from entrypoints.http.dependencies import rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT, MAX_TOKEN_INPUT
 
@@ -76,11 +77,12 @@ async def reset_password_form(
     request: Request,
     token: TokenField,
     new_password: Annotated[str, Form(min_length=1, max_length=MAX_PASSWORD_INPUT)],
-    reset: Annotated[ResetPassword, provided(lambda c: c.reset_password)],
+    caller: Caller = request_caller(),
+    reset: ResetPassword = use_case(lambda c: c.reset_password),
 ) -> HTMLResponse:
     try:
         await reset.execute(
-            ResetPasswordCommand(token=token, new_password=new_password, caller=caller_of(request))
+            ResetPasswordCommand(token=token, new_password=new_password, caller=caller)
         )
     except InvalidOrExpiredToken:
         return _outcome(request, "Reset your password", BROKEN_LINK, success=False)
@@ -118,10 +120,11 @@ async def verify_email_page(request: Request, token: TokenQuery = None) -> HTMLR
 async def verify_email_form(
     request: Request,
     token: TokenField,
-    verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
+    caller: Caller = request_caller(),
+    verify: VerifyEmail = use_case(lambda c: c.verify_email),
 ) -> HTMLResponse:
     try:
-        await verify.execute(token, caller_of(request))
+        await verify.execute(VerifyEmailCommand(token=token, caller=caller))
     except InvalidOrExpiredToken:
         return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
     return _outcome(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
 
-from application.use_cases.request_email_verification import RequestEmailVerification
-from application.use_cases.request_password_reset import RequestPasswordReset
+from application.caller import Caller, Principal
+from application.use_cases.request_email_verification import (
+    RequestEmailVerification,
+    RequestEmailVerificationCommand,
+)
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
-from application.use_cases.verify_email import VerifyEmail
-from entrypoints.http.dependencies import CallerInfo, CurrentPrincipal, provided, rate_limited
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
+from entrypoints.http.dependencies import authenticated, rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import (
     AcceptedResponse,
@@ -38,11 +43,11 @@ VERIFICATION_REQUESTED = AcceptedResponse(
 )
 async def forgot_password(
     body: ForgotPasswordRequest,
-    request_reset: Annotated[RequestPasswordReset, provided(lambda c: c.request_password_reset)],
+    request_reset: RequestPasswordReset = use_case(lambda c: c.request_password_reset),
 ) -> AcceptedResponse:
     """Mail a reset link valid 30 minutes. The answer is the same whether or not an account
     uses this email."""
-    await request_reset.execute(body.email)
+    await request_reset.execute(RequestPasswordResetCommand(email=body.email))
     return RESET_REQUESTED
 
 
@@ -54,8 +59,8 @@ async def forgot_password(
 )
 async def reset_password(
     body: ResetPasswordRequest,
-    caller: CallerInfo,
-    reset: Annotated[ResetPassword, provided(lambda c: c.reset_password)],
+    caller: Caller = request_caller(),
+    reset: ResetPassword = use_case(lambda c: c.reset_password),
 ) -> None:
     """Set a new password with the token from the reset link; every session is revoked."""
     await reset.execute(
@@ -70,13 +75,13 @@ async def reset_password(
     responses=problems(401, 503),
 )
 async def request_email_verification(
-    principal: CurrentPrincipal,
-    request_verification: Annotated[
-        RequestEmailVerification, provided(lambda c: c.request_email_verification)
-    ],
+    principal: Principal = authenticated(),
+    request_verification: RequestEmailVerification = use_case(
+        lambda c: c.request_email_verification
+    ),
 ) -> AcceptedResponse:
     """Mail a confirmation link for the caller's current email, valid 24 hours."""
-    await request_verification.execute(principal.user.id)
+    await request_verification.execute(RequestEmailVerificationCommand(principal=principal))
     return VERIFICATION_REQUESTED
 
 
@@ -88,8 +93,8 @@ async def request_email_verification(
 )
 async def verify_email(
     body: VerifyEmailRequest,
-    caller: CallerInfo,
-    verify: Annotated[VerifyEmail, provided(lambda c: c.verify_email)],
+    caller: Caller = request_caller(),
+    verify: VerifyEmail = use_case(lambda c: c.verify_email),
 ) -> None:
     """Confirm the email with the token from the verification link."""
-    await verify.execute(body.token, caller)
+    await verify.execute(VerifyEmailCommand(token=body.token, caller=caller))

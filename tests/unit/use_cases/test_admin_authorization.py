@@ -9,22 +9,21 @@ from uuid import UUID
 
 import pytest
 
+from application.caller import Principal
 from application.errors import Forbidden
-from application.ports.persistence import UserFilter
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.admin.delete_user import DeleteUser
-from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
+from application.use_cases.admin.get_user import GetUser, GetUserQuery
 from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
-from application.use_cases.register_user import RegisterUserCommand
 from domain.role import Role
 from domain.user import User
 from tests.fakes import FakeUnitOfWorkFactory, InMemoryStore
 from tests.unit.builders import CALLER, PASSWORD, Accounts, AuditTrail, stored_user
 
 # What an admin use case is asked to do, by `actor`, to the account `target`.
-AdminCall = Callable[[User, User], Awaitable[object]]
+AdminCall = Callable[[Principal, User], Awaitable[object]]
 
 ADMIN_USE_CASES = [
     "list users",
@@ -51,22 +50,26 @@ def admin_calls(
     list_audit_events: ListAuditEvents,
 ) -> dict[str, AdminCall]:
     return {
-        "list users": lambda actor, _: list_users.execute(
-            actor, ListUsersQuery(UserFilter(), limit=10)
-        ),
-        "get a user": lambda actor, target: get_user.execute(actor, target.id),
+        "list users": lambda actor, _: list_users.execute(ListUsersQuery(actor, limit=10)),
+        "get a user": lambda actor, target: get_user.execute(GetUserQuery(actor, target.id)),
         "create a user": lambda actor, _: create_user.execute(
-            actor, RegisterUserCommand("new@example.com", PASSWORD, role=Role.ADMIN)
+            CreateUserCommand(actor, "new@example.com", PASSWORD, role=Role.ADMIN)
         ),
         "update a user": lambda actor, target: update_user.execute(
-            actor,
             UpdateUserCommand(
-                target.id, CALLER, name="Taken over", role=Role.ADMIN, is_active=False
-            ),
+                actor,
+                target.id,
+                CALLER,
+                name="Taken over",
+                role=Role.ADMIN,
+                is_active=False,
+            )
         ),
-        "delete a user": lambda actor, target: delete_user.execute(actor, target.id, CALLER),
+        "delete a user": lambda actor, target: delete_user.execute(
+            DeleteUserCommand(actor, target.id, CALLER)
+        ),
         "list audit events": lambda actor, _: list_audit_events.execute(
-            actor, ListAuditEventsQuery(limit=10)
+            ListAuditEventsQuery(actor, limit=10)
         ),
     }
 
@@ -84,7 +87,8 @@ async def test_anyone_but_an_active_admin_is_forbidden_and_nothing_is_read_or_ch
 ) -> None:
     await accounts.user("root@example.com", role=Role.ADMIN)
     role, is_active = NOT_ADMINS[actor_kind]
-    actor = await accounts.user("mallory@example.com", role=role, is_active=is_active)
+    mallory = await accounts.user("mallory@example.com", role=role, is_active=is_active)
+    actor = accounts.signed_in(mallory)
     bob = await accounts.user("bob@example.com")
     accounts.session(bob)
     trail.event(user_id=bob.id)
@@ -104,7 +108,7 @@ async def test_an_active_admin_is_let_through(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     bob = await accounts.user("bob@example.com")
 
-    await admin_calls[use_case](root, bob)
+    await admin_calls[use_case](accounts.signed_in(root), bob)
 
 
 async def test_a_plain_user_cannot_make_themself_an_admin(
@@ -113,7 +117,9 @@ async def test_a_plain_user_cannot_make_themself_an_admin(
     eve = await accounts.user("eve@example.com")
 
     with pytest.raises(Forbidden):
-        await update_user.execute(eve, UpdateUserCommand(eve.id, CALLER, role=Role.ADMIN))
+        await update_user.execute(
+            UpdateUserCommand(accounts.signed_in(eve), eve.id, CALLER, role=Role.ADMIN)
+        )
 
     assert stored_user(store, eve.id) == eve
 
@@ -124,7 +130,7 @@ async def test_a_non_admin_asking_for_an_unknown_account_learns_nothing_but_forb
     eve = await accounts.user("eve@example.com")
 
     with pytest.raises(Forbidden):
-        await get_user.execute(eve, UUID(int=999))
+        await get_user.execute(GetUserQuery(accounts.signed_in(eve), UUID(int=999)))
 
 
 async def test_authorization_comes_before_checking_what_was_sent(
@@ -133,6 +139,10 @@ async def test_authorization_comes_before_checking_what_was_sent(
     eve = await accounts.user("eve@example.com")
 
     with pytest.raises(Forbidden):
-        await update_user.execute(eve, UpdateUserCommand(eve.id, CALLER, email="not an email"))
+        await update_user.execute(
+            UpdateUserCommand(accounts.signed_in(eve), eve.id, CALLER, email="not an email")
+        )
     with pytest.raises(Forbidden):
-        await list_users.execute(eve, ListUsersQuery(UserFilter(), limit=10, cursor="garbage!"))
+        await list_users.execute(
+            ListUsersQuery(accounts.signed_in(eve), limit=10, cursor="garbage!")
+        )

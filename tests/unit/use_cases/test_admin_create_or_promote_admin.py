@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 
 from application.errors import NewAccountNeedsPassword
-from application.use_cases.admin.create_or_promote_admin import AdminOutcome, CreateOrPromoteAdmin
+from application.use_cases.admin.create_or_promote_admin import (
+    AdminOutcome,
+    CreateOrPromoteAdmin,
+    CreateOrPromoteAdminCommand,
+)
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidEmail, WeakPassword
@@ -33,7 +37,9 @@ async def test_an_existing_account_is_promoted_and_keeps_its_password(
     ada = await accounts.user("ada@example.com", name="Ada", is_verified=True)
     clock.advance(minutes=1)
 
-    outcome = await create_or_promote_admin.execute(" ADA@example.com ", None)
+    outcome = await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email=" ADA@example.com ")
+    )
 
     assert outcome == AdminOutcome(email="ada@example.com", created=False)
     after = stored(store, ada)
@@ -50,7 +56,9 @@ async def test_a_password_given_for_an_existing_account_is_not_used(
 ) -> None:
     ada = await accounts.user("ada@example.com")
 
-    await create_or_promote_admin.execute("ada@example.com", NEW_PASSWORD)
+    await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email="ada@example.com", password=NEW_PASSWORD)
+    )
 
     assert stored(store, ada).password_hash == ada.password_hash
 
@@ -64,7 +72,7 @@ async def test_promoting_records_the_role_change_by_the_operator(
     ada = await accounts.user("ada@example.com")
     clock.advance(minutes=1)
 
-    await create_or_promote_admin.execute("ada@example.com", None)
+    await create_or_promote_admin.execute(CreateOrPromoteAdminCommand(email="ada@example.com"))
 
     [event] = recorded_events(store)
     assert event.type is AuditEventType.ROLE_CHANGED
@@ -79,7 +87,7 @@ async def test_a_deactivated_account_is_reactivated_as_an_admin(
 ) -> None:
     ada = await accounts.user("ada@example.com", is_active=False)
 
-    await create_or_promote_admin.execute("ada@example.com", None)
+    await create_or_promote_admin.execute(CreateOrPromoteAdminCommand(email="ada@example.com"))
 
     assert (stored(store, ada).role, stored(store, ada).is_active) == (Role.ADMIN, True)
     assert [(e.type, e.user_id, e.actor_id) for e in recorded_events(store)] == [
@@ -93,7 +101,7 @@ async def test_a_deactivated_admin_is_reactivated_without_a_role_change(
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN, is_active=False)
 
-    await create_or_promote_admin.execute("root@example.com", None)
+    await create_or_promote_admin.execute(CreateOrPromoteAdminCommand(email="root@example.com"))
 
     assert stored(store, root).is_active is True
     assert [event.type for event in recorded_events(store)] == [AuditEventType.ACTIVATED]
@@ -104,7 +112,9 @@ async def test_an_active_admin_stays_one_and_nothing_is_recorded(
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
-    outcome = await create_or_promote_admin.execute("root@example.com", None)
+    outcome = await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email="root@example.com")
+    )
 
     assert outcome == AdminOutcome(email="root@example.com", created=False)
     assert (stored(store, root).role, stored(store, root).is_active) == (Role.ADMIN, True)
@@ -118,7 +128,9 @@ async def test_without_an_account_one_is_created_as_an_admin_with_the_password(
     hasher: FakePasswordHasher,
     clock: FixedClock,
 ) -> None:
-    outcome = await create_or_promote_admin.execute(" Root@Example.com", PASSWORD)
+    outcome = await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email=" Root@Example.com", password=PASSWORD)
+    )
 
     assert outcome == AdminOutcome(email="root@example.com", created=True)
     [root] = store.users.values()
@@ -131,7 +143,9 @@ async def test_without_an_account_one_is_created_as_an_admin_with_the_password(
 async def test_creating_an_admin_records_user_created_by_the_operator(
     create_or_promote_admin: CreateOrPromoteAdmin, store: InMemoryStore
 ) -> None:
-    await create_or_promote_admin.execute("root@example.com", PASSWORD)
+    await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
+    )
 
     [root] = store.users.values()
     [event] = recorded_events(store)
@@ -147,7 +161,7 @@ async def test_a_new_account_needs_a_password_and_nothing_is_stored(
     uow: FakeUnitOfWorkFactory,
 ) -> None:
     with pytest.raises(NewAccountNeedsPassword):
-        await create_or_promote_admin.execute("root@example.com", None)
+        await create_or_promote_admin.execute(CreateOrPromoteAdminCommand(email="root@example.com"))
 
     assert store.users == {}
     assert recorded_events(store) == []
@@ -170,7 +184,9 @@ async def test_an_invalid_new_admin_is_refused_and_nothing_is_stored(
     error: type[Exception],
 ) -> None:
     with pytest.raises(error):
-        await create_or_promote_admin.execute(email, password)
+        await create_or_promote_admin.execute(
+            CreateOrPromoteAdminCommand(email=email, password=password)
+        )
 
     assert store.users == {}
     assert recorded_events(store) == []

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from application.errors import EmailAlreadyRegistered
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.register_user import RegisterUserCommand
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidEmail, WeakPassword
@@ -35,7 +34,9 @@ async def test_an_admin_creates_an_active_unverified_account_with_the_role_given
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
     created = await create_user.execute(
-        root, RegisterUserCommand(" Ada@Example.com ", PASSWORD, "Ada", role=role, caller=CALLER)
+        CreateUserCommand(
+            accounts.signed_in(root), " Ada@Example.com ", PASSWORD, "Ada", role=role, caller=CALLER
+        )
     )
 
     assert stored_user(store, created.id) == created
@@ -54,7 +55,9 @@ async def test_creating_an_account_records_user_created_by_the_admin_from_where_
     clock.advance(minutes=5)
 
     created = await create_user.execute(
-        root, RegisterUserCommand("ada@example.com", PASSWORD, role=Role.ADMIN, caller=CALLER)
+        CreateUserCommand(
+            accounts.signed_in(root), "ada@example.com", PASSWORD, role=Role.ADMIN, caller=CALLER
+        )
     )
 
     [event] = events_about(store, created.id)
@@ -72,7 +75,9 @@ async def test_an_email_already_registered_is_refused_and_nothing_is_stored_or_r
     eve = await accounts.user("eve@example.com")
 
     with pytest.raises(EmailAlreadyRegistered):
-        await create_user.execute(root, RegisterUserCommand("EVE@example.com", PASSWORD))
+        await create_user.execute(
+            CreateUserCommand(accounts.signed_in(root), "EVE@example.com", PASSWORD)
+        )
 
     assert list(store.users) == [root.id, eve.id]
     assert recorded_events(store) == []
@@ -80,25 +85,24 @@ async def test_an_email_already_registered_is_refused_and_nothing_is_stored_or_r
 
 
 @pytest.mark.parametrize(
-    ("command", "error"),
+    ("email", "password", "error"),
     [
-        pytest.param(RegisterUserCommand("ada@example.com", "password1"), WeakPassword, id="weak"),
-        pytest.param(
-            RegisterUserCommand("Ada <ada@example.com>", PASSWORD), InvalidEmail, id="email"
-        ),
+        pytest.param("ada@example.com", "password1", WeakPassword, id="weak"),
+        pytest.param("Ada <ada@example.com>", PASSWORD, InvalidEmail, id="email"),
     ],
 )
 async def test_an_invalid_account_is_refused_and_nothing_is_stored_or_recorded(
     create_user: CreateUser,
     accounts: Accounts,
     store: InMemoryStore,
-    command: RegisterUserCommand,
+    email: str,
+    password: str,
     error: type[Exception],
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
     with pytest.raises(error):
-        await create_user.execute(root, command)
+        await create_user.execute(CreateUserCommand(accounts.signed_in(root), email, password))
 
     assert list(store.users) == [root.id]
     assert recorded_events(store) == []

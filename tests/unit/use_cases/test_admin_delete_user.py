@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from application.errors import LastAdmin, NotFound
-from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from domain.audit_event import AuditEventType
 from domain.role import Role
@@ -31,7 +31,7 @@ async def test_an_admin_deletes_an_account_and_its_sessions(
     accounts.session(eve)
     accounts.revoked_session(eve)
 
-    await delete_user.execute(root, eve.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER))
 
     assert stored_user(store, eve.id) is None
     assert stored_sessions_of(store, eve.id) == []
@@ -47,7 +47,7 @@ async def test_deleting_an_account_leaves_the_others_and_their_sessions(
     bob = await accounts.user("bob@example.com")
     bobs = accounts.session(bob)
 
-    await delete_user.execute(root, eve.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER))
 
     assert set(store.users) == {root.id, bob.id}
     assert stored_sessions_of(store, bob.id) == [bobs]
@@ -61,7 +61,7 @@ async def test_deleting_an_account_records_user_deleted_by_the_admin(
     eve = await accounts.user("eve@example.com")
     clock.advance(minutes=1)
 
-    await delete_user.execute(root, eve.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER))
 
     [event] = recorded_events(store)
     assert event.type is AuditEventType.DELETED
@@ -78,7 +78,7 @@ async def test_the_audit_trail_of_a_deleted_account_outlives_it(
     eve = await accounts.user("eve@example.com")
     signed_up = trail.event(AuditEventType.SIGNED_UP, user_id=eve.id)
 
-    await delete_user.execute(root, eve.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER))
 
     assert [event.type for event in recorded_events(store)] == [
         AuditEventType.SIGNED_UP,
@@ -92,7 +92,7 @@ async def test_the_email_of_a_deleted_account_is_free_again(
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     eve = await accounts.user("eve@example.com")
-    await delete_user.execute(root, eve.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER))
 
     again = await register_user.execute(RegisterUserCommand("eve@example.com", PASSWORD))
 
@@ -105,7 +105,9 @@ async def test_an_unknown_account_is_not_found_and_nothing_is_recorded(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
     with pytest.raises(NotFound):
-        await delete_user.execute(root, UUID(int=999), CALLER)
+        await delete_user.execute(
+            DeleteUserCommand(accounts.signed_in(root), UUID(int=999), CALLER)
+        )
 
     assert list(store.users) == [root.id]
     assert recorded_events(store) == []
@@ -120,7 +122,7 @@ async def test_the_only_active_admin_cannot_delete_themself(
     await accounts.user("eve@example.com")
 
     with pytest.raises(LastAdmin):
-        await delete_user.execute(root, root.id, CALLER)
+        await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), root.id, CALLER))
 
     assert stored_user(store, root.id) == root
     assert stored_sessions_of(store, root.id) == [session]
@@ -135,8 +137,8 @@ async def test_an_admin_can_delete_another_admin_or_themself_while_one_remains(
     other = await accounts.user("other-admin@example.com", role=Role.ADMIN)
     third = await accounts.user("third-admin@example.com", role=Role.ADMIN)
 
-    await delete_user.execute(root, other.id, CALLER)
-    await delete_user.execute(root, root.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), other.id, CALLER))
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), root.id, CALLER))
 
     assert list(store.users) == [third.id]
 
@@ -148,7 +150,7 @@ async def test_a_deactivated_admin_does_not_count_as_an_admin_left(
     retired = await accounts.user("retired@example.com", role=Role.ADMIN, is_active=False)
 
     with pytest.raises(LastAdmin):
-        await delete_user.execute(root, root.id, CALLER)
+        await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), root.id, CALLER))
 
     assert set(store.users) == {root.id, retired.id}
 
@@ -159,6 +161,6 @@ async def test_deleting_a_deactivated_admin_leaves_the_active_one(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     retired = await accounts.user("retired@example.com", role=Role.ADMIN, is_active=False)
 
-    await delete_user.execute(root, retired.id, CALLER)
+    await delete_user.execute(DeleteUserCommand(accounts.signed_in(root), retired.id, CALLER))
 
     assert list(store.users) == [root.id]

@@ -82,7 +82,9 @@ async def test_the_only_active_admin_cannot_delete_their_own_account(
     await accounts.user("eve@example.com")
 
     with pytest.raises(LastAdmin):
-        await delete_account.execute(DeleteAccountCommand(root.id, PASSWORD, CALLER))
+        await delete_account.execute(
+            DeleteAccountCommand(accounts.signed_in(root, session), PASSWORD, CALLER)
+        )
 
     assert store.users[root.id] == root
     assert stored_sessions_of(store, root.id) == [session]
@@ -96,7 +98,7 @@ async def test_an_admin_can_delete_their_own_account_while_another_active_admin_
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     other = await accounts.user("other-admin@example.com", role=Role.ADMIN)
 
-    await delete_account.execute(DeleteAccountCommand(root.id, PASSWORD, CALLER))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(root), PASSWORD, CALLER))
 
     assert list(store.users) == [other.id]
 
@@ -108,7 +110,9 @@ async def test_a_deactivated_admin_does_not_count_as_the_admin_left(
     retired = await accounts.user("retired@example.com", role=Role.ADMIN, is_active=False)
 
     with pytest.raises(LastAdmin):
-        await delete_account.execute(DeleteAccountCommand(root.id, PASSWORD, CALLER))
+        await delete_account.execute(
+            DeleteAccountCommand(accounts.signed_in(root), PASSWORD, CALLER)
+        )
 
     assert set(store.users) == {root.id, retired.id}
 
@@ -119,7 +123,7 @@ async def test_a_plain_user_deletes_their_account_when_the_service_has_no_admin_
     eve = await accounts.user("eve@example.com")
     bob = await accounts.user("bob@example.com")
 
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD, CALLER))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD, CALLER))
 
     assert list(store.users) == [bob.id]
 
@@ -130,6 +134,6 @@ async def test_a_plain_user_deletes_their_account_while_an_admin_exists(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     eve = await accounts.user("eve@example.com")
 
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD, CALLER))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD, CALLER))
 
     assert list(store.users) == [root.id]

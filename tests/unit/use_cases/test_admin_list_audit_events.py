@@ -3,6 +3,7 @@ in pages behind an opaque cursor."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -25,16 +26,14 @@ def newest_first(events: list[AuditEvent]) -> list[AuditEvent]:
 
 
 async def walk(
-    list_audit_events: ListAuditEvents, actor: User, query: ListAuditEventsQuery
+    list_audit_events: ListAuditEvents, query: ListAuditEventsQuery
 ) -> list[Page[AuditEvent]]:
     """Every page, following next_cursor from the first until there is none."""
-    pages = [await list_audit_events.execute(actor, query)]
+    pages = [await list_audit_events.execute(query)]
     while pages[-1].next_cursor is not None:
         assert len(pages) < MAX_PAGES, "the walk does not end"
-        following = ListAuditEventsQuery(
-            query.limit, query.user_id, query.type, cursor=pages[-1].next_cursor
-        )
-        pages.append(await list_audit_events.execute(actor, following))
+        following = dataclasses.replace(query, cursor=pages[-1].next_cursor)
+        pages.append(await list_audit_events.execute(following))
     return pages
 
 
@@ -61,7 +60,7 @@ async def test_an_admin_gets_the_events_newest_first_ties_broken_by_id(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     events = seven_events_with_ties(trail, clock, root)
 
-    page = await list_audit_events.execute(root, ListAuditEventsQuery(limit=50))
+    page = await list_audit_events.execute(ListAuditEventsQuery(accounts.signed_in(root), limit=50))
 
     assert page.items == newest_first(events)
     assert page.items[0].type is AuditEventType.PASSWORD_CHANGED
@@ -75,7 +74,7 @@ async def test_a_page_holds_at_most_the_limit_and_says_more_exist(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     events = seven_events_with_ties(trail, clock, root)
 
-    page = await list_audit_events.execute(root, ListAuditEventsQuery(limit=3))
+    page = await list_audit_events.execute(ListAuditEventsQuery(accounts.signed_in(root), limit=3))
 
     assert page.items == newest_first(events)[:3]
     assert page.next_cursor is not None
@@ -87,7 +86,9 @@ async def test_a_page_that_ends_exactly_at_the_oldest_event_has_no_next_cursor(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     events = seven_events_with_ties(trail, clock, root)
 
-    page = await list_audit_events.execute(root, ListAuditEventsQuery(limit=len(events)))
+    page = await list_audit_events.execute(
+        ListAuditEventsQuery(accounts.signed_in(root), limit=len(events))
+    )
 
     assert page.items == newest_first(events)
     assert page.next_cursor is None
@@ -104,7 +105,9 @@ async def test_walking_every_page_visits_each_event_exactly_once_newest_first(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     events = seven_events_with_ties(trail, clock, root)
 
-    pages = await walk(list_audit_events, root, ListAuditEventsQuery(limit=limit))
+    pages = await walk(
+        list_audit_events, ListAuditEventsQuery(accounts.signed_in(root), limit=limit)
+    )
 
     assert [event for page in pages for event in page.items] == newest_first(events)
     assert all(0 < len(page.items) <= limit for page in pages)
@@ -115,13 +118,14 @@ async def test_events_recorded_during_a_walk_do_not_shift_the_pages(
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
     events = seven_events_with_ties(trail, clock, root)
-    first = await list_audit_events.execute(root, ListAuditEventsQuery(limit=3))
+    first = await list_audit_events.execute(ListAuditEventsQuery(accounts.signed_in(root), limit=3))
     clock.advance(minutes=1)
     trail.event(user_id=root.id)
     trail.event(user_id=root.id)
 
     rest = await walk(
-        list_audit_events, root, ListAuditEventsQuery(limit=3, cursor=first.next_cursor)
+        list_audit_events,
+        ListAuditEventsQuery(accounts.signed_in(root), limit=3, cursor=first.next_cursor),
     )
 
     assert first.items + [event for page in rest for event in page.items] == newest_first(events)
@@ -139,7 +143,9 @@ async def test_events_are_filtered_by_the_account_they_concern(
         trail.event(user_id=root.id)
         trail.event(AuditEventType.LOGIN_FAILED)  # an unknown email: about no account
 
-    pages = await walk(list_audit_events, root, ListAuditEventsQuery(limit=2, user_id=eve.id))
+    pages = await walk(
+        list_audit_events, ListAuditEventsQuery(accounts.signed_in(root), limit=2, user_id=eve.id)
+    )
 
     assert [event for page in pages for event in page.items] == newest_first(eves)
 
@@ -156,8 +162,7 @@ async def test_events_are_filtered_by_type(
 
     pages = await walk(
         list_audit_events,
-        root,
-        ListAuditEventsQuery(limit=2, type=AuditEventType.LOGIN_FAILED),
+        ListAuditEventsQuery(accounts.signed_in(root), limit=2, type=AuditEventType.LOGIN_FAILED),
     )
 
     assert [event for page in pages for event in page.items] == newest_first(failures)
@@ -174,8 +179,9 @@ async def test_account_and_type_filters_combine(
     wanted = trail.event(AuditEventType.LOGIN_FAILED, user_id=eve.id)
 
     page = await list_audit_events.execute(
-        root,
-        ListAuditEventsQuery(limit=10, user_id=eve.id, type=AuditEventType.LOGIN_FAILED),
+        ListAuditEventsQuery(
+            accounts.signed_in(root), limit=10, user_id=eve.id, type=AuditEventType.LOGIN_FAILED
+        )
     )
 
     assert page.items == [wanted]
@@ -187,7 +193,7 @@ async def test_an_empty_trail_is_one_empty_page(
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
-    page = await list_audit_events.execute(root, ListAuditEventsQuery(limit=10))
+    page = await list_audit_events.execute(ListAuditEventsQuery(accounts.signed_in(root), limit=10))
 
     assert (page.items, page.next_cursor) == ([], None)
 
@@ -198,7 +204,9 @@ async def test_a_cursor_the_service_did_not_give_out_is_refused(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
     with pytest.raises(InvalidCursor):
-        await list_audit_events.execute(root, ListAuditEventsQuery(limit=10, cursor="garbage!"))
+        await list_audit_events.execute(
+            ListAuditEventsQuery(accounts.signed_in(root), limit=10, cursor="garbage!")
+        )
 
 
 async def test_events_a_long_time_apart_still_page_in_time_order(
@@ -208,6 +216,6 @@ async def test_events_a_long_time_apart_still_page_in_time_order(
     old = trail.event(user_id=root.id, created_at=clock.now() - timedelta(days=400))
     now = trail.event(user_id=root.id)
 
-    pages = await walk(list_audit_events, root, ListAuditEventsQuery(limit=1))
+    pages = await walk(list_audit_events, ListAuditEventsQuery(accounts.signed_in(root), limit=1))
 
     assert [page.items for page in pages] == [[now], [old]]

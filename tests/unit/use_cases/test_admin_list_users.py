@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from application.caller import Principal
 from application.errors import InvalidCursor
 from application.pagination import Page
-from application.ports.persistence import UserFilter
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
 from domain.role import Role
 from domain.user import User
@@ -21,18 +23,18 @@ MAX_PAGES = 50
 
 async def walk(
     list_users: ListUsers,
-    actor: User,
+    actor: Principal,
     limit: int,
-    filter: UserFilter | None = None,
     cursor: str | None = None,
+    **criteria: Any,
 ) -> list[Page[User]]:
     """Every page from `cursor` on (the first page without one), following next_cursor."""
-    query = ListUsersQuery(filter or UserFilter(), limit, cursor)
-    pages = [await list_users.execute(actor, query)]
+    query = ListUsersQuery(actor, limit, cursor, **criteria)
+    pages = [await list_users.execute(query)]
     while pages[-1].next_cursor is not None:
         assert len(pages) < MAX_PAGES, "the walk does not end"
-        query = ListUsersQuery(filter or UserFilter(), limit, cursor=pages[-1].next_cursor)
-        pages.append(await list_users.execute(actor, query))
+        query = dataclasses.replace(query, cursor=pages[-1].next_cursor)
+        pages.append(await list_users.execute(query))
     return pages
 
 
@@ -64,7 +66,7 @@ async def test_an_admin_gets_the_accounts_oldest_first_ties_broken_by_id(
     users = await seven_accounts_with_ties(accounts, clock)
     root = users[0]
 
-    page = await list_users.execute(root, ListUsersQuery(UserFilter(), limit=50))
+    page = await list_users.execute(ListUsersQuery(accounts.signed_in(root), limit=50))
 
     assert page.items == in_key_order(users)
     assert emails(page.items)[:2] == ["root@example.com", "early@example.com"]
@@ -77,7 +79,7 @@ async def test_a_page_holds_at_most_the_limit_and_says_more_exist(
 ) -> None:
     users = await seven_accounts_with_ties(accounts, clock)
 
-    page = await list_users.execute(users[0], ListUsersQuery(UserFilter(), limit=3))
+    page = await list_users.execute(ListUsersQuery(accounts.signed_in(users[0]), limit=3))
 
     assert page.items == in_key_order(users)[:3]
     assert page.next_cursor is not None
@@ -88,7 +90,7 @@ async def test_a_page_that_ends_exactly_at_the_last_account_has_no_next_cursor(
 ) -> None:
     users = await seven_accounts_with_ties(accounts, clock)
 
-    page = await list_users.execute(users[0], ListUsersQuery(UserFilter(), limit=len(users)))
+    page = await list_users.execute(ListUsersQuery(accounts.signed_in(users[0]), limit=len(users)))
 
     assert page.items == in_key_order(users)
     assert page.next_cursor is None
@@ -100,7 +102,7 @@ async def test_walking_every_page_visits_each_account_exactly_once_in_order(
 ) -> None:
     users = await seven_accounts_with_ties(accounts, clock)
 
-    pages = await walk(list_users, users[0], limit)
+    pages = await walk(list_users, accounts.signed_in(users[0]), limit)
 
     visited = [user for page in pages for user in page.items]
     assert visited == in_key_order(users)
@@ -113,11 +115,11 @@ async def test_accounts_created_during_a_walk_are_each_visited_once_at_the_end(
 ) -> None:
     users = await seven_accounts_with_ties(accounts, clock)
     root = users[0]
-    first = await list_users.execute(root, ListUsersQuery(UserFilter(), limit=3))
+    first = await list_users.execute(ListUsersQuery(accounts.signed_in(root), limit=3))
     clock.advance(minutes=1)
     newcomers = [await accounts.user(f"new{i}@example.com") for i in range(2)]
 
-    rest = await walk(list_users, root, limit=3, cursor=first.next_cursor)
+    rest = await walk(list_users, accounts.signed_in(root), limit=3, cursor=first.next_cursor)
 
     visited = first.items + [user for page in rest for user in page.items]
     assert visited == in_key_order(users) + newcomers
@@ -128,11 +130,11 @@ async def test_the_last_account_of_a_page_deleted_during_a_walk_does_not_break_t
 ) -> None:
     users = in_key_order(await seven_accounts_with_ties(accounts, clock))
     root = users[0]
-    first = await list_users.execute(root, ListUsersQuery(UserFilter(), limit=3))
+    first = await list_users.execute(ListUsersQuery(accounts.signed_in(root), limit=3))
     del store.users[first.items[-1].id]
 
     second = await list_users.execute(
-        root, ListUsersQuery(UserFilter(), limit=3, cursor=first.next_cursor)
+        ListUsersQuery(accounts.signed_in(root), limit=3, cursor=first.next_cursor)
     )
 
     assert second.items == users[3:6]
@@ -157,7 +159,7 @@ async def test_q_matches_part_of_the_email_or_the_name_in_any_case(
     clock.advance(seconds=1)
     await accounts.user("grace@navy.mil", name="Grace Hopper, friend of Ada")
 
-    page = await list_users.execute(root, ListUsersQuery(UserFilter(q=q), limit=10))
+    page = await list_users.execute(ListUsersQuery(accounts.signed_in(root), limit=10, q=q))
 
     assert emails(page.items) == expected
 
@@ -169,8 +171,10 @@ async def test_q_takes_percent_and_underscore_literally(
     await accounts.user("a_b@example.com", name="100% real")
     await accounts.user("axb@example.com", name="100 real")
 
-    underscore = await list_users.execute(root, ListUsersQuery(UserFilter(q="a_b"), limit=10))
-    percent = await list_users.execute(root, ListUsersQuery(UserFilter(q="0%"), limit=10))
+    underscore = await list_users.execute(
+        ListUsersQuery(accounts.signed_in(root), limit=10, q="a_b")
+    )
+    percent = await list_users.execute(ListUsersQuery(accounts.signed_in(root), limit=10, q="0%"))
 
     assert emails(underscore.items) == ["a_b@example.com"]
     assert emails(percent.items) == ["a_b@example.com"]
@@ -187,23 +191,18 @@ async def test_role_and_active_state_narrow_the_list_alone_and_together(
     clock.advance(seconds=1)
     await accounts.user("gone@example.com", is_active=False)
 
-    async def listed(filter: UserFilter) -> list[str]:
-        return emails((await list_users.execute(root, ListUsersQuery(filter, limit=10))).items)
+    signed_in = accounts.signed_in(root)
 
-    assert await listed(UserFilter(role=Role.ADMIN)) == [
-        "root@example.com",
-        "retired-admin@example.com",
-    ]
-    assert await listed(UserFilter(role=Role.USER)) == ["eve@example.com", "gone@example.com"]
-    assert await listed(UserFilter(is_active=False)) == [
-        "retired-admin@example.com",
-        "gone@example.com",
-    ]
-    assert await listed(UserFilter(is_active=True)) == ["root@example.com", "eve@example.com"]
-    assert await listed(UserFilter(role=Role.ADMIN, is_active=False)) == [
-        "retired-admin@example.com"
-    ]
-    assert await listed(UserFilter(q="gone", role=Role.ADMIN)) == []
+    async def listed(**criteria: Any) -> list[str]:
+        page = await list_users.execute(ListUsersQuery(signed_in, limit=10, **criteria))
+        return emails(page.items)
+
+    assert await listed(role=Role.ADMIN) == ["root@example.com", "retired-admin@example.com"]
+    assert await listed(role=Role.USER) == ["eve@example.com", "gone@example.com"]
+    assert await listed(is_active=False) == ["retired-admin@example.com", "gone@example.com"]
+    assert await listed(is_active=True) == ["root@example.com", "eve@example.com"]
+    assert await listed(role=Role.ADMIN, is_active=False) == ["retired-admin@example.com"]
+    assert await listed(q="gone", role=Role.ADMIN) == []
 
 
 async def test_walking_a_filtered_list_visits_each_match_once_and_nothing_else(
@@ -216,7 +215,7 @@ async def test_walking_a_filtered_list_visits_each_match_once_and_nothing_else(
         matches.append(await accounts.user(f"team{i}@corp.example"))
         await accounts.user(f"other{i}@example.com")
 
-    pages = await walk(list_users, root, limit=2, filter=UserFilter(q="corp", is_active=True))
+    pages = await walk(list_users, accounts.signed_in(root), limit=2, q="corp", is_active=True)
 
     assert [user for page in pages for user in page.items] == matches
     assert [len(page.items) for page in pages] == [2, 2, 1]
@@ -228,7 +227,9 @@ async def test_a_cursor_the_service_did_not_give_out_is_refused(
     root = await accounts.user("root@example.com", role=Role.ADMIN)
 
     with pytest.raises(InvalidCursor):
-        await list_users.execute(root, ListUsersQuery(UserFilter(), limit=10, cursor="garbage!"))
+        await list_users.execute(
+            ListUsersQuery(accounts.signed_in(root), limit=10, cursor="garbage!")
+        )
 
 
 async def test_accounts_created_long_apart_still_page_in_time_order(
@@ -239,6 +240,6 @@ async def test_accounts_created_long_apart_still_page_in_time_order(
     newer = await accounts.user("newer@example.com")
     older = await accounts.user("older@example.com", created_at=root.created_at - timedelta(1))
 
-    pages = await walk(list_users, root, limit=1)
+    pages = await walk(list_users, accounts.signed_in(root), limit=1)
 
     assert [page.items for page in pages] == [[older], [root], [newer]]

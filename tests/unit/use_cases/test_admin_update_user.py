@@ -10,7 +10,7 @@ import pytest
 from application.errors import EmailAlreadyRegistered, InvalidAccessToken, LastAdmin, NotFound
 from application.unset import UNSET, Unset
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.errors import InvalidDisplayName, InvalidEmail
@@ -52,7 +52,9 @@ async def test_an_admin_renames_an_account(
     eve = await accounts.user("eve@example.com", name="Eve")
     clock.advance(minutes=1)
 
-    updated = await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, name="Eve Adams"))
+    updated = await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, name="Eve Adams")
+    )
 
     assert updated.name == "Eve Adams"
     assert updated.updated_at == clock.now()
@@ -66,7 +68,9 @@ async def test_an_explicit_null_clears_the_name(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com", name="Eve")
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, name=None))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, name=None)
+    )
 
     assert stored(store, eve).name is None
 
@@ -78,7 +82,9 @@ async def test_a_new_email_is_stored_normalised_and_must_be_verified_again(
     eve = await accounts.user("eve@example.com", is_verified=True)
     clock.advance(minutes=1)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, email=" Eve@New.Example "))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, email=" Eve@New.Example ")
+    )
 
     after = stored(store, eve)
     assert after.email == Email("eve@new.example")
@@ -93,7 +99,9 @@ async def test_an_admin_can_change_the_email_and_vouch_for_it_at_once(
     eve = await accounts.user("eve@example.com")
 
     await update_user.execute(
-        root, UpdateUserCommand(eve.id, CALLER, email="eve@new.example", is_verified=True)
+        UpdateUserCommand(
+            accounts.signed_in(root), eve.id, CALLER, email="eve@new.example", is_verified=True
+        )
     )
 
     after = stored(store, eve)
@@ -107,7 +115,9 @@ async def test_the_same_email_in_another_case_changes_nothing_and_records_nothin
     eve = await accounts.user("eve@example.com", is_verified=True)
     clock.advance(minutes=1)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, email="EVE@example.com"))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, email="EVE@example.com")
+    )
 
     assert stored(store, eve) == eve
     assert recorded_events(store) == []
@@ -120,7 +130,9 @@ async def test_an_admin_sets_the_verified_flag(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com", is_verified=not is_verified)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_verified=is_verified))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_verified=is_verified)
+    )
 
     assert stored(store, eve).is_verified is is_verified
 
@@ -133,7 +145,9 @@ async def test_sending_nothing_changes_nothing_and_records_nothing(
     session = accounts.session(eve)
     clock.advance(minutes=1)
 
-    returned = await update_user.execute(root, UpdateUserCommand(eve.id, CALLER))
+    returned = await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER)
+    )
 
     assert returned == eve
     assert stored(store, eve) == eve
@@ -148,8 +162,8 @@ async def test_fields_not_sent_are_left_alone(
     eve = await accounts.user("eve@example.com", name="Eve", is_verified=True)
 
     await update_user.execute(
-        root,
         UpdateUserCommand(
+            accounts.signed_in(root),
             eve.id,
             CALLER,
             name="Eve Adams",
@@ -157,7 +171,7 @@ async def test_fields_not_sent_are_left_alone(
             role=UNSET,
             is_active=UNSET,
             is_verified=UNSET,
-        ),
+        )
     )
 
     after = stored(store, eve)
@@ -188,14 +202,16 @@ async def test_deactivating_an_account_revokes_every_session_of_it_at_once(
     token = await accounts.access_token(eve, laptop)
     clock.advance(minutes=1)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=False))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=False)
+    )
 
     assert stored(store, eve).is_active is False
     assert stored_session(store, laptop.id).revoked_at == clock.now()
     assert stored_session(store, phone.id).revoked_at == clock.now()
     assert not is_revoked(store, roots)
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_deactivating_records_user_deactivated_by_the_admin(
@@ -206,7 +222,9 @@ async def test_deactivating_records_user_deactivated_by_the_admin(
     accounts.session(eve)
     clock.advance(minutes=1)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=False))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=False)
+    )
 
     [event] = recorded_events(store)
     assert event.type is AuditEventType.DEACTIVATED
@@ -224,7 +242,9 @@ async def test_reactivating_an_account_records_user_activated_and_leaves_old_ses
     old = accounts.revoked_session(eve)
     clock.advance(hours=1)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=True))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=True)
+    )
 
     assert stored(store, eve).is_active is True
     assert stored_session(store, old.id).revoked_at == old.revoked_at
@@ -239,7 +259,9 @@ async def test_deactivating_an_account_already_inactive_records_nothing(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com", is_active=False)
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=False))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=False)
+    )
 
     assert stored(store, eve).is_active is False
     assert recorded_events(store) == []
@@ -255,7 +277,9 @@ async def test_promoting_an_account_records_the_old_and_the_new_role(
     eve = await accounts.user("eve@example.com")
     clock.advance(minutes=1)
 
-    updated = await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, role=Role.ADMIN))
+    updated = await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, role=Role.ADMIN)
+    )
 
     assert stored(store, eve).role is Role.ADMIN
     assert updated.updated_at == clock.now()
@@ -272,7 +296,9 @@ async def test_setting_the_role_an_account_already_has_records_nothing(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com")
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, role=Role.USER))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, role=Role.USER)
+    )
 
     assert recorded_events(store) == []
 
@@ -284,10 +310,15 @@ async def test_several_changes_at_once_record_one_event_each(
     other = await an_admin(accounts, "other-admin@example.com")
 
     await update_user.execute(
-        root,
         UpdateUserCommand(
-            other.id, CALLER, name="Demoted", email="x@example.com", role=Role.USER, is_active=False
-        ),
+            accounts.signed_in(root),
+            other.id,
+            CALLER,
+            name="Demoted",
+            email="x@example.com",
+            role=Role.USER,
+            is_active=False,
+        )
     )
 
     events = events_about(store, other.id)
@@ -306,7 +337,9 @@ async def test_an_email_change_records_email_changed_by_the_admin(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com")
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, email="eve@new.example"))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, email="eve@new.example")
+    )
 
     [event] = recorded_events(store)
     assert event.type is AuditEventType.EMAIL_CHANGED
@@ -320,7 +353,9 @@ async def test_a_rename_alone_records_nothing(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com")
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, name="Eve"))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, name="Eve")
+    )
 
     assert recorded_events(store) == []
 
@@ -338,15 +373,15 @@ async def test_an_email_another_account_has_is_refused_and_nothing_changes(
 
     with pytest.raises(EmailAlreadyRegistered):
         await update_user.execute(
-            root,
             UpdateUserCommand(
+                accounts.signed_in(root),
                 eve.id,
                 CALLER,
                 email="BOB@example.com",
                 name="Bob?",
                 role=Role.ADMIN,
                 is_active=False,
-            ),
+            )
         )
 
     assert stored(store, eve) == eve
@@ -375,7 +410,9 @@ async def test_an_invalid_value_is_refused_and_nothing_changes(
 
     with pytest.raises(error):
         await update_user.execute(
-            root, UpdateUserCommand(eve.id, CALLER, name=name, email=email, role=Role.ADMIN)
+            UpdateUserCommand(
+                accounts.signed_in(root), eve.id, CALLER, name=name, email=email, role=Role.ADMIN
+            )
         )
 
     assert stored(store, eve) == eve
@@ -388,7 +425,9 @@ async def test_an_unknown_account_is_not_found_and_nothing_is_committed(
     root = await an_admin(accounts)
 
     with pytest.raises(NotFound):
-        await update_user.execute(root, UpdateUserCommand(UUID(int=999), CALLER, name="Ghost"))
+        await update_user.execute(
+            UpdateUserCommand(accounts.signed_in(root), UUID(int=999), CALLER, name="Ghost")
+        )
 
     assert list(store.users) == [root.id]
     assert uow.commits == 0
@@ -419,8 +458,14 @@ async def test_the_only_active_admin_cannot_demote_or_deactivate_themself(
 
     with pytest.raises(LastAdmin):
         await update_user.execute(
-            root,
-            UpdateUserCommand(root.id, CALLER, name="Renamed", role=role, is_active=is_active),
+            UpdateUserCommand(
+                accounts.signed_in(root),
+                root.id,
+                CALLER,
+                name="Renamed",
+                role=role,
+                is_active=is_active,
+            )
         )
 
     assert stored(store, root) == root
@@ -447,7 +492,9 @@ async def test_one_of_two_active_admins_can_be_demoted_or_deactivated(
     other = await an_admin(accounts, "other-admin@example.com")
 
     await update_user.execute(
-        root, UpdateUserCommand(other.id, CALLER, role=role, is_active=is_active)
+        UpdateUserCommand(
+            accounts.signed_in(root), other.id, CALLER, role=role, is_active=is_active
+        )
     )
 
     after = stored(store, other)
@@ -461,7 +508,9 @@ async def test_an_admin_can_step_down_while_another_active_admin_remains(
     root = await an_admin(accounts)
     await an_admin(accounts, "other-admin@example.com")
 
-    await update_user.execute(root, UpdateUserCommand(root.id, CALLER, role=Role.USER))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), root.id, CALLER, role=Role.USER)
+    )
 
     assert stored(store, root).role is Role.USER
 
@@ -473,7 +522,9 @@ async def test_a_deactivated_admin_does_not_count_as_an_admin_left(
     retired = await accounts.user("retired@example.com", role=Role.ADMIN, is_active=False)
 
     with pytest.raises(LastAdmin):
-        await update_user.execute(root, UpdateUserCommand(root.id, CALLER, role=Role.USER))
+        await update_user.execute(
+            UpdateUserCommand(accounts.signed_in(root), root.id, CALLER, role=Role.USER)
+        )
 
     assert stored(store, root) == root
     assert stored(store, retired) == retired
@@ -485,8 +536,12 @@ async def test_reactivating_an_admin_first_lets_the_other_step_down(
     root = await an_admin(accounts)
     retired = await accounts.user("retired@example.com", role=Role.ADMIN, is_active=False)
 
-    await update_user.execute(root, UpdateUserCommand(retired.id, CALLER, is_active=True))
-    await update_user.execute(root, UpdateUserCommand(root.id, CALLER, role=Role.USER))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), retired.id, CALLER, is_active=True)
+    )
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), root.id, CALLER, role=Role.USER)
+    )
 
     assert stored(store, root).role is Role.USER
     assert stored(store, retired).is_active is True
@@ -498,8 +553,12 @@ async def test_changes_to_plain_accounts_are_not_held_to_the_admin_rule(
     root = await an_admin(accounts)
     eve = await accounts.user("eve@example.com")
 
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=False))
-    await update_user.execute(root, UpdateUserCommand(eve.id, CALLER, is_active=True))
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=False)
+    )
+    await update_user.execute(
+        UpdateUserCommand(accounts.signed_in(root), eve.id, CALLER, is_active=True)
+    )
 
     assert stored(store, eve).is_active is True
     assert [event.type for event in recorded_events(store)] == [

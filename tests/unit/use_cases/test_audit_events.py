@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from application.caller import Caller
+from application.caller import Caller, Principal
 from application.errors import (
     AccountDisabled,
     EmailAlreadyRegistered,
@@ -24,26 +24,38 @@ from application.errors import (
     RefreshTokenReused,
     StorageUnavailable,
 )
-from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
-from application.use_cases.admin.create_user import CreateUser
-from application.use_cases.admin.delete_user import DeleteUser
+from application.use_cases.admin.create_or_promote_admin import (
+    CreateOrPromoteAdmin,
+    CreateOrPromoteAdminCommand,
+)
+from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
+from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.log_in import LogIn, LogInCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
-from application.use_cases.request_email_verification import RequestEmailVerification
-from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.request_email_verification import (
+    RequestEmailVerification,
+    RequestEmailVerificationCommand,
+)
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
-from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
+from application.use_cases.revoke_sessions import (
+    RevokeOwnSession,
+    RevokeOwnSessionCommand,
+    RevokeSessions,
+    RevokeSessionsCommand,
+)
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
-from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
 from domain.role import Role
-from domain.session_scope import SessionScope
-from domain.user import User
 from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
     CALLER,
@@ -73,16 +85,18 @@ def assert_from_device(event: AuditEvent) -> None:
 async def reset_link_secret(
     request_password_reset: RequestPasswordReset, store: InMemoryStore, email: str
 ) -> str:
-    await request_password_reset.execute(email)
+    await request_password_reset.execute(RequestPasswordResetCommand(email))
     *_, newest = queued_mail_to(store, email)
     return secret_in(newest, "reset-password")
 
 
 async def verification_secret(
-    request_email_verification: RequestEmailVerification, store: InMemoryStore, user: User
+    request_email_verification: RequestEmailVerification,
+    store: InMemoryStore,
+    principal: Principal,
 ) -> str:
-    await request_email_verification.execute(user.id)
-    *_, newest = queued_mail_to(store, user.email.value)
+    await request_email_verification.execute(RequestEmailVerificationCommand(principal))
+    *_, newest = queued_mail_to(store, principal.user.email.value)
     return secret_in(newest, "verify-email")
 
 
@@ -132,9 +146,7 @@ async def test_logging_in_records_login_succeeded_with_the_new_session(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await log_in.execute(
-        LogInCommand("eve@example.com", PASSWORD, user_agent=DEVICE.user_agent, ip=DEVICE.ip)
-    )
+    await log_in.execute(LogInCommand("eve@example.com", PASSWORD, caller=DEVICE))
 
     [session] = stored_sessions_of(store, eve.id)
     event = the_one_event(store)
@@ -168,9 +180,7 @@ async def test_a_failed_login_is_recorded_with_its_reason_though_the_login_fails
     eve = await accounts.user("eve@example.com", is_active=is_active)
 
     with pytest.raises(error):
-        await log_in.execute(
-            LogInCommand(email, password, user_agent=DEVICE.user_agent, ip=DEVICE.ip)
-        )
+        await log_in.execute(LogInCommand(email, password, caller=DEVICE))
 
     event = the_one_event(store)
     assert event.type is AuditEventType.LOGIN_FAILED
@@ -247,7 +257,9 @@ async def test_logging_out_records_session_logged_out_with_the_session(
     current = accounts.session(eve)
     accounts.session(eve)
 
-    await revoke_sessions.execute(SessionScope.one(eve.id, current.id), DEVICE)
+    await revoke_sessions.execute(
+        RevokeSessionsCommand(accounts.signed_in(eve, current), caller=DEVICE)
+    )
 
     event = the_one_event(store)
     assert event.type is AuditEventType.LOGGED_OUT
@@ -260,11 +272,14 @@ async def test_revoking_several_sessions_records_sessions_revoked_with_how_many(
     revoke_sessions: RevokeSessions, accounts: Accounts, store: InMemoryStore
 ) -> None:
     eve = await accounts.user()
-    for _ in range(3):
+    current = accounts.session(eve)
+    for _ in range(2):
         accounts.session(eve)
     accounts.revoked_session(eve)
 
-    await revoke_sessions.execute(SessionScope.everything(eve.id), DEVICE)
+    await revoke_sessions.execute(
+        RevokeSessionsCommand(accounts.signed_in(eve, current), everywhere=True, caller=DEVICE)
+    )
 
     event = the_one_event(store)
     assert event.type is AuditEventType.SESSIONS_REVOKED
@@ -280,11 +295,14 @@ async def test_revoking_nothing_records_nothing(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user()
-    accounts.revoked_session(eve)
+    # A logout racing another logout of the same session: it was already revoked.
+    logged_out = accounts.signed_in(eve, accounts.revoked_session(eve))
 
-    assert await revoke_sessions.execute(SessionScope.everything(eve.id), DEVICE) == 0
+    assert await revoke_sessions.execute(RevokeSessionsCommand(logged_out, caller=DEVICE)) == 0
     with pytest.raises(NotFound):
-        await revoke_own_session.execute(SessionScope.one(eve.id, UUID(int=999)), DEVICE)
+        await revoke_own_session.execute(
+            RevokeOwnSessionCommand(logged_out, session_id=UUID(int=999), caller=DEVICE)
+        )
 
     assert recorded_events(store) == []
 
@@ -301,7 +319,7 @@ async def test_changing_the_password_records_password_changed_and_how_many_sessi
     accounts.session(eve)
 
     await change_password.execute(
-        ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD, DEVICE)
+        ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD, DEVICE)
     )
 
     event = the_one_event(store)
@@ -332,7 +350,9 @@ async def test_a_refused_password_change_records_nothing(
 
     with pytest.raises(error):
         await change_password.execute(
-            ChangePasswordCommand(eve.id, current.id, current_password, new_password, DEVICE)
+            ChangePasswordCommand(
+                accounts.signed_in(eve, current), current_password, new_password, DEVICE
+            )
         )
 
     assert recorded_events(store) == []
@@ -384,9 +404,9 @@ async def test_verifying_the_email_records_email_verified_with_the_address(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
 
-    await verify_email.execute(secret, DEVICE)
+    await verify_email.execute(VerifyEmailCommand(secret, DEVICE))
 
     event = the_one_event(store)
     assert event.type is AuditEventType.EMAIL_VERIFIED
@@ -401,7 +421,7 @@ async def test_a_refused_verification_records_nothing(
     await accounts.user("eve@example.com")
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute("not a token", DEVICE)
+        await verify_email.execute(VerifyEmailCommand("not a token", DEVICE))
 
     assert recorded_events(store) == []
 
@@ -412,7 +432,7 @@ async def test_changing_ones_email_records_email_changed(
     eve = await accounts.user("eve@example.com")
 
     await update_profile.execute(
-        UpdateProfileCommand(eve.id, email="eve@new.example", caller=DEVICE)
+        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example", caller=DEVICE)
     )
 
     event = the_one_event(store)
@@ -422,23 +442,22 @@ async def test_changing_ones_email_records_email_changed(
 
 
 @pytest.mark.parametrize(
-    "command",
+    "change",
     [
-        pytest.param(UpdateProfileCommand(UUID(int=1), name="Eve"), id="a new name"),
-        pytest.param(UpdateProfileCommand(UUID(int=1), email=" EVE@example.com"), id="same email"),
-        pytest.param(UpdateProfileCommand(UUID(int=1)), id="nothing"),
+        pytest.param({"name": "Eve"}, id="a new name"),
+        pytest.param({"email": " EVE@example.com"}, id="same email"),
+        pytest.param({}, id="nothing"),
     ],
 )
 async def test_a_profile_update_that_keeps_the_email_records_nothing(
     update_profile: UpdateProfile,
     accounts: Accounts,
     store: InMemoryStore,
-    command: UpdateProfileCommand,
+    change: dict[str, Any],
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    assert eve.id == command.user_id
 
-    await update_profile.execute(command)
+    await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), **change))
 
     assert recorded_events(store) == []
 
@@ -450,7 +469,9 @@ async def test_an_email_change_refused_as_taken_records_nothing(
     await accounts.user("bob@example.com")
 
     with pytest.raises(EmailAlreadyRegistered):
-        await update_profile.execute(UpdateProfileCommand(eve.id, email="bob@example.com"))
+        await update_profile.execute(
+            UpdateProfileCommand(accounts.signed_in(eve), email="bob@example.com")
+        )
 
     assert recorded_events(store) == []
 
@@ -463,7 +484,7 @@ async def test_deleting_ones_account_records_user_deleted_with_the_address(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD, DEVICE))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD, DEVICE))
 
     event = the_one_event(store)
     assert event.type is AuditEventType.DELETED
@@ -478,7 +499,9 @@ async def test_a_wrong_password_on_deletion_records_nothing(
     eve = await accounts.user("eve@example.com")
 
     with pytest.raises(InvalidCurrentPassword):
-        await delete_account.execute(DeleteAccountCommand(eve.id, "not the password", DEVICE))
+        await delete_account.execute(
+            DeleteAccountCommand(accounts.signed_in(eve), "not the password", DEVICE)
+        )
 
     assert recorded_events(store) == []
 
@@ -529,13 +552,15 @@ def recording_actions(
     async def log_out() -> Callable[[], Awaitable[object]]:
         eve = await accounts.user("eve@example.com")
         session = accounts.session(eve)
-        return lambda: revoke_sessions.execute(SessionScope.one(eve.id, session.id))
+        return lambda: revoke_sessions.execute(
+            RevokeSessionsCommand(accounts.signed_in(eve, session))
+        )
 
     async def change_own_password() -> Callable[[], Awaitable[object]]:
         eve = await accounts.user("eve@example.com")
         current, _ = accounts.session(eve), accounts.session(eve)
         return lambda: change_password.execute(
-            ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD)
+            ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
         )
 
     async def reset_own_password() -> Callable[[], Awaitable[object]]:
@@ -546,40 +571,54 @@ def recording_actions(
 
     async def verify_own_email() -> Callable[[], Awaitable[object]]:
         eve = await accounts.user("eve@example.com")
-        secret = await verification_secret(request_email_verification, store, eve)
-        return lambda: verify_email.execute(secret)
+        secret = await verification_secret(
+            request_email_verification, store, accounts.signed_in(eve)
+        )
+        return lambda: verify_email.execute(VerifyEmailCommand(secret))
 
     async def change_own_email() -> Callable[[], Awaitable[object]]:
-        eve = await accounts.user("eve@example.com")
-        return lambda: update_profile.execute(UpdateProfileCommand(eve.id, email="e@new.example"))
+        signed_in = accounts.signed_in(await accounts.user("eve@example.com"))
+        return lambda: update_profile.execute(
+            UpdateProfileCommand(signed_in, email="e@new.example")
+        )
 
     async def delete_own_account() -> Callable[[], Awaitable[object]]:
-        eve = await accounts.user("eve@example.com")
-        return lambda: delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+        signed_in = accounts.signed_in(await accounts.user("eve@example.com"))
+        return lambda: delete_account.execute(DeleteAccountCommand(signed_in, PASSWORD))
 
     async def admin_creates() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
-        return lambda: create_user.execute(root, RegisterUserCommand("new@example.com", PASSWORD))
+        return lambda: create_user.execute(
+            CreateUserCommand(accounts.signed_in(root), "new@example.com", PASSWORD)
+        )
 
     async def admin_deactivates() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
         eve = await accounts.user("eve@example.com")
         accounts.session(eve)
         return lambda: update_user.execute(
-            root, UpdateUserCommand(eve.id, CALLER, role=Role.ADMIN, is_active=False)
+            UpdateUserCommand(
+                accounts.signed_in(root), eve.id, CALLER, role=Role.ADMIN, is_active=False
+            )
         )
 
     async def admin_deletes() -> Callable[[], Awaitable[object]]:
         root = await accounts.user("root@example.com", role=Role.ADMIN)
         eve = await accounts.user("eve@example.com")
-        return lambda: delete_user.execute(root, eve.id, CALLER)
+        return lambda: delete_user.execute(
+            DeleteUserCommand(accounts.signed_in(root), eve.id, CALLER)
+        )
 
     async def operator_promotes() -> Callable[[], Awaitable[object]]:
         await accounts.user("eve@example.com", is_active=False)
-        return lambda: create_or_promote_admin.execute("eve@example.com", None)
+        return lambda: create_or_promote_admin.execute(
+            CreateOrPromoteAdminCommand(email="eve@example.com")
+        )
 
     async def operator_creates() -> Callable[[], Awaitable[object]]:
-        return lambda: create_or_promote_admin.execute("root@example.com", PASSWORD)
+        return lambda: create_or_promote_admin.execute(
+            CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
+        )
 
     return {
         "sign up": sign_up,
@@ -664,6 +703,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     update_user: UpdateUser,
     delete_user: DeleteUser,
     create_or_promote_admin: CreateOrPromoteAdmin,
+    accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
     uow: FakeUnitOfWorkFactory,
@@ -678,7 +718,9 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(store.rotated_refresh_tokens)
         secrets.update(token.token_hash for token in store.one_time_tokens.values())
 
-    await create_or_promote_admin.execute("root@example.com", PASSWORD)
+    await create_or_promote_admin.execute(
+        CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
+    )
     [root] = store.users.values()
     eve = await register_user.execute(RegisterUserCommand("eve@example.com", PASSWORD))
     with pytest.raises(InvalidCredentials):
@@ -694,35 +736,40 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     pair = await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
     secrets |= {pair.access_token, pair.refresh_token}
     [session] = [s for s in store.sessions.values() if s.revoked_at is None]
-    await change_password.execute(ChangePasswordCommand(eve.id, session.id, PASSWORD, NEW_PASSWORD))
+    eve_signed_in = Principal(user=eve, session_id=session.id)
+    await change_password.execute(ChangePasswordCommand(eve_signed_in, PASSWORD, NEW_PASSWORD))
     reset_secret = await reset_link_secret(request_password_reset, store, "eve@example.com")
     secrets.add(reset_secret)
     remember_stored_hashes()
     await reset_password.execute(ResetPasswordCommand(reset_secret, "a third long passphrase"))
-    verify_secret = await verification_secret(request_email_verification, store, eve)
+    verify_secret = await verification_secret(request_email_verification, store, eve_signed_in)
     secrets.add(verify_secret)
     remember_stored_hashes()
-    await verify_email.execute(verify_secret)
-    await update_profile.execute(UpdateProfileCommand(eve.id, email="eve@new.example"))
+    await verify_email.execute(VerifyEmailCommand(verify_secret))
+    await update_profile.execute(UpdateProfileCommand(eve_signed_in, email="eve@new.example"))
     pair = await log_in.execute(LogInCommand("eve@new.example", "a third long passphrase"))
     secrets |= {pair.access_token, pair.refresh_token}
     remember_stored_hashes()
     [session] = [s for s in store.sessions.values() if s.revoked_at is None]
-    await revoke_sessions.execute(SessionScope.one(eve.id, session.id))
+    eve_signed_in = Principal(user=eve, session_id=session.id)
+    await revoke_sessions.execute(RevokeSessionsCommand(eve_signed_in))
     for _ in range(2):
         pair = await log_in.execute(LogInCommand("eve@new.example", "a third long passphrase"))
         secrets |= {pair.access_token, pair.refresh_token}
     remember_stored_hashes()
-    await revoke_sessions.execute(SessionScope.everything(eve.id))
-    bob = await create_user.execute(root, RegisterUserCommand("bob@example.com", PASSWORD))
+    [session, _] = [s for s in store.sessions.values() if s.revoked_at is None]
+    eve_signed_in = Principal(user=eve, session_id=session.id)
+    await revoke_sessions.execute(RevokeSessionsCommand(eve_signed_in, everywhere=True))
+    root_signed_in = accounts.signed_in(root)
+    bob = await create_user.execute(CreateUserCommand(root_signed_in, "bob@example.com", PASSWORD))
     remember_stored_hashes()
     await update_user.execute(
-        root, UpdateUserCommand(bob.id, CALLER, email="bob@new.example", role=Role.ADMIN)
+        UpdateUserCommand(root_signed_in, bob.id, CALLER, email="bob@new.example", role=Role.ADMIN)
     )
-    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=False))
-    await update_user.execute(root, UpdateUserCommand(bob.id, CALLER, is_active=True))
-    await delete_user.execute(root, bob.id, CALLER)
-    await delete_account.execute(DeleteAccountCommand(eve.id, "a third long passphrase"))
+    await update_user.execute(UpdateUserCommand(root_signed_in, bob.id, CALLER, is_active=False))
+    await update_user.execute(UpdateUserCommand(root_signed_in, bob.id, CALLER, is_active=True))
+    await delete_user.execute(DeleteUserCommand(root_signed_in, bob.id, CALLER))
+    await delete_account.execute(DeleteAccountCommand(eve_signed_in, "a third long passphrase"))
 
     events = recorded_events(store)
     assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made

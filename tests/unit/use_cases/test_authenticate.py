@@ -6,7 +6,7 @@ import pytest
 
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.log_in import LogIn, LogInCommand
 from domain.role import Role
@@ -20,7 +20,7 @@ async def test_a_token_from_login_authenticates_its_user_and_session(
     eve = await accounts.user("eve@example.com", name="Eve")
     pair = await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
 
-    principal = await authenticate.execute(pair.access_token)
+    principal = await authenticate.execute(AuthenticateCommand(pair.access_token))
 
     [session] = stored_sessions_of(store, eve.id)
     assert principal.user == eve
@@ -38,7 +38,7 @@ async def test_the_principal_is_the_user_as_stored_now_not_as_the_token_claims(
     store.users[eve.id].role = Role.ADMIN
     store.users[eve.id].name = "Promoted Eve"
 
-    principal = await authenticate.execute(token)
+    principal = await authenticate.execute(AuthenticateCommand(token))
 
     assert tokens.issued[token].role is Role.USER
     assert principal.user.role is Role.ADMIN
@@ -52,7 +52,7 @@ async def test_a_demotion_takes_effect_on_the_next_request(
     token = await accounts.access_token(root, accounts.session(root))
     store.users[root.id].role = Role.USER
 
-    principal = await authenticate.execute(token)
+    principal = await authenticate.execute(AuthenticateCommand(token))
 
     assert principal.user.role is Role.USER
 
@@ -64,7 +64,7 @@ async def test_a_token_still_valid_a_moment_before_expiry_authenticates(
     token = await accounts.access_token(eve, accounts.session(eve))
     clock.advance(seconds=ACCESS_TTL.total_seconds() - 1)
 
-    assert (await authenticate.execute(token)).user.id == eve.id
+    assert (await authenticate.execute(AuthenticateCommand(token))).user.id == eve.id
 
 
 async def test_an_expired_access_token_is_refused(
@@ -75,12 +75,12 @@ async def test_an_expired_access_token_is_refused(
     clock.advance(seconds=ACCESS_TTL.total_seconds() + 1)
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_a_token_that_was_never_issued_is_refused(authenticate: Authenticate) -> None:
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute("forged")
+        await authenticate.execute(AuthenticateCommand("forged"))
 
 
 async def test_a_token_of_a_revoked_session_is_refused_before_it_expires(
@@ -92,7 +92,7 @@ async def test_a_token_of_a_revoked_session_is_refused_before_it_expires(
     store.sessions[session.id].revoke(clock.now())
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_a_token_of_an_expired_session_is_refused_before_the_token_expires(
@@ -104,7 +104,7 @@ async def test_a_token_of_an_expired_session_is_refused_before_the_token_expires
     clock.advance(seconds=(ACCESS_TTL / 2).total_seconds())
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_a_token_of_a_deactivated_user_is_refused(
@@ -115,7 +115,7 @@ async def test_a_token_of_a_deactivated_user_is_refused(
     store.users[eve.id].is_active = False
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_a_token_of_a_deleted_user_is_refused(
@@ -123,10 +123,10 @@ async def test_a_token_of_a_deleted_user_is_refused(
 ) -> None:
     eve = await accounts.user()
     token = await accounts.access_token(eve, accounts.session(eve))
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(token)
+        await authenticate.execute(AuthenticateCommand(token))
 
 
 async def test_a_token_naming_someone_elses_session_is_refused(
@@ -140,7 +140,7 @@ async def test_a_token_naming_someone_elses_session_is_refused(
     mixed = await tokens.issue(claims)
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(mixed)
+        await authenticate.execute(AuthenticateCommand(mixed))
 
 
 async def test_a_token_for_a_session_that_was_never_stored_is_refused(
@@ -158,4 +158,4 @@ async def test_a_token_for_a_session_that_was_never_stored_is_refused(
     )
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(await tokens.issue(claims))
+        await authenticate.execute(AuthenticateCommand(await tokens.issue(claims)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from domain.errors import WeakPassword
 from domain.session import Session
@@ -32,7 +32,9 @@ async def test_changing_the_password_stores_a_hash_of_the_new_one(
     eve = await accounts.user()
     current = accounts.session(eve)
 
-    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+    await change_password.execute(
+        ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
+    )
 
     stored_hash = password_hash_of(store, eve)
     assert stored_hash != NEW_PASSWORD
@@ -51,7 +53,9 @@ async def test_changing_the_password_revokes_every_other_session_of_that_user_on
     bobs = accounts.session(bob)
     clock.advance(minutes=3)
 
-    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+    await change_password.execute(
+        ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
+    )
 
     assert store.sessions[laptop.id].revoked_at == clock.now()
     assert store.sessions[phone.id].revoked_at == clock.now()
@@ -67,11 +71,13 @@ async def test_after_a_password_change_only_the_current_sessions_access_token_st
     current_token = await accounts.access_token(eve, current)
     stolen_token = await accounts.access_token(eve, stolen)
 
-    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+    await change_password.execute(
+        ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
+    )
 
-    assert (await authenticate.execute(current_token)).session_id == current.id
+    assert (await authenticate.execute(AuthenticateCommand(current_token))).session_id == current.id
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(stolen_token)
+        await authenticate.execute(AuthenticateCommand(stolen_token))
 
 
 async def test_sessions_revoked_before_the_change_keep_their_revocation_time(
@@ -82,7 +88,9 @@ async def test_sessions_revoked_before_the_change_keep_their_revocation_time(
     logged_out = accounts.revoked_session(eve)
     clock.advance(hours=1)
 
-    await change_password.execute(ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD))
+    await change_password.execute(
+        ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
+    )
 
     assert store.sessions[logged_out.id].revoked_at == logged_out.revoked_at
 
@@ -98,7 +106,9 @@ async def test_a_wrong_current_password_is_refused_and_nothing_changes(
 
     with pytest.raises(InvalidCurrentPassword):
         await change_password.execute(
-            ChangePasswordCommand(eve.id, current.id, "not the password", NEW_PASSWORD)
+            ChangePasswordCommand(
+                accounts.signed_in(eve, current), "not the password", NEW_PASSWORD
+            )
         )
 
     assert stored_user(store, eve.id) == eve
@@ -115,7 +125,7 @@ async def test_a_weak_new_password_is_refused_and_nothing_changes(
 
     with pytest.raises(WeakPassword):
         await change_password.execute(
-            ChangePasswordCommand(eve.id, current.id, PASSWORD, new_password)
+            ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, new_password)
         )
 
     assert stored_user(store, eve.id) == eve
@@ -139,7 +149,7 @@ async def test_a_password_changed_while_the_current_one_was_being_checked_is_not
 
     with pytest.raises(InvalidCurrentPassword):
         await change_password.execute(
-            ChangePasswordCommand(eve.id, current.id, PASSWORD, NEW_PASSWORD)
+            ChangePasswordCommand(accounts.signed_in(eve, current), PASSWORD, NEW_PASSWORD)
         )
 
     assert password_hash_of(store, eve) == concurrent_hash

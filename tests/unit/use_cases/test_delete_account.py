@@ -20,7 +20,7 @@ async def test_deleting_the_account_removes_the_user_and_their_sessions(
     accounts.session(eve)
     accounts.session(eve)
 
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     assert stored_user(store, eve.id) is None
     assert stored_sessions_of(store, eve.id) == []
@@ -34,7 +34,7 @@ async def test_deleting_an_account_leaves_other_accounts_and_their_sessions(
     bob = await accounts.user("bob@example.com")
     bobs = accounts.session(bob)
 
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     assert stored_user(store, bob.id) == bob
     assert stored_sessions_of(store, bob.id) == [bobs]
@@ -50,7 +50,9 @@ async def test_a_wrong_password_keeps_the_account_and_its_sessions(
     session = accounts.session(eve)
 
     with pytest.raises(InvalidCurrentPassword):
-        await delete_account.execute(DeleteAccountCommand(eve.id, "not the password"))
+        await delete_account.execute(
+            DeleteAccountCommand(accounts.signed_in(eve, session), "not the password")
+        )
 
     assert stored_user(store, eve.id) == eve
     assert stored_sessions_of(store, eve.id) == [session]
@@ -64,7 +66,7 @@ async def test_the_email_of_a_deleted_account_can_be_registered_again(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+    await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     again = await register_user.execute(RegisterUserCommand("Eve@Example.com", PASSWORD))
 
@@ -88,6 +90,6 @@ async def test_a_password_changed_while_it_was_being_checked_keeps_the_account(
     hasher.during_verify = reset_the_password
 
     with pytest.raises(InvalidCurrentPassword):
-        await delete_account.execute(DeleteAccountCommand(eve.id, PASSWORD))
+        await delete_account.execute(DeleteAccountCommand(accounts.signed_in(eve), PASSWORD))
 
     assert stored_user(store, eve.id) is not None

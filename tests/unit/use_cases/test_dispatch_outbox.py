@@ -10,7 +10,12 @@ import pytest
 
 from application.outbox import MAX_ATTEMPTS, OutboxMessage, retry_delay
 from application.ports.mail import MailDeliveryFailed, MailMessage
-from application.use_cases.dispatch_outbox import BATCH_SIZE, DispatchOutbox, DispatchReport
+from application.use_cases.dispatch_outbox import (
+    BATCH_SIZE,
+    DispatchOutbox,
+    DispatchOutboxCommand,
+    DispatchReport,
+)
 from tests.fakes import (
     FakeUnitOfWorkFactory,
     FixedClock,
@@ -126,7 +131,7 @@ async def test_due_mail_is_sent_once_and_marked_sent(
 ) -> None:
     queued = outbox.queue(3)
 
-    report = await dispatch_outbox.execute()
+    report = await dispatch_outbox.execute(DispatchOutboxCommand())
 
     assert report == DispatchReport(sent=3, failed=0)
     assert sorted(subjects(mailer.sent)) == ["message 1", "message 2", "message 3"]
@@ -141,10 +146,10 @@ async def test_a_second_run_sends_nothing_again(
     dispatch_outbox: DispatchOutbox, outbox: Outbox, mailer: RecordingMailer, clock: FixedClock
 ) -> None:
     outbox.queue(2)
-    await dispatch_outbox.execute()
+    await dispatch_outbox.execute(DispatchOutboxCommand())
     clock.advance(days=1)
 
-    report = await dispatch_outbox.execute()
+    report = await dispatch_outbox.execute(DispatchOutboxCommand())
 
     assert report.attempted == 0
     assert mailer.attempts == 2
@@ -157,7 +162,7 @@ async def test_the_oldest_mail_goes_first(
     [oldest] = outbox.queue(due_in=-timedelta(minutes=3))
     [middle] = outbox.queue(due_in=-timedelta(minutes=2))
 
-    await dispatch_outbox.execute()
+    await dispatch_outbox.execute(DispatchOutboxCommand())
 
     assert mailer.sent == [oldest.message, middle.message, newest.message]
 
@@ -167,7 +172,10 @@ async def test_one_run_sends_at_most_a_batch(
 ) -> None:
     outbox.queue(BATCH_SIZE + 5)
 
-    first, second = await dispatch_outbox.execute(), await dispatch_outbox.execute()
+    first, second = (
+        await dispatch_outbox.execute(DispatchOutboxCommand()),
+        await dispatch_outbox.execute(DispatchOutboxCommand()),
+    )
 
     assert (first.sent, second.sent) == (BATCH_SIZE, 5)
     assert len(set(subjects(mailer.sent))) == BATCH_SIZE + 5
@@ -182,12 +190,12 @@ async def test_mail_not_yet_due_is_left_alone_until_it_is(
 ) -> None:
     [later] = outbox.queue(due_in=timedelta(minutes=5))
 
-    assert (await dispatch_outbox.execute()).attempted == 0
+    assert (await dispatch_outbox.execute(DispatchOutboxCommand())).attempted == 0
     assert outbox.get(later) == later
     assert store.outbox_claims == {}
 
     clock.advance(minutes=5)
-    assert (await dispatch_outbox.execute()).sent == 1
+    assert (await dispatch_outbox.execute(DispatchOutboxCommand())).sent == 1
     assert mailer.sent == [later.message]
 
 
@@ -202,9 +210,9 @@ async def test_mail_another_dispatcher_holds_is_sent_only_once_its_claim_lapsed(
     # A dispatcher that claimed it, then died before sending.
     store.outbox_claims[held.id] = ("crashed", clock.now() + timedelta(minutes=2))
 
-    assert (await dispatch_outbox.execute()).attempted == 0
+    assert (await dispatch_outbox.execute(DispatchOutboxCommand())).attempted == 0
     clock.advance(minutes=2, seconds=1)
-    assert (await dispatch_outbox.execute()).sent == 1
+    assert (await dispatch_outbox.execute(DispatchOutboxCommand())).sent == 1
     assert mailer.sent == [held.message]
 
 
@@ -223,7 +231,7 @@ async def test_a_failed_send_is_retried_after_30_seconds_and_then_sent_once(
     [item] = outbox.queue()
     failed_at = clock.now()
 
-    assert await dispatch.execute() == DispatchReport(sent=0, failed=1)
+    assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=0, failed=1)
 
     stored = outbox.get(item)
     assert stored.attempts == 1
@@ -234,16 +242,16 @@ async def test_a_failed_send_is_retried_after_30_seconds_and_then_sent_once(
     assert store.outbox_claims == {}
 
     clock.advance(seconds=29)
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert mailer.attempts == 1
 
     clock.advance(seconds=1)
-    assert await dispatch.execute() == DispatchReport(sent=1, failed=0)
+    assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=1, failed=0)
     assert mailer.sent == [item.message]
     assert (outbox.get(item).attempts, outbox.get(item).sent_at) == (2, clock.now())
 
     clock.advance(hours=2)
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert mailer.sent == [item.message]
 
 
@@ -254,7 +262,7 @@ async def test_each_failure_waits_twice_as_long_as_the_one_before(
     [item] = outbox.queue()
     waits = []
     for _ in range(3):
-        await dispatch.execute()
+        await dispatch.execute(DispatchOutboxCommand())
         wait = outbox.get(item).next_attempt_at - clock.now()
         waits.append(wait)
         clock.advance(seconds=wait.total_seconds())
@@ -268,7 +276,7 @@ async def test_one_failure_does_not_hold_up_the_rest_of_the_batch(
     mailer = RecordingMailer(failures=1)
     first, *others = outbox.queue(3)
 
-    report = await DispatchOutbox(uow, mailer, clock, ids).execute()
+    report = await DispatchOutbox(uow, mailer, clock, ids).execute(DispatchOutboxCommand())
 
     assert report == DispatchReport(sent=2, failed=1)
     assert mailer.sent == [item.message for item in others]
@@ -282,13 +290,13 @@ async def test_a_permanent_failure_is_given_up_at_once(
     dispatch = DispatchOutbox(uow, mailer, clock, ids)
     [item] = outbox.queue()
 
-    assert await dispatch.execute() == DispatchReport(sent=0, failed=1)
+    assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=0, failed=1)
 
     stored = outbox.get(item)
     assert (stored.attempts, stored.failed_at, stored.sent_at) == (1, clock.now(), None)
     assert stored.last_error == "550: no such mailbox"
     clock.advance(days=1)
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert mailer.attempts == 1
 
 
@@ -299,16 +307,16 @@ async def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(
     dispatch = DispatchOutbox(uow, mailer, clock, ids)
     [item] = outbox.queue()
     for attempt in range(1, MAX_ATTEMPTS):
-        assert (await dispatch.execute()).failed == 1
+        assert (await dispatch.execute(DispatchOutboxCommand())).failed == 1
         assert outbox.get(item).failed_at is None, f"given up after {attempt} attempts"
         clock.advance(seconds=retry_delay(attempt).total_seconds())
 
-    assert (await dispatch.execute()).failed == 1
+    assert (await dispatch.execute(DispatchOutboxCommand())).failed == 1
 
     stored = outbox.get(item)
     assert (stored.attempts, stored.failed_at) == (MAX_ATTEMPTS, clock.now())
     clock.advance(days=7)
-    assert (await dispatch.execute()).attempted == 0
+    assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert mailer.attempts == MAX_ATTEMPTS
 
 
@@ -318,7 +326,7 @@ async def test_a_long_error_is_cut_to_what_the_column_holds(
     mailer = RefusingMailer(MailDeliveryFailed("x" * 2000))
     [item] = outbox.queue()
 
-    await DispatchOutbox(uow, mailer, clock, ids).execute()
+    await DispatchOutbox(uow, mailer, clock, ids).execute(DispatchOutboxCommand())
 
     assert outbox.get(item).last_error == "x" * 500
 
@@ -333,14 +341,14 @@ async def test_a_batch_slower_than_its_claim_never_sends_what_another_dispatcher
     slow = SlowMailer(clock, seconds=10)
     other_mailer = RecordingMailer()
     other = DispatchOutbox(uow, other_mailer, clock, ids)
-    slow.meanwhile = other.execute
+    slow.meanwhile = lambda: other.execute(DispatchOutboxCommand())
     outbox.queue(BATCH_SIZE)
 
-    await DispatchOutbox(uow, slow, clock, ids).execute()
+    await DispatchOutbox(uow, slow, clock, ids).execute(DispatchOutboxCommand())
     slow.meanwhile = None
     for _ in range(3):
         clock.advance(minutes=3)
-        await other.execute()
+        await other.execute(DispatchOutboxCommand())
 
     sent = Counter(subjects(slow.sent + other_mailer.sent))
     assert sent == Counter({f"message {n}": 1 for n in range(1, BATCH_SIZE + 1)})

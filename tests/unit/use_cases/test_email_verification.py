@@ -6,11 +6,18 @@ from datetime import timedelta
 
 import pytest
 
+from application.caller import Principal
 from application.errors import InvalidAccessToken, InvalidOrExpiredToken
-from application.use_cases.request_email_verification import RequestEmailVerification
-from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.request_email_verification import (
+    RequestEmailVerification,
+    RequestEmailVerificationCommand,
+)
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
-from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.one_time_token import TokenPurpose
 from domain.user import User
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
@@ -35,11 +42,13 @@ def stored(store: InMemoryStore, user: User) -> User:
 
 
 async def verification_secret(
-    request_email_verification: RequestEmailVerification, store: InMemoryStore, user: User
+    request_email_verification: RequestEmailVerification,
+    store: InMemoryStore,
+    principal: Principal,
 ) -> str:
     """Ask for a verification email, and read the token out of the newest one to the user."""
-    await request_email_verification.execute(user.id)
-    *_, newest = queued_mail_to(store, stored(store, user).email.value)
+    await request_email_verification.execute(RequestEmailVerificationCommand(principal))
+    *_, newest = queued_mail_to(store, stored(store, principal.user).email.value)
     return secret_in(newest, "verify-email")
 
 
@@ -55,7 +64,9 @@ async def test_an_unverified_account_gets_one_email_with_a_link_to_the_verificat
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
 
     [queued] = queued_mail(store)
     assert queued.message.to == "eve@example.com"
@@ -78,7 +89,9 @@ async def test_the_verification_link_is_valid_for_24_hours(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
 
     [token] = stored_tokens_of(store, eve.id, VERIFY)
     assert token.expires_at == clock.now() + timedelta(hours=24)
@@ -94,7 +107,9 @@ async def test_an_already_verified_address_gets_nothing(
 ) -> None:
     eve = await accounts.user("eve@example.com", is_verified=True)
 
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
 
     assert queued_mail(store) == []
     assert store.one_time_tokens == {}
@@ -110,7 +125,9 @@ async def test_asking_for_an_account_deleted_meanwhile_is_an_invalid_access_toke
     del store.users[eve.id]
 
     with pytest.raises(InvalidAccessToken):
-        await request_email_verification.execute(eve.id)
+        await request_email_verification.execute(
+            RequestEmailVerificationCommand(accounts.signed_in(eve))
+        )
 
     assert queued_mail(store) == []
 
@@ -123,14 +140,20 @@ async def test_a_fourth_request_within_the_hour_sends_nothing_and_after_the_hour
 ) -> None:
     eve = await accounts.user("eve@example.com")
     for _ in range(3):
-        await request_email_verification.execute(eve.id)
+        await request_email_verification.execute(
+            RequestEmailVerificationCommand(accounts.signed_in(eve))
+        )
         clock.advance(minutes=10)
 
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
     assert len(queued_mail(store)) == 3
 
     clock.advance(minutes=31)  # 61 minutes after the first
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
     assert len(queued_mail(store)) == 4
 
 
@@ -142,14 +165,14 @@ async def test_a_new_request_makes_the_older_link_useless(
     clock: FixedClock,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    older = await verification_secret(request_email_verification, store, eve)
+    older = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
     clock.advance(minutes=1)
-    newer = await verification_secret(request_email_verification, store, eve)
+    newer = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(older)
+        await verify_email.execute(VerifyEmailCommand(older))
 
-    await verify_email.execute(newer)
+    await verify_email.execute(VerifyEmailCommand(newer))
     assert stored(store, eve).is_verified
 
 
@@ -164,10 +187,10 @@ async def test_the_link_marks_the_address_verified(
     clock: FixedClock,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
     clock.advance(hours=3)
 
-    await verify_email.execute(secret)
+    await verify_email.execute(VerifyEmailCommand(secret))
 
     assert stored(store, eve).is_verified is True
     assert stored(store, eve).updated_at == clock.now()
@@ -182,11 +205,11 @@ async def test_the_link_works_once(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
-    await verify_email.execute(secret)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
+    await verify_email.execute(VerifyEmailCommand(secret))
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(secret)
+        await verify_email.execute(VerifyEmailCommand(secret))
 
 
 async def test_the_link_still_works_just_before_24_hours(
@@ -197,10 +220,10 @@ async def test_the_link_still_works_just_before_24_hours(
     clock: FixedClock,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
     clock.advance(hours=23, minutes=59, seconds=59)
 
-    await verify_email.execute(secret)
+    await verify_email.execute(VerifyEmailCommand(secret))
 
     assert stored(store, eve).is_verified
 
@@ -213,11 +236,11 @@ async def test_an_expired_link_is_refused(
     clock: FixedClock,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
     clock.advance(hours=24)
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(secret)
+        await verify_email.execute(VerifyEmailCommand(secret))
 
     assert stored(store, eve) == eve
 
@@ -225,7 +248,7 @@ async def test_an_expired_link_is_refused(
 @pytest.mark.parametrize("token", ["", "not-a-token", "x" * 43])
 async def test_a_made_up_token_is_refused(verify_email: VerifyEmail, token: str) -> None:
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(token)
+        await verify_email.execute(VerifyEmailCommand(token))
 
 
 async def test_a_password_reset_link_cannot_verify_an_address(
@@ -235,11 +258,11 @@ async def test_a_password_reset_link_cannot_verify_an_address(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
     [message] = queued_mail_to(store, "eve@example.com")
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(secret_in(message, "reset-password"))
+        await verify_email.execute(VerifyEmailCommand(secret_in(message, "reset-password")))
 
     assert stored(store, eve) == eve
 
@@ -252,16 +275,22 @@ async def test_a_link_sent_to_the_old_address_fails_once_the_email_changed(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    to_old_address = await verification_secret(request_email_verification, store, eve)
-    await update_profile.execute(UpdateProfileCommand(eve.id, email="eve@new.example.com"))
+    to_old_address = await verification_secret(
+        request_email_verification, store, accounts.signed_in(eve)
+    )
+    await update_profile.execute(
+        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example.com")
+    )
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(to_old_address)
+        await verify_email.execute(VerifyEmailCommand(to_old_address))
 
     assert stored(store, eve).is_verified is False
-    to_new_address = await verification_secret(request_email_verification, store, eve)
+    to_new_address = await verification_secret(
+        request_email_verification, store, accounts.signed_in(eve)
+    )
     assert queued_mail(store)[-1].message.to == "eve@new.example.com"
-    await verify_email.execute(to_new_address)
+    await verify_email.execute(VerifyEmailCommand(to_new_address))
     assert stored(store, eve).is_verified is True
 
 
@@ -272,10 +301,10 @@ async def test_a_link_of_an_account_deleted_since_is_refused(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    secret = await verification_secret(request_email_verification, store, eve)
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
     del store.users[eve.id]
 
     with pytest.raises(InvalidOrExpiredToken):
-        await verify_email.execute(secret)
+        await verify_email.execute(VerifyEmailCommand(secret))
 
     assert store.users == {}

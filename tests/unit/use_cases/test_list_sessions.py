@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from application.use_cases.list_sessions import ListSessions, SessionView
+from application.use_cases.list_sessions import ListSessions, ListSessionsQuery, SessionView
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock
 from tests.unit.builders import Accounts
@@ -18,7 +18,7 @@ async def test_the_list_holds_every_usable_session_of_the_user_newest_first(
     clock.advance(hours=1)
     newest = accounts.session(eve)
 
-    listed = await list_sessions.execute(eve.id, middle.id)
+    listed = await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, middle)))
 
     assert [view.id for view in listed] == [newest.id, middle.id, oldest.id]
 
@@ -33,7 +33,7 @@ async def test_only_the_callers_own_session_is_marked_current(
     clock.advance(minutes=1)
     newer = accounts.session(eve)
 
-    listed = await list_sessions.execute(eve.id, current.id)
+    listed = await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, current)))
 
     assert [(view.id, view.current) for view in listed] == [
         (newer.id, False),
@@ -53,7 +53,7 @@ async def test_each_entry_shows_what_the_session_holds_and_no_secret(
     clock.advance(days=2)
     await refresh_tokens.execute(RefreshTokensCommand(refresh_token))
 
-    [view] = await list_sessions.execute(eve.id, session.id)
+    [view] = await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, session)))
 
     assert view == SessionView(
         id=session.id,
@@ -75,7 +75,7 @@ async def test_revoked_and_expired_sessions_are_left_out(
     accounts.session(eve, lifetime=timedelta(hours=1))
     clock.advance(hours=1)
 
-    listed = await list_sessions.execute(eve.id, current.id)
+    listed = await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, current)))
 
     assert [view.id for view in listed] == [current.id]
 
@@ -88,7 +88,7 @@ async def test_another_users_sessions_are_left_out(
     current = accounts.session(eve)
     accounts.session(bob)
 
-    listed = await list_sessions.execute(eve.id, current.id)
+    listed = await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, current)))
 
     assert [view.id for view in listed] == [current.id]
 
@@ -99,6 +99,6 @@ async def test_listing_changes_nothing(
     eve = await accounts.user()
     current = accounts.session(eve)
 
-    await list_sessions.execute(eve.id, current.id)
+    await list_sessions.execute(ListSessionsQuery(accounts.signed_in(eve, current)))
 
     assert uow.commits == 0

@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from application.caller import Caller
 from application.errors import AccountDisabled, InvalidCredentials
 from application.use_cases.log_in import LogIn, LogInCommand
 from domain.audit_event import AuditEventType
@@ -44,7 +45,9 @@ async def test_logging_in_stores_a_session_with_the_refresh_tokens_hash_never_th
     eve = await accounts.user("eve@example.com")
 
     pair = await log_in.execute(
-        LogInCommand("eve@example.com", PASSWORD, user_agent="Firefox/140", ip="198.51.100.7")
+        LogInCommand(
+            "eve@example.com", PASSWORD, Caller(ip="198.51.100.7", user_agent="Firefox/140")
+        )
     )
 
     [session] = stored_sessions_of(store, eve.id)

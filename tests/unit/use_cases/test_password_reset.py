@@ -7,9 +7,15 @@ from datetime import timedelta
 import pytest
 
 from application.errors import InvalidAccessToken, InvalidOrExpiredToken
-from application.use_cases.authenticate import Authenticate
-from application.use_cases.request_email_verification import RequestEmailVerification
-from application.use_cases.request_password_reset import RequestPasswordReset
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
+from application.use_cases.request_email_verification import (
+    RequestEmailVerification,
+    RequestEmailVerificationCommand,
+)
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from domain.errors import WeakPassword
 from domain.one_time_token import TokenPurpose
@@ -42,7 +48,7 @@ async def reset_link_secret(
     request_password_reset: RequestPasswordReset, store: InMemoryStore, email: str
 ) -> str:
     """Ask for a reset, and read the token out of the newest email to that address."""
-    await request_password_reset.execute(email)
+    await request_password_reset.execute(RequestPasswordResetCommand(email))
     *_, newest = queued_mail_to(store, email)
     return secret_in(newest, "reset-password")
 
@@ -59,7 +65,7 @@ async def test_an_active_account_gets_one_email_with_a_link_to_the_reset_page(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
     [queued] = queued_mail(store)
     assert queued.message.to == "eve@example.com"
@@ -84,7 +90,7 @@ async def test_the_reset_link_is_valid_for_thirty_minutes(
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
     [token] = stored_tokens_of(store, eve.id, RESET)
     assert token.expires_at == clock.now() + timedelta(minutes=30)
@@ -97,7 +103,7 @@ async def test_the_email_is_matched_however_it_is_typed(
 ) -> None:
     await accounts.user("eve@example.com")
 
-    await request_password_reset.execute("  EVE@Example.COM ")
+    await request_password_reset.execute(RequestPasswordResetCommand("  EVE@Example.COM "))
 
     assert [m.message.to for m in queued_mail(store)] == ["eve@example.com"]
 
@@ -117,7 +123,7 @@ async def test_nothing_is_sent_for_an_unknown_malformed_or_deactivated_address_a
     await accounts.user("eve@example.com")
     await accounts.user("dora@example.com", is_active=False)
 
-    await request_password_reset.execute(email)
+    await request_password_reset.execute(RequestPasswordResetCommand(email))
 
     assert queued_mail(store) == []
     assert store.one_time_tokens == {}
@@ -131,10 +137,10 @@ async def test_a_new_request_makes_the_older_unused_links_useless(
     clock: FixedClock,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
     clock.advance(minutes=1)
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
     older, newer = stored_tokens_of(store, eve.id, RESET)
     assert older.used_at == clock.now()
@@ -149,10 +155,10 @@ async def test_a_fourth_request_within_the_hour_sends_nothing_and_says_nothing(
 ) -> None:
     eve = await accounts.user("eve@example.com")
     for _ in range(3):
-        await request_password_reset.execute("eve@example.com")
+        await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
         clock.advance(minutes=10)
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
     assert len(queued_mail(store)) == 3
     assert len(stored_tokens_of(store, eve.id, RESET)) == 3
@@ -169,7 +175,7 @@ async def test_a_throttled_request_leaves_the_last_link_working(
     for _ in range(3):
         last = await reset_link_secret(request_password_reset, store, "eve@example.com")
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
     await reset_password.execute(ResetPasswordCommand(last, NEW_PASSWORD))
 
     assert await hasher.verify(NEW_PASSWORD, password_hash_of(store, eve))
@@ -183,11 +189,11 @@ async def test_an_hour_after_the_first_request_another_one_is_sent(
 ) -> None:
     await accounts.user("eve@example.com")
     for _ in range(3):
-        await request_password_reset.execute("eve@example.com")
+        await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
         clock.advance(minutes=10)
     clock.advance(minutes=31)  # 61 minutes after the first, 41 after the third
 
-    await request_password_reset.execute("eve@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
     assert len(queued_mail(store)) == 4
 
@@ -198,9 +204,9 @@ async def test_the_throttle_counts_each_account_on_its_own(
     await accounts.user("eve@example.com")
     await accounts.user("bob@example.com")
     for _ in range(4):
-        await request_password_reset.execute("eve@example.com")
+        await request_password_reset.execute(RequestPasswordResetCommand("eve@example.com"))
 
-    await request_password_reset.execute("bob@example.com")
+    await request_password_reset.execute(RequestPasswordResetCommand("bob@example.com"))
 
     assert len(queued_mail_to(store, "eve@example.com")) == 3
     assert len(queued_mail_to(store, "bob@example.com")) == 1
@@ -251,7 +257,7 @@ async def test_after_a_reset_the_old_access_tokens_stop_working_at_once(
     await reset_password.execute(ResetPasswordCommand(secret, NEW_PASSWORD))
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(stolen_token)
+        await authenticate.execute(AuthenticateCommand(stolen_token))
 
 
 async def test_a_link_works_once(
@@ -443,7 +449,9 @@ async def test_an_email_verification_link_cannot_reset_a_password(
     store: InMemoryStore,
 ) -> None:
     eve = await accounts.user("eve@example.com")
-    await request_email_verification.execute(eve.id)
+    await request_email_verification.execute(
+        RequestEmailVerificationCommand(accounts.signed_in(eve))
+    )
     [message] = queued_mail_to(store, "eve@example.com")
     secret = secret_in(message, "verify-email")
 

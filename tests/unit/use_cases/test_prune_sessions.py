@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from application.errors import InvalidRefreshToken, RefreshTokenReused
-from application.use_cases.prune_sessions import PruneSessions
+from application.use_cases.prune_sessions import PruneSessions, PruneSessionsCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import Accounts
@@ -26,7 +26,7 @@ async def test_expired_sessions_are_deleted_and_usable_ones_kept(
     usable = accounts.session(eve, lifetime=timedelta(hours=2, seconds=1))
     clock.advance(hours=2)
 
-    pruned = await prune_sessions.execute(GRACE)
+    pruned = await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
 
     assert pruned == 2
     assert expired.id not in store.sessions
@@ -45,7 +45,7 @@ async def test_sessions_revoked_longer_ago_than_the_grace_are_deleted_the_recent
     live = accounts.session(eve)
     clock.advance(seconds=(GRACE - timedelta(seconds=1)).total_seconds())
 
-    pruned = await prune_sessions.execute(GRACE)
+    pruned = await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
 
     assert pruned == 1
     assert long_ago.id not in store.sessions
@@ -59,9 +59,9 @@ async def test_a_revoked_session_is_kept_the_whole_grace_period(
     revoked = accounts.revoked_session(eve)
     clock.advance(days=GRACE.days - 1)
 
-    assert await prune_sessions.execute(GRACE) == 0
+    assert await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE)) == 0
     clock.advance(days=2)
-    assert await prune_sessions.execute(GRACE) == 1
+    assert await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE)) == 1
 
     assert revoked.id not in store.sessions
 
@@ -75,7 +75,7 @@ async def test_pruning_leaves_other_users_usable_sessions(
     bobs = accounts.session(bob)
     clock.advance(minutes=2)
 
-    assert await prune_sessions.execute(GRACE) == 1
+    assert await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE)) == 1
 
     assert list(store.sessions) == [bobs.id]
 
@@ -86,7 +86,7 @@ async def test_pruning_nothing_returns_zero(
     eve = await accounts.user()
     usable = accounts.session(eve)
 
-    assert await prune_sessions.execute(GRACE) == 0
+    assert await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE)) == 0
     assert list(store.sessions) == [usable.id]
 
 
@@ -103,7 +103,7 @@ async def test_rotated_tokens_of_pruned_sessions_are_forgotten(
     store.sessions[pruned_session.id].revoke(clock.now())
     clock.advance(seconds=(GRACE + timedelta(seconds=1)).total_seconds())
 
-    await prune_sessions.execute(GRACE)
+    await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
 
     assert pruned_session.id not in store.sessions
     assert pruned_session.id not in store.rotated_refresh_tokens.values()
@@ -125,7 +125,7 @@ async def test_rotated_tokens_of_kept_sessions_are_still_recognised_as_replays(
     await refresh_tokens.execute(RefreshTokensCommand(doomed_old_token))
     clock.advance(hours=2)
 
-    assert await prune_sessions.execute(GRACE) == 1
+    assert await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE)) == 1
 
     assert doomed.id not in store.rotated_refresh_tokens.values()
     with pytest.raises(RefreshTokenReused):

@@ -7,7 +7,7 @@ import pytest
 
 from application.errors import InvalidAccessToken, InvalidRefreshToken, RefreshTokenReused
 from application.secret_tokens import new_secret_token
-from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from domain.role import Role
 from tests.fakes import FakeAccessTokens, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
@@ -178,13 +178,13 @@ async def test_reuse_ends_the_access_tokens_of_that_session_at_once(
     eve = await accounts.user()
     _, old_token = accounts.session_with_refresh_token(eve)
     pair = await refresh_tokens.execute(RefreshTokensCommand(old_token))
-    assert (await authenticate.execute(pair.access_token)).user.id == eve.id
+    assert (await authenticate.execute(AuthenticateCommand(pair.access_token))).user.id == eve.id
 
     with pytest.raises(RefreshTokenReused):
         await refresh_tokens.execute(RefreshTokensCommand(old_token))
 
     with pytest.raises(InvalidAccessToken):
-        await authenticate.execute(pair.access_token)
+        await authenticate.execute(AuthenticateCommand(pair.access_token))
 
 
 async def test_every_token_a_session_traded_away_is_recognised_not_only_the_last(

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from application.use_cases.ensure_signing_key import EnsureSigningKey
-from application.use_cases.list_signing_keys import ListSigningKeys
-from application.use_cases.rotate_signing_key import RotateSigningKey
+from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
+from application.use_cases.list_signing_keys import ListSigningKeys, ListSigningKeysQuery
+from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
 from tests.fakes import FakeSigningKeyFactory, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import ALGORITHM
 
@@ -14,10 +14,10 @@ async def test_rotating_adds_a_new_active_key_of_the_configured_algorithm(
     clock: FixedClock,
     uow: FakeUnitOfWorkFactory,
 ) -> None:
-    old = await ensure_signing_key.execute()
+    old = await ensure_signing_key.execute(EnsureSigningKeyCommand())
     clock.advance(days=90)
 
-    new = await rotate_signing_key.execute()
+    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
     assert new.kid != old.kid
     assert (new.algorithm, new.is_active, new.created_at) == (ALGORITHM, True, clock.now())
@@ -31,10 +31,10 @@ async def test_rotating_retires_the_previously_active_key_at_that_moment(
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:
-    old = await ensure_signing_key.execute()
+    old = await ensure_signing_key.execute(EnsureSigningKeyCommand())
     clock.advance(days=90)
 
-    await rotate_signing_key.execute()
+    await rotate_signing_key.execute(RotateSigningKeyCommand())
 
     assert store.signing_keys[old.kid].retired_at == clock.now()
     assert not store.signing_keys[old.kid].is_active
@@ -47,11 +47,15 @@ async def test_rotating_retires_every_active_key_whatever_its_algorithm(
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:
-    es256 = await EnsureSigningKey(uow, key_factory, clock, "ES256").execute()
-    eddsa = await EnsureSigningKey(uow, key_factory, clock, "EdDSA").execute()
+    es256 = await EnsureSigningKey(uow, key_factory, clock, "ES256").execute(
+        EnsureSigningKeyCommand()
+    )
+    eddsa = await EnsureSigningKey(uow, key_factory, clock, "EdDSA").execute(
+        EnsureSigningKeyCommand()
+    )
     clock.advance(days=1)
 
-    new = await rotate_signing_key.execute()
+    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
     assert [key.kid for key in store.signing_keys.values() if key.is_active] == [new.kid]
     assert store.signing_keys[es256.kid].retired_at == clock.now()
@@ -61,13 +65,13 @@ async def test_rotating_retires_every_active_key_whatever_its_algorithm(
 async def test_a_key_retired_earlier_keeps_its_retirement_time(
     rotate_signing_key: RotateSigningKey, store: InMemoryStore, clock: FixedClock
 ) -> None:
-    first = await rotate_signing_key.execute()
+    first = await rotate_signing_key.execute(RotateSigningKeyCommand())
     clock.advance(days=30)
-    await rotate_signing_key.execute()
+    await rotate_signing_key.execute(RotateSigningKeyCommand())
     first_retired = clock.now()
     clock.advance(days=30)
 
-    await rotate_signing_key.execute()
+    await rotate_signing_key.execute(RotateSigningKeyCommand())
 
     assert store.signing_keys[first.kid].retired_at == first_retired
     assert len(store.signing_keys) == 3
@@ -76,7 +80,7 @@ async def test_a_key_retired_earlier_keeps_its_retirement_time(
 async def test_rotating_with_no_key_yet_makes_the_first_one(
     rotate_signing_key: RotateSigningKey, store: InMemoryStore
 ) -> None:
-    new = await rotate_signing_key.execute()
+    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
     assert list(store.signing_keys.values()) == [new]
     assert new.is_active
@@ -89,9 +93,11 @@ async def test_the_new_key_has_the_configured_algorithm_even_if_the_old_one_had_
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:
-    es256 = await ensure_signing_key.execute()
+    es256 = await ensure_signing_key.execute(EnsureSigningKeyCommand())
 
-    eddsa = await RotateSigningKey(uow, key_factory, clock, "EdDSA").execute()
+    eddsa = await RotateSigningKey(uow, key_factory, clock, "EdDSA").execute(
+        RotateSigningKeyCommand()
+    )
 
     assert eddsa.algorithm == "EdDSA"
     assert store.signing_keys[es256.kid].retired_at == clock.now()
@@ -103,12 +109,12 @@ async def test_after_a_rotation_the_next_start_signs_with_the_new_key(
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:
-    await ensure_signing_key.execute()
+    await ensure_signing_key.execute(EnsureSigningKeyCommand())
     clock.advance(days=90)
-    new = await rotate_signing_key.execute()
+    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
     clock.advance(minutes=1)
 
-    assert await ensure_signing_key.execute() == new
+    assert await ensure_signing_key.execute(EnsureSigningKeyCommand()) == new
     assert len(store.signing_keys) == 2
 
 
@@ -118,10 +124,10 @@ async def test_the_new_key_is_listed_first(
     uow: FakeUnitOfWorkFactory,
     clock: FixedClock,
 ) -> None:
-    old = await ensure_signing_key.execute()
+    old = await ensure_signing_key.execute(EnsureSigningKeyCommand())
     clock.advance(days=90)
-    new = await rotate_signing_key.execute()
+    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
-    listed = await ListSigningKeys(uow).execute()
+    listed = await ListSigningKeys(uow).execute(ListSigningKeysQuery())
 
     assert [key.kid for key in listed] == [new.kid, old.kid]

@@ -30,7 +30,9 @@ async def test_a_person_can_rename_themselves(
     eve = await accounts.user(name="Eve")
     clock.advance(minutes=1)
 
-    returned = await update_profile.execute(UpdateProfileCommand(eve.id, name="Evelyn"))
+    returned = await update_profile.execute(
+        UpdateProfileCommand(accounts.signed_in(eve), name="Evelyn")
+    )
 
     assert stored(store, eve).name == "Evelyn"
     assert stored(store, eve).updated_at == clock.now()
@@ -43,7 +45,7 @@ async def test_a_name_set_to_none_is_cleared(
 ) -> None:
     eve = await accounts.user(name="Eve")
 
-    await update_profile.execute(UpdateProfileCommand(eve.id, name=None))
+    await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), name=None))
 
     assert stored(store, eve).name is None
 
@@ -53,7 +55,9 @@ async def test_fields_not_sent_are_left_alone(
 ) -> None:
     eve = await accounts.user("eve@example.com", name="Eve", is_verified=True)
 
-    await update_profile.execute(UpdateProfileCommand(eve.id, name=UNSET, email=UNSET))
+    await update_profile.execute(
+        UpdateProfileCommand(accounts.signed_in(eve), name=UNSET, email=UNSET)
+    )
 
     assert stored(store, eve) == eve
 
@@ -63,7 +67,9 @@ async def test_changing_only_the_email_keeps_the_name(
 ) -> None:
     eve = await accounts.user("eve@example.com", name="Eve")
 
-    await update_profile.execute(UpdateProfileCommand(eve.id, email="eve@new.example.com"))
+    await update_profile.execute(
+        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example.com")
+    )
 
     assert stored(store, eve).name == "Eve"
 
@@ -74,7 +80,7 @@ async def test_a_new_email_is_normalised_and_must_be_verified_again(
     eve = await accounts.user("eve@example.com", is_verified=True)
 
     returned = await update_profile.execute(
-        UpdateProfileCommand(eve.id, email="  Eve@New.Example.COM ")
+        UpdateProfileCommand(accounts.signed_in(eve), email="  Eve@New.Example.COM ")
     )
 
     assert stored(store, eve).email == Email("eve@new.example.com")
@@ -87,7 +93,9 @@ async def test_sending_the_same_email_in_another_case_keeps_it_verified(
 ) -> None:
     eve = await accounts.user("eve@example.com", is_verified=True)
 
-    await update_profile.execute(UpdateProfileCommand(eve.id, email="EVE@example.com"))
+    await update_profile.execute(
+        UpdateProfileCommand(accounts.signed_in(eve), email="EVE@example.com")
+    )
 
     assert stored(store, eve).email == Email("eve@example.com")
     assert stored(store, eve).is_verified is True
@@ -104,7 +112,7 @@ async def test_an_email_taken_by_another_account_is_refused_and_nothing_changes(
 
     with pytest.raises(EmailAlreadyRegistered):
         await update_profile.execute(
-            UpdateProfileCommand(eve.id, name="Not Bob", email="BOB@example.com")
+            UpdateProfileCommand(accounts.signed_in(eve), name="Not Bob", email="BOB@example.com")
         )
 
     assert stored(store, eve) == eve
@@ -119,7 +127,7 @@ async def test_an_invalid_name_is_refused_and_nothing_changes(
 
     with pytest.raises(InvalidDisplayName):
         await update_profile.execute(
-            UpdateProfileCommand(eve.id, name="", email="eve@new.example.com")
+            UpdateProfileCommand(accounts.signed_in(eve), name="", email="eve@new.example.com")
         )
 
     assert stored(store, eve) == eve
@@ -132,7 +140,9 @@ async def test_an_invalid_email_is_refused_and_nothing_changes(
 
     with pytest.raises(InvalidEmail):
         await update_profile.execute(
-            UpdateProfileCommand(eve.id, name="Evelyn", email="Eve <eve@new.example.com>")
+            UpdateProfileCommand(
+                accounts.signed_in(eve), name="Evelyn", email="Eve <eve@new.example.com>"
+            )
         )
 
     assert stored(store, eve) == eve
@@ -145,7 +155,7 @@ async def test_a_profile_of_a_user_deleted_meanwhile_is_an_invalid_token(
     del store.users[eve.id]
 
     with pytest.raises(InvalidAccessToken):
-        await update_profile.execute(UpdateProfileCommand(eve.id, name="Ghost"))
+        await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), name="Ghost"))
 
     assert store.users == {}
 
@@ -167,7 +177,7 @@ async def test_a_deactivated_account_cannot_change_its_profile(
     eve = await accounts.user("eve@example.com", name="Eve", is_active=False)
 
     with pytest.raises(InvalidAccessToken):
-        await update_profile.execute(UpdateProfileCommand(eve.id, **change))
+        await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), **change))
 
     assert stored(store, eve) == eve
     assert store.audit_events == []
@@ -179,7 +189,7 @@ async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
     eve = await accounts.user(name="Eve", is_verified=True)
     clock.advance(minutes=1)
 
-    await update_profile.execute(UpdateProfileCommand(eve.id, name="Evelyn"))
+    await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), name="Evelyn"))
 
     after = stored(store, eve)
     assert after == replace(eve, name="Evelyn", updated_at=clock.now())
