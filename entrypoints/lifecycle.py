@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -33,6 +34,8 @@ async def running(container: Container, *, serving: bool) -> AsyncIterator[None]
         stack.push_async_callback(database.aclose)
         if serving:
             await _start_serving(container, stack)
+            _freeze_what_start_up_made()
+            stack.callback(gc.unfreeze)
         yield
 
 
@@ -52,6 +55,14 @@ async def _start_serving(container: Container, stack: AsyncExitStack) -> None:
     if interval > 0:
         dispatch = container.dispatch_outbox()
         await stack.enter_async_context(in_background(dispatch_forever(dispatch, interval)))
+
+
+def _freeze_what_start_up_made() -> None:
+    """Everything imported and built so far lives as long as the process. Left to the garbage
+    collector, each full collection walks all of it again, a pause of a hundred milliseconds or
+    more in the middle of requests; frozen, a collection walks only what serving has made."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
