@@ -13,6 +13,7 @@ import jwt
 import pytest
 from asgi_lifespan import LifespanManager
 
+from application.use_cases.rotate_signing_key import RotateSigningKeyCommand
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from tests.e2e.conftest import PASSWORD, bearer, settings_for
@@ -38,7 +39,7 @@ async def rotate_keys(database_url: str, algorithm: str) -> str:
     """What `PORTCULLIS_JWT_ALGORITHM=<algorithm> portcullis keys rotate` does; the new kid."""
     container = build_container(settings_for(database_url, jwt_algorithm=algorithm))
     try:
-        return (await container.rotate_signing_key().execute()).kid
+        return (await container.rotate_signing_key().execute(RotateSigningKeyCommand())).kid
     finally:
         await container.database().aclose()
 

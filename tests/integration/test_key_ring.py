@@ -21,7 +21,7 @@ from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.system.clock import SystemClock
 from application.ports.system import Clock
 from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
-from application.use_cases.rotate_signing_key import RotateSigningKey
+from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
 from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory
@@ -68,7 +68,7 @@ async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stay
     old = await ring.signing_key()
     new = await RotateSigningKey(
         uow_factory, CryptographySigningKeyFactory(), clock, "ES256"
-    ).execute()
+    ).execute(RotateSigningKeyCommand())
 
     await ring.load()
 
@@ -82,7 +82,9 @@ async def test_a_ring_of_another_algorithm_signs_with_that_algorithms_key_only(
 ) -> None:
     """After `PORTCULLIS_JWT_ALGORITHM=EdDSA portcullis keys rotate` and a restart."""
     old = await ring.signing_key()
-    new = await RotateSigningKey(uow_factory, key_factory, clock, "EdDSA").execute()
+    new = await RotateSigningKey(uow_factory, key_factory, clock, "EdDSA").execute(
+        RotateSigningKeyCommand()
+    )
     eddsa = ring_over(uow_factory, clock, "EdDSA")
     try:
         signing = await eddsa.signing_key()
