@@ -96,7 +96,8 @@ HTTP_STATUS_DETAILS = {
 }
 
 
-async def _application_error(request: Request, error: Exception) -> Response:
+# Starlette calls every exception handler with the request, whether it needs it or not.
+async def _application_error(_request: Request, error: Exception) -> Response:
     spec = next(spec for kind, spec in ERRORS.items() if isinstance(error, kind))
     errors = None
     if spec.status == 422:
@@ -145,7 +146,7 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-async def _validation_error(request: Request, error: Exception) -> Response:
+async def _validation_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     # Never echo the submitted values (a password could be among them): only where and why.
     errors = [

@@ -52,7 +52,7 @@ async def test_admin_endpoints_are_forbidden_to_users_and_closed_to_strangers(
 
 
 async def test_an_admin_creates_reads_updates_and_deletes_an_account(
-    client: httpx.AsyncClient, admin: dict[str, str], log_in: LogIn
+    client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     created = await client.post(
         USERS,

@@ -215,8 +215,10 @@ async def test_authenticating_a_request_costs_one_query(
     # SQLite reader's own connection, which it opened for the first request.
     reader = app.state.container.authenticated_users()
     if isinstance(reader, ThreadedSqliteAuthenticatedUserReader):
-        assert reader._connection is not None
-        reader._connection.set_trace_callback(statements.append)
+        # Its connection is the reader's own: nothing else could show the statements it runs.
+        connection = reader._connection  # noqa: SLF001
+        assert connection is not None
+        connection.set_trace_callback(statements.append)
     real_fetchrow = asyncpg.connection.Connection.fetchrow
 
     async def recorded_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:

@@ -243,9 +243,8 @@ async def test_the_user_list_filters(
     [UserFilter(role=Role.USER), UserFilter(q="E", is_active=True)],
     ids=["role", "q-and-active"],
 )
-async def test_a_filter_holds_on_every_page(
-    filter: UserFilter, uow_factory: UowFactory, people: dict[str, User]
-) -> None:
+@pytest.mark.usefixtures("people")
+async def test_a_filter_holds_on_every_page(filter: UserFilter, uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         everything = await uow.users.list_page(filter, after=None, limit=PAGE)
 
@@ -668,7 +667,7 @@ ANY_INDEX_SCAN = frozenset({"Index Scan", "Bitmap Index Scan"})
 
 PLAN_CASES = {
     "users-first-page": PlanCase(
-        lambda uow, d: uow.users.list_page(UserFilter(), after=None, limit=PAGE),
+        lambda uow, _: uow.users.list_page(UserFilter(), after=None, limit=PAGE),
         ("ix_users_created_at_id",),
     ),
     "users-later-page": PlanCase(
@@ -679,13 +678,13 @@ PLAN_CASES = {
         index_cond="ROW(created_at, id) > ROW(",
     ),
     "users-by-rare-role": PlanCase(
-        lambda uow, d: uow.users.list_page(UserFilter(role=Role.ADMIN), after=None, limit=PAGE),
+        lambda uow, _: uow.users.list_page(UserFilter(role=Role.ADMIN), after=None, limit=PAGE),
         ("ix_users_role_is_active",),
         ANY_INDEX_SCAN,
         sorted_by_index=False,
     ),
     "users-by-rare-role-and-active": PlanCase(
-        lambda uow, d: uow.users.list_page(
+        lambda uow, _: uow.users.list_page(
             UserFilter(role=Role.ADMIN, is_active=True), after=None, limit=PAGE
         ),
         ("ix_users_role_is_active",),
@@ -693,13 +692,13 @@ PLAN_CASES = {
         sorted_by_index=False,
     ),
     "users-q-search": PlanCase(
-        lambda uow, d: uow.users.list_page(UserFilter(q="Lovelace"), after=None, limit=PAGE),
+        lambda uow, _: uow.users.list_page(UserFilter(q="Lovelace"), after=None, limit=PAGE),
         ("ix_users_email_trgm", "ix_users_name_trgm"),  # OR-ed bitmaps: email or name
         frozenset({"Bitmap Index Scan"}),
         sorted_by_index=False,
     ),
     "audit-first-page": PlanCase(
-        lambda uow, d: uow.audit.list_page(user_id=None, type=None, before=None, limit=PAGE),
+        lambda uow, _: uow.audit.list_page(user_id=None, type=None, before=None, limit=PAGE),
         ("ix_audit_events_created_at_id",),
     ),
     "audit-later-page": PlanCase(
@@ -718,7 +717,7 @@ PLAN_CASES = {
         sorted_by_index=False,  # a handful of rows: the planner may fetch, then sort them
     ),
     "audit-by-rare-type": PlanCase(
-        lambda uow, d: uow.audit.list_page(user_id=None, type=RARE, before=None, limit=PAGE),
+        lambda uow, _: uow.audit.list_page(user_id=None, type=RARE, before=None, limit=PAGE),
         ("ix_audit_events_type_created_at_id",),
         ANY_INDEX_SCAN,
         sorted_by_index=False,

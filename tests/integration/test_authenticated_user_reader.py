@@ -5,11 +5,13 @@ callers that give up and stops when closed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.persistence.authenticated_users import (
+    CompiledRead,
     ThreadedSqliteAuthenticatedUserReader,
     _Request,
 )
@@ -65,6 +67,10 @@ async def store_user_with_session(database: Database) -> tuple[User, Session]:
     return user, session
 
 
+def reader_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "sqlite-auth-read"}
+
+
 async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
     threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
@@ -85,10 +91,14 @@ async def test_a_read_for_a_loop_closed_meanwhile_leaves_the_reader_working(
     closed = asyncio.new_event_loop()
     orphan = closed.create_future()
     closed.close()
-    parameters = threaded._read.parameters(session.id, user.id, NOW)
-    threaded._requests.put(_Request(closed, orphan, parameters))
+    parameters = CompiledRead.for_dialect(sqlite_database.engine.dialect).parameters(
+        session.id, user.id, NOW
+    )
+    # No caller can make a read whose loop closes before its answer in a test's time: queue one.
+    requests = threaded._requests  # noqa: SLF001
+    requests.put(_Request(closed, orphan, parameters))
     for _ in range(500):  # until the thread has taken it, alone in its batch
-        if threaded._requests.empty():
+        if requests.empty():
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
@@ -100,21 +110,21 @@ async def test_the_reader_starts_its_thread_with_the_first_read_not_when_built(
     threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
-    assert threaded._thread is None
+    before = reader_threads()
 
     assert await threaded.find(session.id, user.id, NOW) == user
 
-    assert threaded._thread is not None
-    assert threaded._thread.is_alive()
+    [started] = reader_threads() - before
+    assert started.is_alive()
 
 
 async def test_closing_the_reader_stops_its_thread(
     threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
+    before = reader_threads()
     await threaded.find(session.id, user.id, NOW)
-    thread = threaded._thread
-    assert thread is not None
+    [thread] = reader_threads() - before
     assert thread.is_alive()
 
     await threaded.aclose()

@@ -21,6 +21,7 @@ async def test_the_pool_has_the_configured_size_and_no_overflow(database_url: st
             3 if make_url(database_url).get_backend_name() == "postgresql" else SQLITE_POOL_SIZE
         )
         assert pool.size() == expected
-        assert pool._max_overflow == 0  # no public accessor; the burst limit is the point
+        # The burst limit is the point, and QueuePool has no public accessor for it.
+        assert pool._max_overflow == 0  # noqa: SLF001
     finally:
         await database.aclose()

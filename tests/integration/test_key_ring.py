@@ -117,8 +117,9 @@ async def test_a_stale_copy_is_reloaded_in_the_background(
     assert newer.kid in kids
 
 
+@pytest.mark.usefixtures("ring")  # the key a first start makes
 async def test_a_key_removed_from_the_table_leaves_the_ring(
-    ring: KeyRing, uow_factory: UowFactory, engine: AsyncEngine
+    uow_factory: UowFactory, engine: AsyncEngine
 ) -> None:
     removed: list[frozenset[str]] = []
     watched = KeyRing(

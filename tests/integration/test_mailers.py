@@ -288,7 +288,8 @@ class RecordingHandler:
     accepted: list[Envelope] = field(default_factory=list)
     over_tls: list[bool] = field(default_factory=list)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    # aiosmtpd calls each hook with the server, the session and the envelope.
+    async def handle_DATA(self, _server: SMTP, session: Session, envelope: Envelope) -> str:
         self.tries += 1
         if self.reply == ACCEPTED:
             self.accepted.append(envelope)
@@ -342,8 +343,8 @@ def smtp_server(start_smtp_server: StartServer) -> SmtpServer:
     return start_smtp_server()
 
 
-def check_password(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+def check_password(  # aiosmtpd's authenticator signature: only the credentials matter here
+    _server: SMTP, _session: Session, _envelope: Envelope, _mechanism: str, auth_data: Any
 ) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and auth_data == (
         SMTP_USER.encode(),
@@ -448,7 +449,8 @@ async def silent_port() -> AsyncIterator[int]:
     """A port that accepts connections and never says a word (no SMTP greeting)."""
     hung: list[asyncio.StreamWriter] = []
 
-    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # asyncio hands every connection's reader and writer over; only the writer is kept.
+    async def say_nothing(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         hung.append(writer)
 
     server = await asyncio.start_server(say_nothing, "127.0.0.1", 0)

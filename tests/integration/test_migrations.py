@@ -86,8 +86,8 @@ def schema_drift(connection: Connection, target: MetaData = metadata) -> list[An
     return list(compare_metadata(context, target))
 
 
-def _not_postgresql_only(
-    object: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+def _not_postgresql_only(  # Alembic's include_object signature: name and type decide here
+    _object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
 ) -> bool:
     # The trigram indexes exist on PostgreSQL only (pg_trgm); migration 0004 makes them there.
     return not (type_ == "index" and name is not None and name.endswith("_trgm"))

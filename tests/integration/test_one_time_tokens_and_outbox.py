@@ -496,7 +496,8 @@ class RefusesOnceHandler:
     tries: int = 0
     accepted: list[Envelope] = field(default_factory=list)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    # aiosmtpd calls each hook with the server, the session and the envelope.
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         self.tries += 1
         if self.tries == 1:
             return TRY_LATER

@@ -150,8 +150,9 @@ async def tokens_before_the_cut(
     return tokens
 
 
+@pytest.mark.usefixtures("tokens_before_the_cut")
 async def test_readyz_reports_the_outage_and_healthz_stays_up(
-    client: httpx.AsyncClient, proxy: CuttableProxy, tokens_before_the_cut: dict[str, Any]
+    client: httpx.AsyncClient, proxy: CuttableProxy
 ) -> None:
     assert (await bounded(client.get("/readyz"))).status_code == 200
 
@@ -206,8 +207,9 @@ async def test_service_resumes_by_itself_when_the_database_returns(
     assert (await bounded(signup(client, "bob@example.com"))).status_code == 201
 
 
+@pytest.mark.usefixtures("tokens_before_the_cut")
 async def test_a_signup_during_the_outage_leaves_nothing_behind(
-    client: httpx.AsyncClient, proxy: CuttableProxy, tokens_before_the_cut: dict[str, Any]
+    client: httpx.AsyncClient, proxy: CuttableProxy
 ) -> None:
     proxy.cut()
     assert_unavailable(await bounded(signup(client, "carol@example.com")))

@@ -169,17 +169,18 @@ def api_schema(target: Target, admin_token: AdminToken) -> Iterator[Any]:
     @schema.auth(refresh_interval=None).apply_to(
         lambda ctx: bool(ctx.operation.definition.raw.get("security"))
     )
+    # Schemathesis passes the case and its context to every auth provider and hook.
     class AdminBearer:
-        def get(self, case: Any, ctx: Any) -> str:
+        def get(self, _case: Any, _ctx: Any) -> str:
             return admin_token.header()
 
-        def set(self, case: Any, data: str, ctx: Any) -> None:
+        def set(self, case: Any, data: str, _ctx: Any) -> None:
             case.headers = {**(case.headers or {}), "Authorization": data}
 
     # A random UUID is nobody: half the time, /users/{user_id} is the user's, so the admin
     # endpoints are fuzzed past their 404 too.
     @schema.hook("flatmap_path_parameters")
-    def sometimes_the_user(ctx: Any, parameters: dict[str, Any] | None) -> Any:
+    def sometimes_the_user(_ctx: Any, parameters: dict[str, Any] | None) -> Any:
         if not parameters or "user_id" not in parameters:
             return st.just(parameters)
         return st.sampled_from([parameters, {**parameters, "user_id": str(target.user_id)}])
@@ -194,7 +195,7 @@ def api_schema(target: Target, admin_token: AdminToken) -> Iterator[Any]:
 def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
     # schemathesis 4.32's lazy loader renames the test through `Node._nodeid`, which pytest 9.2
     # no longer has; give it one (it only affects how the node is named in reports).
-    request.node._nodeid = request.node.nodeid
+    request.node._nodeid = request.node.nodeid  # noqa: SLF001
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

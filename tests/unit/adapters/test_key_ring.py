@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Self, TypeVar
 
@@ -28,7 +28,7 @@ PUBLISHED_AFTER_RETIREMENT = TTL + timedelta(seconds=10 + 5)
 
 @cache
 def _key_pair(algorithm: str) -> SigningKey:
-    return CryptographySigningKeyFactory().generate(algorithm, datetime(2026, 1, 1))
+    return CryptographySigningKeyFactory().generate(algorithm, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 _kids = iter(range(1, 10**6))

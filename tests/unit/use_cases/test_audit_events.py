@@ -706,7 +706,6 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
-    uow: FakeUnitOfWorkFactory,
 ) -> None:
     passwords = [PASSWORD, NEW_PASSWORD, "a third long passphrase", "not the password"]
     secrets: set[str] = set(passwords)

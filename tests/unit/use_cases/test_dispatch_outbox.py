@@ -60,7 +60,7 @@ class RefusingMailer:
         self.error = error
         self.attempts = 0
 
-    async def send(self, message: MailMessage) -> None:
+    async def send(self, _message: MailMessage) -> None:  # the Mailer port's signature
         self.attempts += 1
         raise self.error
 
@@ -156,7 +156,7 @@ async def test_a_second_run_sends_nothing_again(
 
 
 async def test_the_oldest_mail_goes_first(
-    dispatch_outbox: DispatchOutbox, outbox: Outbox, mailer: RecordingMailer, clock: FixedClock
+    dispatch_outbox: DispatchOutbox, outbox: Outbox, mailer: RecordingMailer
 ) -> None:
     [newest] = outbox.queue(due_in=-timedelta(minutes=1))
     [oldest] = outbox.queue(due_in=-timedelta(minutes=3))

@@ -12,7 +12,6 @@ from domain.role import Role
 from tests.fakes import (
     FakeAccessTokens,
     FakePasswordHasher,
-    FakeUnitOfWorkFactory,
     FixedClock,
     InMemoryStore,
 )
@@ -129,7 +128,6 @@ async def test_login_with_a_wrong_password_is_refused_after_one_hash_verificatio
     accounts: Accounts,
     hasher: FakePasswordHasher,
     store: InMemoryStore,
-    uow: FakeUnitOfWorkFactory,
 ) -> None:
     await accounts.user("eve@example.com")
 
