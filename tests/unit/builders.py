@@ -7,6 +7,7 @@ import copy
 import hashlib
 import re
 from datetime import datetime, timedelta
+from typing import TypedDict
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
@@ -47,6 +48,13 @@ CALLER = Caller(ip="203.0.113.7", user_agent="admin-console/1.0")
 
 
 THROTTLE = LoginThrottlePolicy(max_failures=10, window=timedelta(minutes=15))
+
+
+class ProfileChange(TypedDict, total=False):
+    """The fields of an UpdateProfileCommand a test changes."""
+
+    name: str
+    email: str
 
 
 class Accounts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -17,6 +17,13 @@ from domain.user import User
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import Accounts
 
+
+class Criteria(TypedDict, total=False):
+    q: str
+    role: Role
+    is_active: bool
+
+
 # More pages than any test here has accounts: a walk that goes on longer never ends.
 MAX_PAGES = 50
 
@@ -26,7 +33,7 @@ async def walk(
     actor: Principal,
     limit: int,
     cursor: str | None = None,
-    **criteria: Any,
+    **criteria: Unpack[Criteria],
 ) -> list[Page[User]]:
     """Every page from `cursor` on (the first page without one), following next_cursor."""
     query = ListUsersQuery(actor, limit, cursor, **criteria)
@@ -193,7 +200,7 @@ async def test_role_and_active_state_narrow_the_list_alone_and_together(
 
     signed_in = accounts.signed_in(root)
 
-    async def listed(**criteria: Any) -> list[str]:
+    async def listed(**criteria: Unpack[Criteria]) -> list[str]:
         page = await list_users.execute(ListUsersQuery(signed_in, limit=10, **criteria))
         return emails(page.items)
 

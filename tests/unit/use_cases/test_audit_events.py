@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -62,6 +61,7 @@ from tests.unit.builders import (
     NEW_PASSWORD,
     PASSWORD,
     Accounts,
+    ProfileChange,
     queued_mail_to,
     recorded_events,
     secret_in,
@@ -453,7 +453,7 @@ async def test_a_profile_update_that_keeps_the_email_records_nothing(
     update_profile: UpdateProfile,
     accounts: Accounts,
     store: InMemoryStore,
-    change: dict[str, Any],
+    change: ProfileChange,
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
@@ -678,7 +678,7 @@ async def test_when_its_event_cannot_be_recorded_the_change_is_not_made_either(
 # --- never a secret ----------------------------------------------------------------------------
 
 
-def values_in(data: Any) -> list[str]:
+def values_in(data: object) -> list[str]:
     """Every key and leaf value of a JSON-like structure, as text."""
     if isinstance(data, dict):
         return [text for key, value in data.items() for text in [str(key), *values_in(value)]]

@@ -11,7 +11,7 @@ from domain.email import Email
 from domain.errors import InvalidDisplayName, InvalidEmail
 from domain.user import User
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
-from tests.unit.builders import Accounts, stored_user
+from tests.unit.builders import Accounts, ProfileChange, stored_user
 
 
 def stored(store: InMemoryStore, user: User) -> User:
@@ -170,7 +170,7 @@ async def test_a_profile_of_a_user_deleted_meanwhile_is_an_invalid_token(
     ids=["name", "email", "both"],
 )
 async def test_a_deactivated_account_cannot_change_its_profile(
-    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, change: dict[str, str]
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, change: ProfileChange
 ) -> None:
     """Deactivated between authenticating and the edit: refused as a stale token, whatever is
     edited, with nothing changed and nothing audited."""
