@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 from uuid import UUID
 
 import httpx
@@ -48,17 +48,28 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-SignUp = Callable[..., Awaitable[dict[str, Any]]]
-LogIn = Callable[..., Awaitable[dict[str, Any]]]
+class SignUp(Protocol):
+    """Signs an account up through the API; the created user's JSON."""
+
+    async def __call__(
+        self, email: str = ..., password: str = ..., name: str | None = None
+    ) -> dict[str, Any]: ...
+
+
+class LogIn(Protocol):
+    """Logs in through the API; the token pair's JSON."""
+
+    async def __call__(self, email: str = ..., password: str = ...) -> dict[str, Any]: ...
 
 
 @pytest.fixture
 def sign_up(client: httpx.AsyncClient) -> SignUp:
     async def sign_up(
-        email: str = "ada@example.com", password: str = PASSWORD, **extra: Any
+        email: str = "ada@example.com", password: str = PASSWORD, name: str | None = None
     ) -> dict[str, Any]:
+        named = {} if name is None else {"name": name}
         response = await client.post(
-            "/api/v1/auth/signup", json={"email": email, "password": password, **extra}
+            "/api/v1/auth/signup", json={"email": email, "password": password, **named}
         )
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,15 +56,16 @@ class Server:
 @contextlib.contextmanager
 def serving(
     workdir: Path,
+    variables: Mapping[str, str] | None = None,
     *,
     workers: int = 1,
     port: int | None = None,
     command: Sequence[str] = (PORTCULLIS,),
-    **variables: str,
 ) -> Iterator[Server]:
     """Migrate, start `portcullis serve` (or `command serve`) on the port (a free one unless
     given; given, it can go into PORTCULLIS_PUBLIC_URL too) with extra PORTCULLIS_* variables,
     yield it, stop it. On leaving, asserts the server logged no traceback."""
+    variables = variables or {}
     migrated = run_portcullis(workdir, "migrate", **variables)
     assert migrated.returncode == 0, migrated.stderr
     port = port or free_port()

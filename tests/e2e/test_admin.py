@@ -24,10 +24,6 @@ async def admin(app: FastAPI, sign_up: SignUp, log_in: LogIn) -> dict[str, str]:
     return bearer(await log_in(email="root@example.com"))
 
 
-async def _user(sign_up: SignUp, email: str, **extra: Any) -> dict[str, Any]:
-    return await sign_up(email=email, **extra)
-
-
 async def test_admin_endpoints_are_forbidden_to_users_and_closed_to_strangers(
     client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
 ) -> None:
@@ -208,13 +204,14 @@ async def test_listing_pages_filters_and_searches(
 async def test_bad_list_parameters_are_validation_errors(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    for params in [
+    cases: list[dict[str, str | int]] = [
         {"limit": 0},
         {"limit": 101},
         {"cursor": "garbage!"},
         {"role": "root"},
         {"q": ""},
-    ]:
+    ]
+    for params in cases:
         response = await client.get(USERS, params=params, headers=admin)
         assert response.status_code == 422, params
         assert response.json()["code"] == "validation_error"

@@ -115,7 +115,7 @@ def test_mail_dispatch_sends_what_serve_left_in_the_outbox(tmp_path: Path) -> No
         "PORTCULLIS_MAIL_DIR": str(tmp_path / "mail"),
         "PORTCULLIS_MAIL_DISPATCH_INTERVAL_SECONDS": "0",
     }
-    with serving(tmp_path, **mail) as server:
+    with serving(tmp_path, mail) as server:
         account = {"email": "ada@example.com", "password": "correct horse battery staple"}
         httpx.post(f"{server.base_url}/api/v1/auth/signup", json=account, timeout=10)
         forgot = httpx.post(

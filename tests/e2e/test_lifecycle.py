@@ -6,15 +6,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from typing import Any
 
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
+from sqlalchemy.pool import QueuePool
 
-from entrypoints.container import build_container
+from entrypoints.container import Container, build_container
 from entrypoints.http.app import create_app
 from entrypoints.lifecycle import in_background, running
 from tests.e2e.conftest import settings_for
+
+
+def connections_in_use(container: Container) -> int:
+    pool = container.database().engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
 
 
 def test_building_every_part_of_the_container_starts_no_thread(database_url: str) -> None:
@@ -38,7 +44,7 @@ async def test_stopping_the_app_awaits_every_task_it_started(database_url: str) 
         assert started  # the key refresh and the mail dispatcher at least
 
     assert all(task.done() for task in started)
-    assert container.database().engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert connections_in_use(container) == 0
 
 
 async def test_the_cli_opens_and_closes_the_same_database_without_server_tasks(
@@ -51,13 +57,13 @@ async def test_the_cli_opens_and_closes_the_same_database_without_server_tasks(
         assert asyncio.all_tasks() - before == set()
         await container.database().ping()
 
-    assert container.database().engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert connections_in_use(container) == 0
 
 
 async def test_a_background_task_is_cancelled_and_awaited_when_its_block_ends() -> None:
     stopped = asyncio.Event()
 
-    async def forever() -> Any:
+    async def forever() -> None:
         try:
             await asyncio.sleep(3600)
         finally:

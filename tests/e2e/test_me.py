@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 
-from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
+from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer, set_active
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
@@ -155,13 +156,11 @@ async def test_deleting_the_account_needs_the_password_then_frees_the_email(
 
 
 async def test_a_deactivated_users_token_stops_working_at_once(
-    app: object, client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
+    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
 ) -> None:
-    from tests.e2e.conftest import set_active
-
     user = await sign_up()
     auth = bearer(await log_in())
-    await set_active(app, user["id"], active=False)  # type: ignore[arg-type]
+    await set_active(app, user["id"], active=False)
     response = await client.get(ME, headers=auth)
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_token"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -17,7 +16,7 @@ from entrypoints.http.routers import admin, auth, health, me, pages, recovery, s
 ROUTERS = [auth, recovery, me, sessions, admin, health, pages]
 
 
-def dependencies(dependant: Dependant) -> Iterator[Any]:
+def dependencies(dependant: Dependant) -> Iterator[object]:
     for sub in dependant.dependencies:
         yield sub.call
         yield from dependencies(sub)
@@ -34,7 +33,7 @@ def test_the_routers_are_all_found() -> None:
     assert {"/api/v1/users/me", "/api/v1/auth/login", "/healthz", "/metrics"} <= paths
 
 
-def is_async(call: Any) -> bool:
+def is_async(call: object) -> bool:
     return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
         getattr(call, "__call__", None)  # noqa: B004 (a class instance: OAuth2PasswordBearer)
     )
@@ -42,7 +41,7 @@ def is_async(call: Any) -> bool:
 
 def test_no_route_has_a_dependency_that_runs_in_a_worker_thread() -> None:
     sync = sorted(
-        f"{sorted(route.methods)} {route.path}: {getattr(call, '__qualname__', call)}"
+        f"{sorted(route.methods or ())} {route.path}: {getattr(call, '__qualname__', call)}"
         for route in api_routes()
         for call in dependencies(route.dependant)
         if not is_async(call)

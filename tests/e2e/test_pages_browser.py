@@ -95,11 +95,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     mail_dir = workdir / "mail"
     with serving(
         workdir,
+        {
+            "PORTCULLIS_PUBLIC_URL": base_url,
+            "PORTCULLIS_MAIL_BACKEND": "file",
+            "PORTCULLIS_MAIL_DIR": str(mail_dir),
+            "PORTCULLIS_MAIL_DISPATCH_INTERVAL_SECONDS": "1",
+        },
         port=port,
-        PORTCULLIS_PUBLIC_URL=base_url,
-        PORTCULLIS_MAIL_BACKEND="file",
-        PORTCULLIS_MAIL_DIR=str(mail_dir),
-        PORTCULLIS_MAIL_DISPATCH_INTERVAL_SECONDS="1",
     ) as server:
         assert server.base_url == base_url
         yield Site(base_url, mail_dir)

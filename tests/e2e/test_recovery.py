@@ -44,10 +44,7 @@ async def _delivered(app: FastAPI, mail_dir: Path) -> list[EmailMessage]:
 
 def _read_mail(mail_dir: Path) -> list[EmailMessage]:
     parser = BytesParser(policy=email.policy.default)
-    return [
-        parser.parsebytes(path.read_bytes())  # type: ignore[misc]
-        for path in sorted(mail_dir.glob("*.eml"))
-    ]
+    return [parser.parsebytes(path.read_bytes()) for path in sorted(mail_dir.glob("*.eml"))]
 
 
 def _token_in(message: EmailMessage, page: str) -> str:

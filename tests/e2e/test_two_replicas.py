@@ -33,7 +33,7 @@ def test_replicas_share_revocations_and_per_ip_limits(
         "email": f"ada-{uuid.uuid4().hex[:8]}@example.com",
         "password": "correct horse battery",
     }
-    with serving(tmp_path / "a", **shared) as a, serving(tmp_path / "b", **shared) as b:
+    with serving(tmp_path / "a", shared) as a, serving(tmp_path / "b", shared) as b:
         as_client = {"X-Forwarded-For": client_ip}
         signup = httpx.post(f"{a.base_url}/api/v1/auth/signup", json=account, headers=as_client)
         assert signup.status_code == 201, signup.text

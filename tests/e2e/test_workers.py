@@ -129,7 +129,9 @@ def test_two_workers_slower_to_start_than_uvicorns_own_timeout_become_ready(
 ) -> None:
     # Silent for longer than uvicorn's own default of 5 s; the service's default allows it.
     command = _slow_worker_command(tmp_path)
-    with serving(tmp_path, workers=2, command=command, SLOW_WORKER_START_SECONDS="6") as server:
+    with serving(
+        tmp_path, {"SLOW_WORKER_START_SECONDS": "6"}, workers=2, command=command
+    ) as server:
         deadline = time.monotonic() + 60
         while len(_events(server.log_path, "Application startup complete.")) < 2:
             assert time.monotonic() < deadline, server.log_path.read_text()
