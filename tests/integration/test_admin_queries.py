@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.persistence.database import Database
@@ -121,7 +121,7 @@ async def test_walking_the_user_list_visits_every_user_once_in_order_while_other
         finally:
             walked.set()
 
-    seen, *_ = await asyncio.gather(walk(), *(sign_up(worker) for worker in range(3)))
+    seen, _ = await asyncio.gather(walk(), asyncio.gather(*(sign_up(w) for w in range(3))))
 
     assert signed_up_during_the_walk > 0  # the inserts really raced the walk
     ids = [user.id for user in seen]
@@ -506,7 +506,7 @@ TRIGRAM_INDEXES = {
 async def test_migration_0004_makes_the_list_and_audit_indexes_and_trigrams_on_postgresql_only(
     engine: AsyncEngine,
 ) -> None:
-    def index_names(connection: Any) -> dict[str, set[str]]:
+    def index_names(connection: Connection) -> dict[str, set[str]]:
         inspector = inspect(connection)
         return {
             table: {index["name"] or "" for index in inspector.get_indexes(table)}
@@ -517,9 +517,8 @@ async def test_migration_0004_makes_the_list_and_audit_indexes_and_trigrams_on_p
         names = await connection.run_sync(index_names)
         postgres = connection.dialect.name == "postgresql"
         if postgres:
-            definitions = dict(
-                (await connection.execute(text("SELECT indexname, indexdef FROM pg_indexes"))).all()
-            )
+            indexes = await connection.execute(text("SELECT indexname, indexdef FROM pg_indexes"))
+            definitions: dict[str, str] = {name: sql for name, sql in indexes.all()}
             extensions = set(
                 (await connection.execute(text("SELECT extname FROM pg_extension"))).scalars()
             )
@@ -647,7 +646,9 @@ def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 async def explain(connection: AsyncConnection, statement: str, parameters: Any) -> dict[str, Any]:
     result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
     document = result.scalar_one()
-    plan: dict[str, Any] = (json.loads(document) if isinstance(document, str) else document)[0]
+    plan: dict[str, dict[str, Any]] = (
+        json.loads(document) if isinstance(document, str) else document
+    )[0]
     return plan["Plan"]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from adapters.persistence.database import Database
 from adapters.persistence.tables import signing_keys
@@ -157,8 +158,10 @@ async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of
         await ring.load()
         clock.advance(seconds=60)  # stale at once
 
+        pool = database.engine.pool
+        assert isinstance(pool, QueuePool)
         async with contextlib.AsyncExitStack() as every_connection_held:
-            for _ in range(database.engine.pool.size()):  # type: ignore[attr-defined]
+            for _ in range(pool.size()):
                 holding = await every_connection_held.enter_async_context(database.unit_of_work())
                 await holding.signing_keys.list()
             signing = await asyncio.wait_for(ring.signing_key(), timeout=0.5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -31,8 +31,12 @@ async def in_thread(migration: Callable[[str], None], database_url: str) -> None
     await asyncio.to_thread(migration, database_url)
 
 
+class InspectDatabase(Protocol):
+    async def __call__(self, function: Callable[[Connection], T]) -> T: ...
+
+
 @pytest.fixture
-async def inspect_database(empty_database_url: str) -> AsyncIterator[Callable[..., Any]]:
+async def inspect_database(empty_database_url: str) -> AsyncIterator[InspectDatabase]:
     """Run a function on a sync connection to the test's database, on a fresh connection."""
     database = Database(empty_database_url)
     engine: AsyncEngine = database.engine
@@ -100,7 +104,7 @@ def head_revision() -> str:
 
 
 async def test_an_empty_database_upgrades_to_head_downgrades_to_base_and_upgrades_again(
-    empty_database_url: str, inspect_database: Callable[..., Any]
+    empty_database_url: str, inspect_database: InspectDatabase
 ) -> None:
     assert await inspect_database(table_names) == set()
 
@@ -121,7 +125,7 @@ async def test_an_empty_database_upgrades_to_head_downgrades_to_base_and_upgrade
 
 
 async def test_upgrading_a_database_already_at_head_changes_nothing(
-    empty_database_url: str, inspect_database: Callable[..., Any]
+    empty_database_url: str, inspect_database: InspectDatabase
 ) -> None:
     await in_thread(upgrade_to_head, empty_database_url)
     await in_thread(upgrade_to_head, empty_database_url)
@@ -131,7 +135,7 @@ async def test_upgrading_a_database_already_at_head_changes_nothing(
 
 
 async def test_the_schema_at_head_is_exactly_the_tables_the_repositories_use(
-    empty_database_url: str, inspect_database: Callable[..., Any]
+    empty_database_url: str, inspect_database: InspectDatabase
 ) -> None:
     await in_thread(upgrade_to_head, empty_database_url)
 
@@ -139,7 +143,7 @@ async def test_the_schema_at_head_is_exactly_the_tables_the_repositories_use(
 
 
 async def test_every_revision_steps_down_and_up_again(
-    empty_database_url: str, inspect_database: Callable[..., Any]
+    empty_database_url: str, inspect_database: InspectDatabase
 ) -> None:
     """The stairway: each migration's downgrade undoes exactly its upgrade, one at a time."""
     config = alembic_config(empty_database_url)
@@ -166,7 +170,7 @@ async def test_every_revision_steps_down_and_up_again(
 
 
 async def test_the_drift_check_notices_a_column_the_migrations_do_not_create(
-    empty_database_url: str, inspect_database: Callable[..., Any]
+    empty_database_url: str, inspect_database: InspectDatabase
 ) -> None:
     """Keeps the drift tests honest: the comparison they rely on does see a difference."""
     await in_thread(upgrade_to_head, empty_database_url)

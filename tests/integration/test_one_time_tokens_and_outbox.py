@@ -36,6 +36,7 @@ from application.use_cases.dispatch_outbox import (
     DispatchReport,
 )
 from domain.one_time_token import TokenPurpose
+from tests.fakes import FixedClock
 from tests.integration.builders import NOW, a_one_time_token, a_user, an_outbox_message
 from tests.integration.conftest import Persist, UowFactory
 
@@ -523,17 +524,6 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.stop()
 
 
-class MovableClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta
-
-
 def parse(raw: bytes) -> EmailMessage:
     parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
@@ -543,7 +533,7 @@ def parse(raw: bytes) -> EmailMessage:
 async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_retry_delay(
     uow_factory: UowFactory, persist: Persist, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    clock = MovableClock(NOW)
+    clock = FixedClock(NOW)
     queued = an_outbox_message(created_at=NOW, next_attempt_at=NOW)
     await persist(queued)
     mailer = SmtpMailer("127.0.0.1", smtp_server.port, None, None, False, SENDER, timeout=5)
@@ -556,11 +546,11 @@ async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_ret
     assert "451" in row.last_error
     assert smtp_server.handler.accepted == []
 
-    clock.advance(timedelta(seconds=29))
+    clock.advance(seconds=29)
     assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert smtp_server.handler.tries == 1
 
-    clock.advance(timedelta(seconds=1))
+    clock.advance(seconds=1)
     assert await dispatch.execute(DispatchOutboxCommand()) == DispatchReport(sent=1, failed=0)
     [envelope] = smtp_server.handler.accepted
     assert envelope.rcpt_tos == [queued.message.to]
@@ -572,7 +562,7 @@ async def test_mail_the_smtp_server_refused_once_is_delivered_once_after_the_ret
     row = await outbox_row(engine, queued.id)
     assert (row.attempts, row.sent_at) == (2, clock.now())
 
-    clock.advance(timedelta(hours=1))
+    clock.advance(hours=1)
     assert (await dispatch.execute(DispatchOutboxCommand())).attempted == 0
     assert smtp_server.handler.tries == 2
     assert len(smtp_server.handler.accepted) == 1
