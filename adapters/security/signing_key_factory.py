@@ -12,7 +12,6 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from domain.signing_key import SigningKey
 
-SUPPORTED_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 RSA_KEY_BITS = 3072
 
 

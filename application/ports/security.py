@@ -43,7 +43,3 @@ class AccessTokens(Protocol):
 
 class SigningKeyFactory(Protocol):
     def generate(self, algorithm: str, now: datetime) -> SigningKey: ...
-
-
-class CommonPasswords(Protocol):
-    def __contains__(self, password: object) -> bool: ...
