@@ -105,7 +105,7 @@ async def test_timestamps_come_back_timezone_aware_in_utc_and_equal_to_what_was_
 
 
 async def test_a_naive_timestamp_is_refused_rather_than_guessed(uow_factory: UowFactory) -> None:
-    user = a_user(created_at=datetime(2026, 1, 1, 12, 0))
+    user = a_user(created_at=datetime(2026, 1, 1, 12, 0))  # noqa: DTZ001 (naive on purpose)
 
     async with uow_factory() as uow:
         with pytest.raises(StatementError, match="naive datetime"):
