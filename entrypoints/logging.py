@@ -26,8 +26,8 @@ def configure_logging(log_format: Literal["console", "json"], level: str) -> Non
         renderer = structlog.dev.ConsoleRenderer()
 
     structlog.configure(
-        # A line below the level is dropped before any work is done on it (issue 7: the
-        # request line cost the whole chain even when WARNING threw it away).
+        # A line below the level is dropped before any work is done on it: otherwise every
+        # request's log line would run the whole chain only for the level to discard it.
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
