@@ -13,7 +13,12 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from application.errors import EmailAlreadyRegistered, InvalidAccessToken, StorageUnavailable
+from application.errors import (
+    EmailAlreadyRegistered,
+    InvalidAccessToken,
+    NotFound,
+    StorageUnavailable,
+)
 from application.outbox import OutboxMessage
 from application.pagination import Position
 from application.ports.mail import MailDeliveryFailed, MailMessage
@@ -54,27 +59,50 @@ class InMemoryStore:
 
 
 class InMemoryUserRepository:
+    """Writes back only the fields that changed since it read, tracked or wrote a user, as
+    the real repository does."""
+
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self._as_stored: dict[UUID, User] = {}
 
     async def add(self, user: User) -> None:
         self._refuse_taken_email(user)
         self._store.users[user.id] = copy.deepcopy(user)
+        self._as_stored[user.id] = copy.deepcopy(user)
 
     async def get(self, user_id: UUID) -> User | None:
         user = self._store.users.get(user_id)
-        return copy.deepcopy(user) if user else None
+        return self._loaded(user) if user else None
 
     async def get_by_email(self, email: Email) -> User | None:
         for user in self._store.users.values():
             if user.email == email:
-                return copy.deepcopy(user)
+                return self._loaded(user)
         return None
 
+    def track(self, user: User) -> User:
+        return self._loaded(user)
+
     async def save(self, user: User) -> None:
+        before = self._as_stored.get(user.id)
+        changed = {
+            f.name: getattr(user, f.name)
+            for f in fields(User)
+            if before is None or getattr(before, f.name) != getattr(user, f.name)
+        }
+        if not changed:
+            return
         self._refuse_taken_email(user)
-        if user.id in self._store.users:
-            self._store.users[user.id] = copy.deepcopy(user)
+        stored = self._store.users.get(user.id)
+        if stored is None:
+            raise NotFound("user")
+        self._store.users[user.id] = replace(stored, **copy.deepcopy(changed))
+        self._as_stored[user.id] = copy.deepcopy(user)
+
+    def _loaded(self, user: User) -> User:
+        self._as_stored[user.id] = copy.deepcopy(user)
+        return copy.deepcopy(user)
 
     async def delete(self, user_id: UUID) -> None:
         self._store.users.pop(user_id, None)

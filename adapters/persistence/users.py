@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.errors import violates_unique
 from adapters.persistence.tables import users
-from application.errors import EmailAlreadyRegistered
+from application.errors import EmailAlreadyRegistered, NotFound
 from application.pagination import Position
 from application.ports.persistence import UserFilter
 from domain.email import Email
@@ -89,6 +90,10 @@ class SqlAlchemyUserRepository:
         result = await self._connection.execute(select(users).where(users.c.email == email.value))
         return self._loaded(result.first())
 
+    def track(self, user: User) -> User:
+        self._as_stored[user.id] = _values(user)
+        return copy.copy(user)
+
     async def save(self, user: User) -> None:
         values = _values(user)
         before = self._as_stored.get(user.id)
@@ -99,7 +104,8 @@ class SqlAlchemyUserRepository:
         }
         if not changed:
             return
-        await self._write(_UPDATE_BY_ID, {"user_id": user.id, **changed})
+        if not await self._write(_UPDATE_BY_ID, {"user_id": user.id, **changed}):
+            raise NotFound("user")
         self._as_stored[user.id] = values
 
     async def delete(self, user_id: UUID) -> None:
@@ -136,9 +142,10 @@ class SqlAlchemyUserRepository:
         self._as_stored[user.id] = _values(user)
         return user
 
-    async def _write(self, statement: Any, parameters: dict[str, Any] | None = None) -> None:
+    async def _write(self, statement: Any, parameters: dict[str, Any] | None = None) -> int:
+        """The number of rows written."""
         try:
-            await self._connection.execute(statement, parameters)
+            return (await self._connection.execute(statement, parameters)).rowcount
         except IntegrityError as error:
             if violates_unique(error, "users", "email"):
                 raise EmailAlreadyRegistered() from None

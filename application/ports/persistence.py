@@ -38,10 +38,15 @@ class UserRepository(Protocol):
 
     async def get_by_email(self, email: Email) -> User | None: ...
 
+    def track(self, user: User) -> User:
+        """Take a user read from the database outside this unit of work, moments ago in the
+        same request (the authenticated read), as stored; returns a copy to edit and `save`,
+        which then writes only what the edit changed, without reading the user again."""
+
     async def save(self, user: User) -> None:
-        """Write back the fields that changed since this unit of work read or wrote the user
-        (every field of a user it never saw); raises EmailAlreadyRegistered if the new email
-        is taken."""
+        """Write back the fields that changed since this unit of work read, tracked or wrote
+        the user (every field of a user it never saw); raises EmailAlreadyRegistered if the new
+        email is taken, NotFound if the user is no longer stored."""
 
     async def delete(self, user_id: UUID) -> None:
         """Remove the user and, with it, every session of theirs."""

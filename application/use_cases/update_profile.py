@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
-from application.errors import InvalidAccessToken
+from application.errors import InvalidAccessToken, NotFound
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
 from application.unset import UNSET, Unset
@@ -34,16 +34,20 @@ class UpdateProfile:
         new_email = None if command.email is UNSET else Email.parse(command.email)
         now = self._clock.now()
         async with self._uow() as uow:
-            user = await uow.users.get(command.principal.user.id)
-            # Deactivated between authentication and now: as if the token were already refused.
-            if user is None or not user.is_active:
+            # Authentication read the user a moment ago; reading them again inside the
+            # transaction would lock nothing either, so the edit starts from that read.
+            user = uow.users.track(command.principal.user)
+            if not user.is_active:
                 raise InvalidAccessToken()
             old_email = user.email
             if name is not UNSET:
                 user.rename(name, now)
             if new_email is not None:
                 user.change_email(new_email, now)
-            await uow.users.save(user)
+            try:
+                await uow.users.save(user)
+            except NotFound:  # deleted since authentication: as if the token were refused
+                raise InvalidAccessToken() from None
             if user.email != old_email:
                 await uow.audit.record(
                     self._audit.event(

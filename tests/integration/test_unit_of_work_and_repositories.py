@@ -14,7 +14,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import sessions, users
-from application.errors import EmailAlreadyRegistered
+from application.errors import EmailAlreadyRegistered, NotFound
 from application.ports.persistence import AuthenticatedUserReader
 from domain.email import Email
 from domain.role import Role
@@ -195,6 +195,47 @@ async def test_save_writes_only_what_changed_since_the_user_was_read(
     stored = await fetch_user(uow_factory, user.id)
     assert stored is not None
     assert (stored.name, stored.is_active) == ("Countess", False)
+
+
+async def test_a_tracked_user_is_saved_without_being_read_again(
+    uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
+) -> None:
+    """A user read outside the unit of work (at authentication) is edited from that read: the
+    transaction sends the UPDATE of what changed and nothing else."""
+    user = a_user(is_verified=True)
+    await persist(user)
+
+    with captured_statements(engine) as statements:
+        async with uow_factory() as uow:
+            tracked = uow.users.track(user)
+            tracked.rename("Countess", NOW + timedelta(minutes=1))
+            await uow.users.save(tracked)
+            await uow.commit()
+
+    assert [sql.lstrip().split()[0].upper() for sql, _ in statements] == ["UPDATE"]
+    assert "email" not in statements[0][0]
+    assert user.name != "Countess"  # the caller's copy is left as it was read
+    assert await fetch_user(uow_factory, user.id) == replace(
+        user, name="Countess", updated_at=NOW + timedelta(minutes=1)
+    )
+
+
+async def test_saving_a_user_deleted_meanwhile_raises_not_found(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user = a_user()
+    await persist(user)
+    async with uow_factory() as uow:
+        await uow.users.delete(user.id)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        tracked = uow.users.track(user)
+        tracked.rename("Ghost", NOW)
+        with pytest.raises(NotFound):
+            await uow.users.save(tracked)
+
+    assert await fetch_user(uow_factory, user.id) is None
 
 
 async def test_saving_an_unchanged_user_writes_nothing(

@@ -194,3 +194,20 @@ async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
     after = stored(store, eve)
     assert after == replace(eve, name="Evelyn", updated_at=clock.now())
     assert store.audit_events == []
+
+
+async def test_an_edit_keeps_what_another_change_stored_since_authentication(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, clock: FixedClock
+) -> None:
+    """The edit starts from the user as authentication read them; a field it does not touch
+    keeps what was stored meanwhile (the email verified in another tab, say)."""
+    eve = await accounts.user(name="Eve", is_verified=False)
+    signed_in = accounts.signed_in(eve)
+    store.users[eve.id] = replace(store.users[eve.id], is_verified=True)
+    clock.advance(minutes=1)
+
+    await update_profile.execute(UpdateProfileCommand(signed_in, name="Evelyn"))
+
+    assert stored(store, eve) == replace(
+        eve, name="Evelyn", is_verified=True, updated_at=clock.now()
+    )
