@@ -42,6 +42,7 @@ async def issue_token_pair(
         role=user.role,
         issued_at=now,
         expires_at=now + lifetimes.access,
+        amr=session.amr,
     )
     access_token = await tokens.issue(claims)
     return TokenPair(

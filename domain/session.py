@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from domain.auth_method import PASSWORD_ONLY, AuthMethods
+
 
 @dataclass(slots=True)
 class Session:
@@ -18,6 +20,7 @@ class Session:
     user_agent: str | None
     ip: str | None
     revoked_at: datetime | None = None
+    amr: AuthMethods = PASSWORD_ONLY  # how the session was opened; every token of it says so
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at

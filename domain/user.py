@@ -47,6 +47,7 @@ class User:
     is_verified: bool
     created_at: datetime
     updated_at: datetime
+    mfa_enabled: bool = False  # TOTP is on: a password alone opens no session
 
     @classmethod
     def register(

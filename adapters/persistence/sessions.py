@@ -25,6 +25,7 @@ def session_from_row(row: Row[Any]) -> Session:
         user_agent=row.user_agent,
         ip=row.ip,
         revoked_at=row.revoked_at,
+        amr=row.amr,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -20,8 +21,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     text,
 )
+
+from domain.auth_method import AuthMethod, AuthMethods
 
 metadata = MetaData(
     naming_convention={
@@ -56,6 +60,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class AuthMethodList(TypeDecorator[AuthMethods]):
+    """A session's `amr` as its values separated by spaces ("pwd otp mfa")."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: AuthMethods | None, _dialect: Dialect) -> Any:
+        return None if value is None else " ".join(method.value for method in value)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> AuthMethods | None:
+        return None if value is None else tuple(AuthMethod(method) for method in value.split())
+
+
 users = Table(
     "users",
     metadata,
@@ -69,6 +86,7 @@ users = Table(
     Column("is_verified", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("mfa_enabled", Boolean, nullable=False, server_default=false()),
     # The admin list pages by (created_at, id); role and active state narrow it.
     Index(None, "created_at", "id"),
     Index(None, "role", "is_active"),
@@ -97,6 +115,7 @@ sessions = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("user_agent", String(512), nullable=True),
     Column("ip", String(45), nullable=True),
+    Column("amr", AuthMethodList, nullable=False, server_default="pwd"),
     Index(None, "user_id"),
 )
 
@@ -181,4 +200,44 @@ signing_keys = Table(
     Column("public_jwk", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime, nullable=True),
+)
+
+# An account's TOTP factor: pending until a first code confirms it. `last_step` is the newest
+# 30-second step whose code was accepted; a code of that step or an earlier one is a replay.
+totp_factors = Table(
+    "totp_factors",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index(None, "user_id"),
+)
+
+# The second step of a login: who proved their password, until when, and how many wrong codes
+# they have sent since. Only the token's hash is kept.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("throttle_key", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("spent_at", UtcDateTime, nullable=True),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
 )

@@ -46,6 +46,7 @@ def user_from_mapping(row: Mapping[Any, Any]) -> User:
         is_verified=row["is_verified"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        mfa_enabled=row["mfa_enabled"],
     )
 
 
@@ -59,6 +60,7 @@ def _values(user: User) -> dict[str, Any]:
         "is_verified": user.is_verified,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "mfa_enabled": user.mfa_enabled,
     }
 
 

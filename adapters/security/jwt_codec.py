@@ -16,12 +16,13 @@ from jwt.types import Options
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims
 from application.ports.system import Clock
+from domain.auth_method import AuthMethod, AuthMethods
 from domain.role import Role
 from domain.signing_key import SigningKey
 
 # RFC 9068's typ keeps any other JWT signed by these keys from passing as an access token.
 TOKEN_TYPE = "at+jwt"  # noqa: S105
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role", "amr"]
 # Room for clocks of the issuing and the verifying replica that disagree a little.
 LEEWAY = timedelta(seconds=10)
 
@@ -93,6 +94,7 @@ class JwtCodec:
             "role": claims.role.value,
             "iat": int(claims.issued_at.timestamp()),
             "exp": int(claims.expires_at.timestamp()),
+            "amr": [method.value for method in claims.amr],
         }
         headers = {"kid": key.kid, "typ": TOKEN_TYPE}
         return jwt.encode(payload, key.private, algorithm=key.algorithm, headers=headers)
@@ -128,6 +130,7 @@ class JwtCodec:
                 role=Role(payload["role"]),
                 issued_at=_numeric_date(payload["iat"]),
                 expires_at=_numeric_date(payload["exp"]),
+                amr=_auth_methods(payload["amr"]),
             )
             not_before = _numeric_date(payload["nbf"]) if "nbf" in payload else None
         except _REFUSED:
@@ -148,3 +151,10 @@ def _numeric_date(value: object) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("a NumericDate is a number")
     return datetime.fromtimestamp(value, UTC)
+
+
+def _auth_methods(value: object) -> AuthMethods:
+    """`amr` as a non-empty list of the methods this service names; anything else is refused."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("amr is not a non-empty list")
+    return tuple(AuthMethod(method) for method in value)

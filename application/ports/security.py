@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from domain.auth_method import AuthMethods
 from domain.role import Role
 from domain.signing_key import SigningKey
 
@@ -29,6 +30,7 @@ class AccessTokenClaims:
     role: Role
     issued_at: datetime
     expires_at: datetime
+    amr: AuthMethods  # the session's: how it was opened
 
 
 class AccessTokens(Protocol):

@@ -145,6 +145,7 @@ class UserResponse(BaseModel):
     role: Role
     is_active: bool
     is_verified: bool
+    mfa_enabled: bool
     created_at: datetime
     updated_at: datetime
 
@@ -157,6 +158,7 @@ class UserResponse(BaseModel):
             role=user.role,
             is_active=user.is_active,
             is_verified=user.is_verified,
+            mfa_enabled=user.mfa_enabled,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )

@@ -23,6 +23,7 @@ async def test_signup_creates_the_user_and_points_to_it(client: httpx.AsyncClien
         "role",
         "is_active",
         "is_verified",
+        "mfa_enabled",
         "created_at",
         "updated_at",
     }

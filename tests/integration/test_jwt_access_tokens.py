@@ -39,6 +39,7 @@ from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims, SigningKeyFactory
 from application.ports.system import Clock
 from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
+from domain.auth_method import PASSWORD_ONLY
 from domain.role import Role
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
@@ -48,7 +49,7 @@ ISSUER = "https://portcullis.test"
 AUDIENCE = "portcullis-api"
 TTL = timedelta(minutes=15)
 ALGORITHMS = ["ES256", "EdDSA", "RS256"]
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role", "amr"]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
@@ -135,6 +136,7 @@ def some_claims(**overrides: Any) -> AccessTokenClaims:
         "role": Role.USER,
         "issued_at": issued_at,
         "expires_at": issued_at + TTL,
+        "amr": PASSWORD_ONLY,
     }
     values.update(overrides)
     return AccessTokenClaims(**values)
@@ -151,6 +153,7 @@ def valid_payload(**overrides: Any) -> dict[str, Any]:
         "iat": now,
         "exp": now + int(TTL.total_seconds()),
         "role": "user",
+        "amr": ["pwd"],
     }
     payload.update(overrides)
     return payload
@@ -244,6 +247,7 @@ async def test_the_payload_carries_every_contract_claim(es256: Setup) -> None:
         "iat": int(claims.issued_at.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
         "role": "user",
+        "amr": ["pwd"],
     }
 
 

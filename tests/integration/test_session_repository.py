@@ -11,11 +11,34 @@ import pytest
 
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports.persistence import AuthenticatedUserReader
+from domain.auth_method import (
+    PASSWORD_AND_RECOVERY_CODE,
+    PASSWORD_AND_TOTP,
+    PASSWORD_ONLY,
+    AuthMethods,
+)
 from domain.session_scope import SessionScope
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
 from tests.integration.conftest import Persist
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+
+
+@pytest.mark.parametrize("amr", [PASSWORD_ONLY, PASSWORD_AND_TOTP, PASSWORD_AND_RECOVERY_CODE])
+async def test_a_session_keeps_how_it_was_opened_across_rotations(
+    uow_factory: UowFactory, persist: Persist, amr: AuthMethods
+) -> None:
+    user = a_user()
+    session = a_session(user, amr=amr)
+    await persist(user, session)
+
+    async with uow_factory() as uow:
+        rotated = await uow.sessions.rotate_refresh_token(session.refresh_token_hash, "n" * 64, NOW)
+        (listed,) = await uow.sessions.list_usable_of_user(user.id, NOW)
+        await uow.commit()
+
+    assert rotated is not None
+    assert (rotated.amr, listed.amr) == (amr, amr)
 
 
 async def test_rotation_swaps_the_hash_and_remembers_the_old_one(

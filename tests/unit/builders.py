@@ -18,6 +18,7 @@ from application.ports.security import AccessTokenClaims
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes
 from domain.audit_event import AuditEvent, AuditEventType
+from domain.auth_method import PASSWORD_ONLY, AuthMethods
 from domain.email import Email
 from domain.login_throttle import LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
@@ -106,7 +107,7 @@ class Accounts:
         return session
 
     def session_with_refresh_token(
-        self, user: User, *, lifetime: timedelta = REFRESH_TTL
+        self, user: User, *, lifetime: timedelta = REFRESH_TTL, amr: AuthMethods = PASSWORD_ONLY
     ) -> tuple[Session, str]:
         """A session opened now, and the refresh token its device holds."""
         now = self._clock.now()
@@ -120,6 +121,7 @@ class Accounts:
             expires_at=now + lifetime,
             user_agent="pytest",
             ip="192.0.2.1",
+            amr=amr,
         )
         self._store.sessions[session.id] = copy.deepcopy(session)
         return session, refresh_token
@@ -147,6 +149,7 @@ class Accounts:
             role=user.role,
             issued_at=now,
             expires_at=now + ACCESS_TTL,
+            amr=session.amr,
         )
         return await self._tokens.issue(claims)
 

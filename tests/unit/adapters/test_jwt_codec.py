@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -18,6 +19,12 @@ from adapters.security.jwt_codec import LEEWAY, JwtCodec, JwtKey
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims
+from domain.auth_method import (
+    PASSWORD_AND_RECOVERY_CODE,
+    PASSWORD_AND_TOTP,
+    PASSWORD_ONLY,
+    AuthMethods,
+)
 from domain.role import Role
 from tests.fakes import FixedClock
 
@@ -50,6 +57,7 @@ def claims_issued_at(issued_at: datetime, lifetime: timedelta) -> AccessTokenCla
         role=Role.ADMIN,
         issued_at=issued_at,
         expires_at=issued_at + lifetime,
+        amr=PASSWORD_ONLY,
     )
 
 
@@ -126,6 +134,7 @@ def test_a_not_before_later_than_the_clock_reads_is_refused_beyond_the_leeway(
         "sid": str(uuid4()),
         "jti": str(uuid4()),
         "role": "user",
+        "amr": ["pwd"],
         "iat": now,
         "exp": now + 900,
     }
@@ -135,6 +144,39 @@ def test_a_not_before_later_than_the_clock_reads_is_refused_beyond_the_leeway(
         codec.verify(signed(payload | {"nbf": now + 11}, key()), key())
     with pytest.raises(InvalidAccessToken):
         codec.verify(signed(payload | {"nbf": "soon"}, key()), key())
+
+
+@pytest.mark.parametrize("amr", [PASSWORD_ONLY, PASSWORD_AND_TOTP, PASSWORD_AND_RECOVERY_CODE])
+def test_the_methods_that_opened_the_session_travel_in_amr(
+    codec: JwtCodec, clock: FixedClock, amr: AuthMethods
+) -> None:
+    claims = replace(claims_issued_at(clock.now(), timedelta(minutes=15)), amr=amr)
+
+    token = codec.sign(claims, key())
+
+    assert jwt.decode(token, options={"verify_signature": False})["amr"] == list(amr)
+    assert codec.verify(token, key()).amr == amr
+
+
+@pytest.mark.parametrize("amr", [[], "pwd", ["sms"], ["pwd", 1], None, {"pwd": True}])
+def test_a_token_whose_amr_is_not_a_list_of_known_methods_is_refused(
+    codec: JwtCodec, clock: FixedClock, amr: object
+) -> None:
+    now = int(clock.now().timestamp())
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(uuid4()),
+        "sid": str(uuid4()),
+        "jti": str(uuid4()),
+        "role": "user",
+        "amr": amr,
+        "iat": now,
+        "exp": now + 900,
+    }
+
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(signed(payload, key()), key())
 
 
 def test_the_key_given_decides_the_algorithm_and_the_signature(

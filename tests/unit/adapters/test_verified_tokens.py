@@ -7,6 +7,7 @@ from uuid import uuid4
 
 from adapters.security.verified_tokens import VERIFIED_TOKENS_SIZE, VerifiedTokens
 from application.ports.security import AccessTokenClaims
+from domain.auth_method import PASSWORD_ONLY
 from domain.role import Role
 from tests.fakes import FixedClock
 
@@ -21,6 +22,7 @@ def claims_expiring_in(clock: FixedClock, lifetime: timedelta) -> AccessTokenCla
         role=Role.USER,
         issued_at=clock.now(),
         expires_at=clock.now() + lifetime,
+        amr=PASSWORD_ONLY,
     )
 
 

@@ -9,6 +9,7 @@ from application.ports.security import AccessTokenClaims
 from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.log_in import LogIn, LogInCommand
+from domain.auth_method import PASSWORD_ONLY
 from domain.role import Role
 from tests.fakes import FakeAccessTokens, FixedClock, InMemoryStore
 from tests.unit.builders import ACCESS_TTL, PASSWORD, Accounts, stored_sessions_of
@@ -155,6 +156,7 @@ async def test_a_token_for_a_session_that_was_never_stored_is_refused(
         role=eve.role,
         issued_at=now,
         expires_at=now + ACCESS_TTL,
+        amr=PASSWORD_ONLY,
     )
 
     with pytest.raises(InvalidAccessToken):

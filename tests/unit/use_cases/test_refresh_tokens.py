@@ -9,6 +9,12 @@ from application.errors import InvalidAccessToken, InvalidRefreshToken, RefreshT
 from application.secret_tokens import new_secret_token
 from application.use_cases.authenticate import Authenticate, AuthenticateCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
+from domain.auth_method import (
+    PASSWORD_AND_RECOVERY_CODE,
+    PASSWORD_AND_TOTP,
+    PASSWORD_ONLY,
+    AuthMethods,
+)
 from domain.role import Role
 from tests.fakes import FakeAccessTokens, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
@@ -34,6 +40,18 @@ async def test_refreshing_returns_a_new_pair_with_a_new_secret_token(
     assert pair.access_token in tokens.issued
     assert pair.expires_in == ACCESS_TTL.total_seconds()
     assert pair.refresh_expires_in == REFRESH_TTL.total_seconds()
+
+
+@pytest.mark.parametrize("amr", [PASSWORD_ONLY, PASSWORD_AND_TOTP, PASSWORD_AND_RECOVERY_CODE])
+async def test_a_refreshed_access_token_keeps_how_its_session_was_opened(
+    refresh_tokens: RefreshTokens, accounts: Accounts, tokens: FakeAccessTokens, amr: AuthMethods
+) -> None:
+    eve = await accounts.user()
+    _, old_token = accounts.session_with_refresh_token(eve, amr=amr)
+
+    pair = await refresh_tokens.execute(RefreshTokensCommand(old_token))
+
+    assert tokens.issued[pair.access_token].amr == amr
 
 
 async def test_refreshing_stores_the_hash_of_the_new_secret_token_never_the_token(

@@ -1,0 +1,27 @@
+"""How a person proved who they are when a session was opened: RFC 8176's method references,
+as the `amr` claim carries them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuthMethod(StrEnum):
+    # The names of methods, not passwords: S105 mistakes them for hard-coded ones.
+    PASSWORD = "pwd"  # noqa: S105
+    ONE_TIME_PASSWORD = "otp"  # noqa: S105 (a TOTP code)
+    HARDWARE_KEY = "hwk"  # a passkey
+    MULTI_FACTOR = "mfa"  # two factors were proven
+
+
+AuthMethods = tuple[AuthMethod, ...]
+
+PASSWORD_ONLY: AuthMethods = (AuthMethod.PASSWORD,)
+PASSWORD_AND_TOTP: AuthMethods = (
+    AuthMethod.PASSWORD,
+    AuthMethod.ONE_TIME_PASSWORD,
+    AuthMethod.MULTI_FACTOR,
+)
+# A recovery code stands in for the TOTP code: a second factor, though not a one-time password
+# of RFC 8176's kind.
+PASSWORD_AND_RECOVERY_CODE: AuthMethods = (AuthMethod.PASSWORD, AuthMethod.MULTI_FACTOR)
