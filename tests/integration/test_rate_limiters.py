@@ -256,6 +256,18 @@ async def test_with_redis_unreachable_the_fallback_limits_per_process() -> None:
     assert [d.allowed for d in decisions] == [True, True, False]
 
 
+async def test_closing_the_redis_limiter_closes_its_fallback() -> None:
+    closed: list[str] = []
+
+    class Fallback(MemoryRateLimiter):
+        async def aclose(self) -> None:
+            closed.append("fallback")
+
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0", 1, fallback=Fallback(1))
+    await limiter.aclose()
+    assert closed == ["fallback"]
+
+
 class CuttableProxy:
     """A TCP relay to Redis that the test can cut and restore, like a network partition."""
 
