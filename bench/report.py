@@ -13,44 +13,50 @@ from bench.results import BcryptRate, BenchResults, WrkRun
 from bench.targets import Target
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Row:
+    """None: the workload has no such figure (bcrypt alone has no latency, say)."""
+
     workload: str
     workers: int
-    connections: int | None
+    connections: int | None = None
     rps: float
-    p50_ms: float | None
-    p99_ms: float | None
-    p999_ms: float | None
-    max_ms: float | None
-    non_2xx: int | None
-    errors: int | None  # socket errors and timeouts
-    vs_reference: float | None
-    cpu_ms: float | None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    p999_ms: float | None = None
+    max_ms: float | None = None
+    non_2xx: int | None = None
+    errors: int | None = None  # socket errors and timeouts
+    vs_reference: float | None = None
+    cpu_ms: float | None = None
     cores: float
-    db_cores: float | None
+    db_cores: float | None = None
     other_cores: float
     note: str
 
 
-HEADER = (
-    "workload",
-    "workers",
-    "conns",
-    "req/s",
-    "p50 ms",
-    "p99 ms",
-    "p99.9 ms",
-    "max ms",
-    "non-2xx",
-    "errors",
-    "vs ref",
-    "cpu ms/req",
-    "cores",
-    "db cores",
-    "others",
-    "note",
+# Each column of the table: its heading, the Row field it shows, and how a number there is
+# written (None: the field is text, shown as it is). A field that is None shows as "-".
+_COLUMNS_SHOWN: tuple[tuple[str, str, str | None], ...] = (
+    ("workload", "workload", None),
+    ("workers", "workers", "{}"),
+    ("conns", "connections", "{}"),
+    ("req/s", "rps", "{:.1f}"),
+    ("p50 ms", "p50_ms", "{:.1f}"),
+    ("p99 ms", "p99_ms", "{:.1f}"),
+    ("p99.9 ms", "p999_ms", "{:.1f}"),
+    ("max ms", "max_ms", "{:.1f}"),
+    ("non-2xx", "non_2xx", "{}"),
+    ("errors", "errors", "{}"),
+    ("vs ref", "vs_reference", "{:.1%}"),
+    ("cpu ms/req", "cpu_ms", "{:.2f}"),
+    ("cores", "cores", "{:.2f}"),
+    ("db cores", "db_cores", "{:.2f}"),
+    ("others", "other_cores", "{:.2f}"),
+    ("note", "note", None),
 )
+
+HEADER = tuple(heading for heading, _, _ in _COLUMNS_SHOWN)
 
 LATENCY = (
     "Latency: p50, p99 and p99.9 are wrk's percentiles, corrected for coordinated omission as wrk "
@@ -108,18 +114,9 @@ def _bcrypt_row(raw: BcryptRate) -> Row:
     return Row(
         workload=f"bcrypt verify, {n} process{'es' if n > 1 else ''}",
         workers=n,
-        connections=None,
         rps=raw.verifies_per_second,
-        p50_ms=None,
-        p99_ms=None,
-        p999_ms=None,
-        max_ms=None,
-        non_2xx=None,
-        errors=None,
-        vs_reference=None,
         cpu_ms=raw.cpu_ms_per_verify,
         cores=raw.cores,
-        db_cores=None,
         other_cores=raw.other_cores,
         note=f"cost {raw.rounds}, the bcrypt package alone",
     )
@@ -182,29 +179,14 @@ def rows(results: BenchResults) -> list[Row]:
     ]
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    return "-" if value is None else fmt.format(value)
+def _cell(value: str | float | None, fmt: str | None) -> str:
+    if value is None:
+        return "-"
+    return str(value) if fmt is None else fmt.format(value)
 
 
 def _cells(row: Row) -> list[str]:
-    return [
-        row.workload,
-        str(row.workers),
-        _cell(row.connections, "{}"),
-        _cell(row.rps, "{:.1f}"),
-        _cell(row.p50_ms, "{:.1f}"),
-        _cell(row.p99_ms, "{:.1f}"),
-        _cell(row.p999_ms, "{:.1f}"),
-        _cell(row.max_ms, "{:.1f}"),
-        _cell(row.non_2xx, "{}"),
-        _cell(row.errors, "{}"),
-        _cell(row.vs_reference, "{:.1%}"),
-        _cell(row.cpu_ms, "{:.2f}"),
-        _cell(row.cores, "{:.2f}"),
-        _cell(row.db_cores, "{:.2f}"),
-        _cell(row.other_cores, "{:.2f}"),
-        row.note,
-    ]
+    return [_cell(getattr(row, field), fmt) for _, field, fmt in _COLUMNS_SHOWN]
 
 
 def text_table(table: Sequence[Row]) -> str:

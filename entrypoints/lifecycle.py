@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from application.errors import StorageUnavailable
+from application.ports.rate_limit import RateLimiter
 from application.use_cases.ensure_signing_key import EnsureSigningKeyCommand
 from entrypoints.container import Container
 from entrypoints.mail_dispatcher import dispatch_forever
@@ -40,10 +41,9 @@ async def running(container: Container, *, serving: bool) -> AsyncIterator[None]
 
 
 async def _start_serving(container: Container, stack: AsyncExitStack) -> None:
-    limiter = container.rate_limiter()
-    closing = getattr(limiter, "aclose", None)
-    if closing is not None:
-        stack.push_async_callback(closing)
+    limiter: RateLimiter | None = container.rate_limiter()
+    if limiter is not None:  # None: rate limiting is off
+        stack.push_async_callback(limiter.aclose)
     await container.password_hasher().prepare()
     keys = container.key_ring()
     stack.push_async_callback(keys.aclose)

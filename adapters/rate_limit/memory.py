@@ -70,6 +70,9 @@ class MemoryRateLimiter:
         wait = math.ceil((1 - bucket.tokens) / self._per_second)
         return RateLimitDecision(allowed=False, retry_after_seconds=max(1, wait))
 
+    async def aclose(self) -> None:
+        """Nothing to release: the buckets are plain memory."""
+
     def _evict(self, now: float) -> None:
         """Drop the buckets that have refilled completely while nobody hit them."""
         buckets = self._buckets

@@ -137,4 +137,9 @@ class RedisRateLimiter:
         return await self._fallback.hit(key)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        """Closes the fallback too: it is this limiter's own, and nothing else closes it."""
+        try:
+            await self._redis.aclose()
+        finally:
+            if self._fallback is not None:
+                await self._fallback.aclose()

@@ -23,3 +23,6 @@ ALLOWED = RateLimitDecision(allowed=True)
 class RateLimiter(Protocol):
     async def hit(self, key: str) -> RateLimitDecision:
         """Take one token from the bucket of `key`, if it has one."""
+
+    async def aclose(self) -> None:
+        """Release what the limiter holds (connections, say); it takes no hits after this."""

@@ -38,16 +38,16 @@ from adapters.system.clock import SystemClock
 from application.errors import InvalidAccessToken
 from application.ports.security import AccessTokenClaims, SigningKeyFactory
 from application.ports.system import Clock
-from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from domain.auth_method import PASSWORD_ONLY
 from domain.role import Role
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
 from tests.integration.conftest import UowFactory
+from tests.integration.key_rings import TTL, ring_after_first_start
+from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
 
 ISSUER = "https://portcullis.test"
 AUDIENCE = "portcullis-api"
-TTL = timedelta(minutes=15)
 ALGORITHMS = ["ES256", "EdDSA", "RS256"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role", "amr"]
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -76,22 +76,12 @@ async def set_up(
 ) -> AsyncIterator[Setup]:
     """The adapter as the container composes it, over the key made on first start."""
     clock = clock or SystemClock()
-    key = await EnsureSigningKey(uow_factory, factory, clock, algorithm).execute(
-        EnsureSigningKeyCommand()
-    )
     verified = VerifiedTokens(clock, size=remembered)
-    keys = KeyRing(
-        uow_factory,
-        clock,
-        algorithm=algorithm,
-        access_token_ttl=TTL,
-        on_keys_removed=verified.forget_keys,
-    )
     codec = JwtCodec(clock, issuer=ISSUER, audience=AUDIENCE)
-    try:
+    async with ring_after_first_start(
+        uow_factory, factory, clock, algorithm, on_keys_removed=verified.forget_keys
+    ) as (keys, key):
         yield Setup(JwtAccessTokens(keys, codec, verified), keys, verified, key)
-    finally:
-        await keys.aclose()
 
 
 @pytest.fixture(params=ALGORITHMS)
@@ -107,12 +97,6 @@ async def es256(uow_factory: UowFactory, key_factory: SigningKeyFactory) -> Asyn
     """The default algorithm; forgeries that do not depend on the algorithm are tried on it."""
     async with set_up(uow_factory, key_factory, "ES256") as setup:
         yield setup
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    """A clock that stands at the real time until a test moves it."""
-    return FixedClock(datetime.now(UTC))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete
@@ -26,12 +26,8 @@ from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSig
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
 from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory
-
-TTL = timedelta(minutes=15)
-
-
-def ring_over(uow_factory: UowFactory, clock: Clock, algorithm: str = "ES256") -> KeyRing:
-    return KeyRing(uow_factory, clock, algorithm=algorithm, access_token_ttl=TTL)
+from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
+from tests.integration.key_rings import ring_after_first_start, ring_over
 
 
 async def store(uow_factory: UowFactory, key: SigningKey) -> None:
@@ -45,22 +41,12 @@ def a_newer_key(clock: Clock) -> SigningKey:
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    """A clock that stands at the real time until a test moves it."""
-    return FixedClock(datetime.now(UTC))
-
-
-@pytest.fixture
 async def ring(
     uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
 ) -> AsyncIterator[KeyRing]:
     """A ring over a database holding the key a first start makes."""
-    await EnsureSigningKey(uow_factory, key_factory, clock, "ES256").execute(
-        EnsureSigningKeyCommand()
-    )
-    ring = ring_over(uow_factory, clock)
-    yield ring
-    await ring.aclose()
+    async with ring_after_first_start(uow_factory, key_factory, clock) as (ring, _):
+        yield ring
 
 
 async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stays(
@@ -123,13 +109,7 @@ async def test_a_key_removed_from_the_table_leaves_the_ring(
     uow_factory: UowFactory, engine: AsyncEngine
 ) -> None:
     removed: list[frozenset[str]] = []
-    watched = KeyRing(
-        uow_factory,
-        SystemClock(),
-        algorithm="ES256",
-        access_token_ttl=TTL,
-        on_keys_removed=removed.append,
-    )
+    watched = ring_over(uow_factory, SystemClock(), on_keys_removed=removed.append)
     try:
         await watched.load()
         kid = (await watched.signing_key()).kid

@@ -3,6 +3,8 @@ once, by how it ended; every replay of a traded refresh token counts once."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from application.errors import (
@@ -16,6 +18,7 @@ from application.ports.metrics import LoginOutcome
 from application.secret_tokens import new_secret_token
 from application.use_cases.log_in import LogIn, LogInCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
+from domain.user import User
 from tests.fakes import FakePasswordHasher, InMemoryStore, RecordingSecurityMetrics
 from tests.unit.builders import PASSWORD, THROTTLE, Accounts
 
@@ -79,45 +82,49 @@ async def test_a_login_refused_by_the_per_account_throttle_counts_once_as_thrott
     assert security_metrics.logins == [LoginOutcome.THROTTLED]
 
 
-async def test_a_password_changed_while_it_was_checked_counts_once_as_invalid_credentials(
+async def change_the_password(user: User) -> None:
+    user.password_hash = await FakePasswordHasher().hash("changed meanwhile")
+
+
+async def deactivate(user: User) -> None:
+    user.is_active = False
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal", "outcome"),
+    [
+        pytest.param(
+            change_the_password,
+            InvalidCredentials,
+            LoginOutcome.INVALID_CREDENTIALS,
+            id="password changed",
+        ),
+        pytest.param(
+            deactivate, AccountDisabled, LoginOutcome.ACCOUNT_DISABLED, id="account deactivated"
+        ),
+    ],
+)
+async def test_an_account_changed_while_its_password_was_checked_counts_once_as_the_refusal(
     log_in: LogIn,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
     security_metrics: RecordingSecurityMetrics,
-) -> None:
-    eve = await accounts.user("eve@example.com")
-    new_hash = await hasher.hash("changed meanwhile")
-
-    async def change_the_password() -> None:
-        store.users[eve.id].password_hash = new_hash
-
-    hasher.during_verify = change_the_password
-
-    with pytest.raises(InvalidCredentials):
-        await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
-
-    assert security_metrics.logins == [LoginOutcome.INVALID_CREDENTIALS]
-
-
-async def test_an_account_deactivated_while_checked_counts_once_as_account_disabled(
-    log_in: LogIn,
-    accounts: Accounts,
-    store: InMemoryStore,
-    hasher: FakePasswordHasher,
-    security_metrics: RecordingSecurityMetrics,
+    change: Callable[[User], Awaitable[None]],
+    refusal: type[Exception],
+    outcome: LoginOutcome,
 ) -> None:
     eve = await accounts.user("eve@example.com")
 
-    async def deactivate() -> None:
-        store.users[eve.id].is_active = False
+    async def meanwhile() -> None:
+        await change(store.users[eve.id])
 
-    hasher.during_verify = deactivate
+    hasher.during_verify = meanwhile
 
-    with pytest.raises(AccountDisabled):
+    with pytest.raises(refusal):
         await log_in.execute(LogInCommand("eve@example.com", PASSWORD))
 
-    assert security_metrics.logins == [LoginOutcome.ACCOUNT_DISABLED]
+    assert security_metrics.logins == [outcome]
 
 
 async def test_replaying_a_traded_refresh_token_counts_once_as_reuse(
