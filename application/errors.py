@@ -79,3 +79,33 @@ class TooManyRequests(ApplicationError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("too many requests; try again later")
         self.retry_after_seconds = retry_after_seconds
+
+
+class MfaRequired(ApplicationError):
+    """The password was right and the account has a second factor: no session yet, but a
+    token for the second step."""
+
+    def __init__(self, mfa_token: str, methods: tuple[str, ...]) -> None:
+        super().__init__("this account needs a second factor: send a code to /auth/mfa")
+        self.mfa_token = mfa_token
+        self.methods = methods
+
+
+class InvalidMfaToken(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the mfa_token is invalid, expired or spent: log in again")
+
+
+class InvalidMfaCode(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the code is wrong, expired or already used")
+
+
+class MfaAlreadyEnabled(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("TOTP is already on for this account")
+
+
+class MfaNotEnabled(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("TOTP is not on for this account")

@@ -10,6 +10,9 @@ from application.ports.system import IdGenerator
 from domain.session import Session
 from domain.user import User
 
+# What the second step of a login takes, as `mfa_required` lists it.
+MFA_METHODS = ("totp", "recovery_code")
+
 
 @dataclass(frozen=True, slots=True)
 class TokenLifetimes:

@@ -25,6 +25,11 @@ class AuditEventType(StrEnum):
     ACTIVATED = "user.activated"
     DEACTIVATED = "user.deactivated"
     DELETED = "user.deleted"
+    TOTP_ENABLED = "mfa.totp_enabled"
+    TOTP_DISABLED = "mfa.totp_disabled"
+    MFA_FAILED = "mfa.second_step_failed"
+    RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    RECOVERY_CODES_RENEWED = "mfa.recovery_codes_renewed"
 
 
 @dataclass(frozen=True, slots=True)

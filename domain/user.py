@@ -86,6 +86,14 @@ class User:
         self.is_verified = True
         self.updated_at = now
 
+    def turn_mfa_on(self, now: datetime) -> None:
+        self.mfa_enabled = True
+        self.updated_at = now
+
+    def turn_mfa_off(self, now: datetime) -> None:
+        self.mfa_enabled = False
+        self.updated_at = now
+
     def set_password_hash(self, password_hash: str, now: datetime) -> None:
         self.password_hash = password_hash
         self.updated_at = now

@@ -26,10 +26,13 @@ from application.ports.metrics import LoginOutcome
 from application.ports.persistence import (
     AuditLog,
     LoginFailureCounter,
+    MfaChallengeRepository,
     OneTimeTokenRepository,
     Outbox,
+    RecoveryCodeRepository,
     SessionRepository,
     SigningKeyRepository,
+    TotpFactorRepository,
     UserFilter,
     UserRepository,
 )
@@ -39,6 +42,7 @@ from domain.email import Email
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
+from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
@@ -56,6 +60,9 @@ class InMemoryStore:
     outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
     audit_events: list[AuditEvent] = field(default_factory=list)
     login_failures: dict[str, FailedLogins] = field(default_factory=dict)
+    totp_factors: dict[UUID, TotpFactor] = field(default_factory=dict)
+    recovery_codes: dict[UUID, RecoveryCode] = field(default_factory=dict)
+    mfa_challenges: dict[UUID, MfaChallenge] = field(default_factory=dict)
 
 
 class InMemoryUserRepository:
@@ -373,6 +380,111 @@ class InMemoryLoginFailureCounter:
         self._store.login_failures.pop(key, None)
 
 
+class InMemoryTotpFactorRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, user_id: UUID) -> TotpFactor | None:
+        return copy.deepcopy(self._store.totp_factors.get(user_id))
+
+    async def put_pending(self, factor: TotpFactor) -> None:
+        current = self._store.totp_factors.get(factor.user_id)
+        if current is not None and current.is_enabled:
+            raise RuntimeError("the fake refuses what the table's primary key would")
+        self._store.totp_factors[factor.user_id] = replace(
+            factor, confirmed_at=None, last_step=None
+        )
+
+    async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:
+        current = self._store.totp_factors.get(factor.user_id)
+        if current is None or current.is_enabled or current.created_at != factor.created_at:
+            return False
+        current.confirmed_at, current.last_step = now, step
+        return True
+
+    async def accept_step(self, user_id: UUID, step: int) -> bool:
+        current = self._store.totp_factors.get(user_id)
+        if current is None or not current.is_enabled or not current.accepts_step(step):
+            return False
+        current.last_step = step
+        return True
+
+    async def delete(self, user_id: UUID) -> None:
+        self._store.totp_factors.pop(user_id, None)
+
+
+class InMemoryRecoveryCodeRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def replace(self, user_id: UUID, codes: list[RecoveryCode]) -> None:
+        await self.delete_all(user_id)
+        self._store.recovery_codes.update({code.id: code for code in codes})
+
+    async def unused(self, user_id: UUID) -> list[RecoveryCode]:
+        return [
+            code
+            for code in self._store.recovery_codes.values()
+            if code.user_id == user_id and code.used_at is None
+        ]
+
+    async def use(self, code_id: UUID, now: datetime) -> bool:
+        code = self._store.recovery_codes.get(code_id)
+        if code is None or code.used_at is not None:
+            return False
+        self._store.recovery_codes[code_id] = replace(code, used_at=now)
+        return True
+
+    async def delete_all(self, user_id: UUID) -> None:
+        self._store.recovery_codes = {
+            code_id: code
+            for code_id, code in self._store.recovery_codes.items()
+            if code.user_id != user_id
+        }
+
+
+class InMemoryMfaChallengeRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def add(self, challenge: MfaChallenge) -> None:
+        self._store.mfa_challenges[challenge.id] = copy.deepcopy(challenge)
+
+    async def find(self, token_hash: str) -> MfaChallenge | None:
+        for challenge in self._store.mfa_challenges.values():
+            if challenge.token_hash == token_hash:
+                return copy.deepcopy(challenge)
+        return None
+
+    async def record_wrong_code(self, challenge_id: UUID) -> None:
+        challenge = self._open(challenge_id)
+        if challenge is not None:
+            challenge.failures += 1
+
+    async def spend(self, challenge_id: UUID, now: datetime) -> bool:
+        challenge = self._open(challenge_id)
+        if challenge is None:
+            return False
+        challenge.spent_at = now
+        return True
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        doomed = [
+            challenge_id
+            for challenge_id, challenge in self._store.mfa_challenges.items()
+            if challenge.expires_at <= expired_before
+        ]
+        for challenge_id in doomed:
+            del self._store.mfa_challenges[challenge_id]
+        return len(doomed)
+
+    def _open(self, challenge_id: UUID) -> MfaChallenge | None:
+        challenge = self._store.mfa_challenges.get(challenge_id)
+        if challenge is None or challenge.spent_at is not None:
+            return None
+        return challenge if challenge.failures < MAX_WRONG_CODES else None
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -399,6 +511,9 @@ class FakeUnitOfWork:
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter
+    totp: TotpFactorRepository
+    recovery_codes: RecoveryCodeRepository
+    mfa_challenges: MfaChallengeRepository
 
     def __init__(self, store: InMemoryStore, *, audit_unavailable: bool = False) -> None:
         self._shared = store
@@ -414,6 +529,9 @@ class FakeUnitOfWork:
         self.outbox = InMemoryOutbox(self._working)
         self.audit = InMemoryAuditLog(self._working, unavailable=self._audit_unavailable)
         self.login_failures = InMemoryLoginFailureCounter(self._working)
+        self.totp = InMemoryTotpFactorRepository(self._working)
+        self.recovery_codes = InMemoryRecoveryCodeRepository(self._working)
+        self.mfa_challenges = InMemoryMfaChallengeRepository(self._working)
         return self
 
     async def __aexit__(

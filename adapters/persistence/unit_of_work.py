@@ -12,6 +12,11 @@ from adapters.persistence.errors import is_unavailable
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
+from adapters.persistence.second_factor import (
+    SqlAlchemyMfaChallengeRepository,
+    SqlAlchemyRecoveryCodeRepository,
+    SqlAlchemyTotpFactorRepository,
+)
 from adapters.persistence.sessions import SqlAlchemySessionRepository
 from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
@@ -19,10 +24,13 @@ from application.errors import StorageUnavailable
 from application.ports.persistence import (
     AuditLog,
     LoginFailureCounter,
+    MfaChallengeRepository,
     OneTimeTokenRepository,
     Outbox,
+    RecoveryCodeRepository,
     SessionRepository,
     SigningKeyRepository,
+    TotpFactorRepository,
     UnitOfWork,
     UserRepository,
 )
@@ -41,6 +49,9 @@ class SqlAlchemyUnitOfWork:
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter
+    totp: TotpFactorRepository
+    recovery_codes: RecoveryCodeRepository
+    mfa_challenges: MfaChallengeRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -56,6 +67,9 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlAlchemyOutbox(connection)
         self.audit = SqlAlchemyAuditLog(connection)
         self.login_failures = SqlAlchemyLoginFailureCounter(connection)
+        self.totp = SqlAlchemyTotpFactorRepository(connection)
+        self.recovery_codes = SqlAlchemyRecoveryCodeRepository(connection)
+        self.mfa_challenges = SqlAlchemyMfaChallengeRepository(connection)
         return self
 
     async def __aexit__(

@@ -11,6 +11,8 @@ class LoginOutcome(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
     ACCOUNT_DISABLED = "account_disabled"
     THROTTLED = "throttled"
+    MFA_REQUIRED = "mfa_required"  # the password was right; the second step is next
+    INVALID_MFA_CODE = "invalid_mfa_code"
 
 
 class SecurityMetrics(Protocol):

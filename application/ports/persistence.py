@@ -15,6 +15,7 @@ from domain.email import Email
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
+from domain.second_factor import MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
@@ -161,6 +162,50 @@ class AuditLog(Protocol):
         """Events, newest first by (created_at, id), before a position."""
 
 
+class TotpFactorRepository(Protocol):
+    async def get(self, user_id: UUID) -> TotpFactor | None: ...
+
+    async def put_pending(self, factor: TotpFactor) -> None:
+        """Store a set-up not yet confirmed, replacing the account's pending one if any."""
+
+    async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:
+        """Turn this pending set-up on, its confirming code's step counted as used. False if
+        the set-up is no longer the pending one (confirmed, restarted or removed meanwhile)."""
+
+    async def accept_step(self, user_id: UUID, step: int) -> bool:
+        """Advance the newest accepted step to `step` if it is newer, in one atomic statement:
+        of two transactions accepting the same step, exactly one gets True."""
+
+    async def delete(self, user_id: UUID) -> None: ...
+
+
+class RecoveryCodeRepository(Protocol):
+    async def replace(self, user_id: UUID, codes: list[RecoveryCode]) -> None:
+        """The account's codes become exactly these; the old ones stop working."""
+
+    async def unused(self, user_id: UUID) -> list[RecoveryCode]: ...
+
+    async def use(self, code_id: UUID, now: datetime) -> bool:
+        """Mark the code used if it was not, atomically: True for exactly one of two racers."""
+
+    async def delete_all(self, user_id: UUID) -> None: ...
+
+
+class MfaChallengeRepository(Protocol):
+    async def add(self, challenge: MfaChallenge) -> None: ...
+
+    async def find(self, token_hash: str) -> MfaChallenge | None: ...
+
+    async def record_wrong_code(self, challenge_id: UUID) -> None:
+        """Count a wrong code against a challenge still open, atomically."""
+
+    async def spend(self, challenge_id: UUID, now: datetime) -> bool:
+        """Close a challenge that is still open (unspent, under the wrong-code limit); True for
+        exactly one of two racers."""
+
+    async def prune(self, *, expired_before: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -171,6 +216,9 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter
+    totp: TotpFactorRepository
+    recovery_codes: RecoveryCodeRepository
+    mfa_challenges: MfaChallengeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -45,3 +45,21 @@ class AccessTokens(Protocol):
 
 class SigningKeyFactory(Protocol):
     def generate(self, algorithm: str, now: datetime) -> SigningKey: ...
+
+
+class TotpAuthenticator(Protocol):
+    """RFC 6238 as authenticator apps expect it: SHA-1, 6 digits, 30-second steps."""
+
+    def new_secret(self) -> str:
+        """A random secret of at least 160 bits, in base32 (upper case, no padding)."""
+
+    def matching_step(self, secret: str, code: str, at: datetime) -> int | None:
+        """The time step, within one step of drift either way, whose code this is; else None."""
+
+    def provisioning_uri(self, secret: str, account: str) -> str:
+        """The otpauth:// URI an app scans to learn the secret."""
+
+
+class QrCodes(Protocol):
+    def svg(self, text: str) -> str:
+        """An SVG image of the QR code of `text`, to put inline in a page or a JSON answer."""

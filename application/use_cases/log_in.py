@@ -2,21 +2,29 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller
-from application.errors import AccountDisabled, InvalidCredentials, TooManyRequests
+from application.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    MfaRequired,
+    TooManyRequests,
+)
 from application.ports.metrics import LoginOutcome, SecurityMetrics
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import AccessTokens, PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
-from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
+from application.sessions import new_session
+from application.tokens import MFA_METHODS, TokenLifetimes, TokenPair, issue_token_pair
 from domain.audit_event import AuditEventType
+from domain.auth_method import PASSWORD_ONLY
 from domain.email import Email
 from domain.errors import InvalidEmail
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
-from domain.session import Session
+from domain.second_factor import DEFAULT_MFA_TOKEN_LIFETIME, MfaChallenge
 from domain.user import User
 
 
@@ -42,6 +50,7 @@ class LogIn:
         audit: AuditEvents,
         throttle: LoginThrottlePolicy,
         metrics: SecurityMetrics,
+        mfa_token_lifetime: timedelta = DEFAULT_MFA_TOKEN_LIFETIME,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -52,6 +61,7 @@ class LogIn:
         self._audit = audit
         self._throttle = throttle
         self._metrics = metrics
+        self._mfa_token_lifetime = mfa_token_lifetime
 
     async def execute(self, command: LogInCommand) -> TokenPair:
         key = throttle_key(command.email)
@@ -109,17 +119,12 @@ class LogIn:
     async def _open_session(
         self, verified: User, command: LogInCommand, key: str, new_hash: str | None
     ) -> TokenPair:
+        """A session, or, for an account with a second factor, the second step of the login.
+        The failure count is cleared only by a session: clearing it at the password would give
+        someone who knows the password fresh guesses at the code with every login."""
         now = self._clock.now()
-        refresh_token = new_secret_token()
-        session = Session(
-            id=self._ids.new_id(),
-            user_id=verified.id,
-            refresh_token_hash=hash_secret_token(refresh_token),
-            created_at=now,
-            last_used_at=now,
-            expires_at=now + self._lifetimes.refresh,
-            user_agent=command.caller.user_agent,
-            ip=command.caller.ip,
+        session, refresh_token = new_session(
+            self._ids, self._lifetimes, verified.id, command.caller, PASSWORD_ONLY, now
         )
         async with self._uow() as uow:
             # The account may have changed while the password was being checked.
@@ -133,6 +138,21 @@ class LogIn:
             if new_hash is not None:
                 user.set_password_hash(new_hash, now)
                 await uow.users.save(user)
+            if user.mfa_enabled:
+                mfa_token = new_secret_token()
+                await uow.mfa_challenges.add(
+                    MfaChallenge(
+                        id=self._ids.new_id(),
+                        user_id=user.id,
+                        token_hash=hash_secret_token(mfa_token),
+                        throttle_key=key,
+                        created_at=now,
+                        expires_at=now + self._mfa_token_lifetime,
+                    )
+                )
+                await uow.commit()
+                self._metrics.login(LoginOutcome.MFA_REQUIRED)
+                raise MfaRequired(mfa_token, MFA_METHODS)
             await uow.sessions.add(session)
             await uow.login_failures.clear(key)  # a success ends the count
             await uow.audit.record(

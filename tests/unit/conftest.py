@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.security.qr_codes import SegnoQrCodes
+from adapters.security.totp import PyotpTotpAuthenticator
 from application.audit import AuditEvents
 from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
 from application.use_cases.admin.create_user import CreateUser
@@ -27,6 +29,12 @@ from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from application.use_cases.rotate_signing_key import RotateSigningKey
+from application.use_cases.second_factor.complete_mfa_login import CompleteMfaLogin
+from application.use_cases.second_factor.confirm_totp import ConfirmTotp
+from application.use_cases.second_factor.disable_totp import DisableTotp
+from application.use_cases.second_factor.mfa_status import GetMfaStatus
+from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodes
+from application.use_cases.second_factor.start_totp_setup import StartTotpSetup
 from application.use_cases.update_profile import UpdateProfile
 from application.use_cases.verify_email import VerifyEmail
 from domain.password import PasswordPolicy
@@ -51,6 +59,7 @@ from tests.unit.builders import (
     Accounts,
     AuditTrail,
 )
+from tests.unit.second_factor import SecondFactor
 
 
 @pytest.fixture
@@ -304,3 +313,30 @@ def create_or_promote_admin(
     uow: FakeUnitOfWorkFactory, register_user: RegisterUser, clock: FixedClock, audit: AuditEvents
 ) -> CreateOrPromoteAdmin:
     return CreateOrPromoteAdmin(uow, register_user, clock, audit)
+
+
+@pytest.fixture
+def mfa(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    tokens: FakeAccessTokens,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
+    accounts: Accounts,
+) -> SecondFactor:
+    authenticator = PyotpTotpAuthenticator("Portcullis")
+    return SecondFactor(
+        start=StartTotpSetup(uow, hasher, authenticator, SegnoQrCodes(), clock),
+        confirm=ConfirmTotp(uow, authenticator, clock, ids, audit),
+        disable=DisableTotp(uow, hasher, authenticator, clock, audit),
+        renew=RenewRecoveryCodes(uow, hasher, authenticator, clock, ids, audit),
+        status=GetMfaStatus(uow),
+        log_in=LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit, THROTTLE, security_metrics),
+        complete=CompleteMfaLogin(
+            uow, authenticator, tokens, clock, ids, LIFETIMES, audit, THROTTLE, security_metrics
+        ),
+        clock=clock,
+        accounts=accounts,
+    )

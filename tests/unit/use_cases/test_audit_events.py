@@ -17,6 +17,7 @@ from application.errors import (
     EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidCurrentPassword,
+    InvalidMfaCode,
     InvalidOrExpiredToken,
     InvalidRefreshToken,
     NotFound,
@@ -50,6 +51,8 @@ from application.use_cases.revoke_sessions import (
     RevokeSessions,
     RevokeSessionsCommand,
 )
+from application.use_cases.second_factor.disable_totp import DisableTotpCommand
+from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodesCommand
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
@@ -68,6 +71,7 @@ from tests.unit.builders import (
     stored_session,
     stored_sessions_of,
 )
+from tests.unit.second_factor import SecondFactor
 
 # The person's own device, as the HTTP layer describes it to a use case.
 DEVICE = Caller(ip="198.51.100.7", user_agent="Firefox/140")
@@ -706,6 +710,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
+    mfa: SecondFactor,
 ) -> None:
     passwords = [PASSWORD, NEW_PASSWORD, "a third long passphrase", "not the password"]
     secrets: set[str] = set(passwords)
@@ -716,6 +721,8 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(session.refresh_token_hash for session in store.sessions.values())
         secrets.update(store.rotated_refresh_tokens)
         secrets.update(token.token_hash for token in store.one_time_tokens.values())
+        secrets.update(code.code_hash for code in store.recovery_codes.values())
+        secrets.update(challenge.token_hash for challenge in store.mfa_challenges.values())
 
     await create_or_promote_admin.execute(
         CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
@@ -759,6 +766,25 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     [session, _] = [s for s in store.sessions.values() if s.revoked_at is None]
     eve_signed_in = Principal(user=eve, session_id=session.id)
     await revoke_sessions.execute(RevokeSessionsCommand(eve_signed_in, everywhere=True))
+    third = "a third long passphrase"
+    eve_now = store.users[eve.id]
+    secret, recovery_codes = await mfa.enrolled(eve_now, third)
+    secrets |= {secret, *recovery_codes}
+    token = await mfa.mfa_token("eve@new.example", third)
+    secrets.add(token)
+    with pytest.raises(InvalidMfaCode):
+        await mfa.second_step(token, code=mfa.code(secret, steps_ahead=9))
+    pair_token = await mfa.second_step(token, recovery_code=recovery_codes[0])
+    secrets.add(pair_token)
+    renewed = await mfa.renew.execute(
+        RenewRecoveryCodesCommand(accounts.signed_in(eve_now), third, mfa.code(secret))
+    )
+    secrets |= set(renewed)
+    mfa.clock.advance(seconds=30)
+    await mfa.disable.execute(
+        DisableTotpCommand(accounts.signed_in(eve_now), third, mfa.code(secret))
+    )
+    remember_stored_hashes()
     root_signed_in = accounts.signed_in(root)
     bob = await create_user.execute(CreateUserCommand(root_signed_in, "bob@example.com", PASSWORD))
     remember_stored_hashes()

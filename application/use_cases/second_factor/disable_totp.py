@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.audit import AuditEvents
+from application.caller import NO_CALLER, Caller, Principal
+from application.errors import InvalidMfaCode, MfaNotEnabled
+from application.ports.persistence import UnitOfWorkFactory
+from application.ports.security import PasswordHasher, TotpAuthenticator
+from application.ports.system import Clock
+from application.second_factor import SecondFactorProof, accept_second_factor
+from application.use_cases.second_factor.common import prove_current_password, save_own_account
+from domain.audit_event import AuditEventType
+from domain.session_scope import SessionScope
+
+
+@dataclass(frozen=True, slots=True)
+class DisableTotpCommand:
+    principal: Principal
+    current_password: str
+    code: str  # a TOTP code or a recovery code
+    caller: Caller = NO_CALLER
+
+
+class DisableTotp:
+    """TOTP off, with both factors proven: the recovery codes stop working and every other
+    session ends."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        authenticator: TotpAuthenticator,
+        clock: Clock,
+        audit: AuditEvents,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._authenticator = authenticator
+        self._clock = clock
+        self._audit = audit
+
+    async def execute(self, command: DisableTotpCommand) -> None:
+        principal = command.principal
+        if not principal.user.mfa_enabled:
+            raise MfaNotEnabled()
+        await prove_current_password(self._hasher, principal, command.current_password)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            factor = await uow.totp.get(principal.user.id)
+            if factor is None or not factor.is_enabled:
+                raise MfaNotEnabled()
+            proof = SecondFactorProof.of_code(command.code)
+            if await accept_second_factor(uow, self._authenticator, factor, proof, now) is None:
+                raise InvalidMfaCode()
+            user = uow.users.track(principal.user)
+            user.turn_mfa_off(now)
+            await save_own_account(uow, user)
+            await uow.totp.delete(user.id)
+            await uow.recovery_codes.delete_all(user.id)
+            revoked = await uow.sessions.revoke(
+                SessionScope.others(user.id, principal.session_id), now
+            )
+            await uow.audit.record(
+                self._audit.event(
+                    AuditEventType.TOTP_DISABLED,
+                    command.caller,
+                    user_id=user.id,
+                    actor_id=user.id,
+                    sessions_revoked=revoked,
+                )
+            )
+            await uow.commit()
