@@ -21,7 +21,9 @@ from adapters.security.common_passwords import common_passwords
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.jwt_codec import JwtCodec
 from adapters.security.key_ring import KeyRing
+from adapters.security.qr_codes import SegnoQrCodes
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
+from adapters.security.totp import PyotpTotpAuthenticator
 from adapters.security.verified_tokens import VerifiedTokens
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
@@ -33,6 +35,7 @@ from application.use_cases.admin.delete_user import DeleteUser
 from application.use_cases.admin.get_user import GetUser
 from application.use_cases.admin.list_audit_events import ListAuditEvents
 from application.use_cases.admin.list_users import ListUsers
+from application.use_cases.admin.reset_mfa import ResetMfa
 from application.use_cases.admin.update_user import UpdateUser
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
@@ -52,6 +55,12 @@ from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword
 from application.use_cases.revoke_sessions import RevokeOwnSession, RevokeSessions
 from application.use_cases.rotate_signing_key import RotateSigningKey
+from application.use_cases.second_factor.complete_mfa_login import CompleteMfaLogin
+from application.use_cases.second_factor.confirm_totp import ConfirmTotp
+from application.use_cases.second_factor.disable_totp import DisableTotp
+from application.use_cases.second_factor.mfa_status import GetMfaStatus
+from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodes
+from application.use_cases.second_factor.start_totp_setup import StartTotpSetup
 from application.use_cases.update_profile import UpdateProfile
 from application.use_cases.verify_email import VerifyEmail
 from domain.login_throttle import LoginThrottlePolicy
@@ -126,6 +135,10 @@ class Container(containers.DeclarativeContainer):
     access_tokens = providers.Singleton(
         JwtAccessTokens, keys=key_ring, codec=jwt_codec, verified=verified_tokens
     )
+    totp_authenticator = providers.Singleton(
+        PyotpTotpAuthenticator, issuer=settings.provided.mfa_issuer
+    )
+    qr_codes = providers.Singleton(SegnoQrCodes)
 
     mailer = providers.Selector(
         settings.provided.mail_backend,
@@ -192,7 +205,55 @@ class Container(containers.DeclarativeContainer):
         audit=audit,
         throttle=login_throttle,
         metrics=security_metrics,
+        mfa_token_lifetime=providers.Callable(_seconds, settings.provided.mfa_token_ttl_seconds),
     )
+    complete_mfa_login = providers.Singleton(
+        CompleteMfaLogin,
+        uow=unit_of_work.provider,
+        authenticator=totp_authenticator,
+        tokens=access_tokens,
+        clock=clock,
+        ids=ids,
+        lifetimes=token_lifetimes,
+        audit=audit,
+        throttle=login_throttle,
+        metrics=security_metrics,
+    )
+    start_totp_setup = providers.Singleton(
+        StartTotpSetup,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        authenticator=totp_authenticator,
+        qr_codes=qr_codes,
+        clock=clock,
+    )
+    confirm_totp = providers.Singleton(
+        ConfirmTotp,
+        uow=unit_of_work.provider,
+        authenticator=totp_authenticator,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+    )
+    disable_totp = providers.Singleton(
+        DisableTotp,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        authenticator=totp_authenticator,
+        clock=clock,
+        audit=audit,
+    )
+    renew_recovery_codes = providers.Singleton(
+        RenewRecoveryCodes,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        authenticator=totp_authenticator,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+    )
+    get_mfa_status = providers.Singleton(GetMfaStatus, uow=unit_of_work.provider)
+    reset_mfa = providers.Singleton(ResetMfa, uow=unit_of_work.provider, clock=clock, audit=audit)
     refresh_tokens = providers.Singleton(
         RefreshTokens,
         uow=unit_of_work.provider,

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: PositiveInt = 2_592_000
     jwt_algorithm: Literal["ES256", "EdDSA", "RS256"] = "ES256"
     bcrypt_rounds: int = Field(12, ge=4, le=31)
+    # The name authenticator apps show beside the account.
+    mfa_issuer: str = Field("Portcullis", min_length=1, max_length=64)
+    mfa_token_ttl_seconds: PositiveInt = 300
     login_max_failures: PositiveInt = 10
     login_failure_window_seconds: PositiveInt = 900
     cors_origins: Annotated[list[str], NoDecode] = []

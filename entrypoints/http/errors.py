@@ -18,9 +18,14 @@ from application.errors import (
     InvalidCredentials,
     InvalidCurrentPassword,
     InvalidCursor,
+    InvalidMfaCode,
+    InvalidMfaToken,
     InvalidOrExpiredToken,
     InvalidRefreshToken,
     LastAdmin,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaRequired,
     NotFound,
     RefreshTokenReused,
     StorageUnavailable,
@@ -37,6 +42,14 @@ class NotAuthenticated(Exception):
 
     def __init__(self) -> None:
         super().__init__("this endpoint needs a bearer token")
+
+
+class MfaCodeRefusedAtLogin(Exception):
+    """A wrong second-step code at /auth/mfa: a failed authentication there (401), where the
+    same code elsewhere is a bad field of a request by someone authenticated (400)."""
+
+    def __init__(self) -> None:
+        super().__init__("the code is wrong, expired or already used")
 
 
 class PayloadTooLarge(HTTPException):
@@ -77,6 +90,12 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     InvalidCursor: ErrorSpec(422, "validation_error", loc=("query", "cursor")),
     InvalidOrExpiredToken: ErrorSpec(400, "invalid_or_expired_token"),
     StorageUnavailable: ErrorSpec(503, "service_unavailable", {"Retry-After": RETRY_AFTER_SECONDS}),
+    MfaRequired: ErrorSpec(403, "mfa_required"),
+    InvalidMfaToken: ErrorSpec(401, "invalid_mfa_token"),
+    MfaCodeRefusedAtLogin: ErrorSpec(401, "invalid_mfa_code"),
+    InvalidMfaCode: ErrorSpec(400, "invalid_mfa_code"),
+    MfaAlreadyEnabled: ErrorSpec(409, "mfa_already_enabled"),
+    MfaNotEnabled: ErrorSpec(409, "mfa_not_enabled"),
 }
 
 # Codes for the errors the framework raises itself (unknown path, wrong method, ...).
@@ -105,7 +124,12 @@ async def _application_error(_request: Request, error: Exception) -> Response:
     headers = dict(spec.headers)
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)
-    return problem_response(spec.status, spec.code, str(error), headers=headers, errors=errors)
+    extra = None
+    if isinstance(error, MfaRequired):
+        extra = {"mfa_token": error.mfa_token, "methods": list(error.methods)}
+    return problem_response(
+        spec.status, spec.code, str(error), headers=headers, errors=errors, extra=extra
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

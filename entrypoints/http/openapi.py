@@ -37,6 +37,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "mfa_token": {
+            "type": "string",
+            "description": "With `mfa_required`: send it to /api/v1/auth/mfa with a code.",
+        },
+        "methods": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["totp", "recovery_code"]},
+            "description": "With `mfa_required`: what the second step accepts.",
+        },
     },
 }
 

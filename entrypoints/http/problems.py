@@ -26,6 +26,7 @@ def problem_body(
     *,
     title: str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:portcullis:problem:{code}",
@@ -37,6 +38,7 @@ def problem_body(
     }
     if errors is not None:
         body["errors"] = list(errors)
+    body.update(extra or {})
     return body
 
 
@@ -47,9 +49,10 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> ProblemResponse:
     return ProblemResponse(
-        problem_body(status, code, detail, errors=errors),
+        problem_body(status, code, detail, errors=errors, extra=extra),
         status_code=status,
         headers=dict(headers or {}),
     )

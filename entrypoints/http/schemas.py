@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from application.tokens import TokenPair
 from application.use_cases.list_sessions import SessionView
@@ -284,3 +291,49 @@ class PublicJwk(BaseModel):
 
 class JwksResponse(BaseModel):
     keys: list[PublicJwk]
+
+
+# A TOTP code is six digits and a recovery code 19 characters; room for spaces around them.
+CodeInput = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class MfaLoginRequest(RequestModel):
+    """The second step of a login: the mfa_token and either a TOTP code or a recovery code."""
+
+    mfa_token: TokenInput
+    code: CodeInput | None = None
+    recovery_code: CodeInput | None = None
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> MfaLoginRequest:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send either code or recovery_code")
+        return self
+
+
+class CurrentPasswordRequest(RequestModel):
+    current_password: PasswordInput
+
+
+class TotpCodeRequest(RequestModel):
+    code: CodeInput
+
+
+class PasswordAndCodeRequest(RequestModel):
+    current_password: PasswordInput
+    code: CodeInput = Field(description="A TOTP code or a recovery code.")
+
+
+class TotpSetupResponse(BaseModel):
+    secret: str = Field(description="Base32, for typing into an app that cannot scan.")
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code, an SVG document.")
+
+
+class RecoveryCodesResponse(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown this once; each works once.")
+
+
+class MfaStatusResponse(BaseModel):
+    totp_enabled: bool
+    recovery_codes_remaining: int

@@ -18,6 +18,7 @@ from application.use_cases.admin.delete_user import DeleteUser, DeleteUserComman
 from application.use_cases.admin.get_user import GetUser, GetUserQuery
 from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
+from application.use_cases.admin.reset_mfa import ResetMfa, ResetMfaCommand
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
 from domain.audit_event import AuditEventType
 from domain.email import MAX_EMAIL_LENGTH
@@ -160,6 +161,23 @@ async def delete_user(
     delete: DeleteUser = use_case(lambda c: c.delete_user),
 ) -> None:
     await delete.execute(DeleteUserCommand(principal=principal, user_id=user_id, caller=caller))
+
+
+@router.delete(
+    # Only a UUID: /api/v1/users/me/mfa is the signed-in person's own, not an admin route.
+    "/api/v1/users/{user_id:uuid}/mfa",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 422, 503),
+)
+async def reset_mfa(
+    user_id: UUID,
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    reset: ResetMfa = use_case(lambda c: c.reset_mfa),
+) -> None:
+    """Turns off the user's TOTP and recovery codes (a lost phone) and revokes their
+    sessions; 409 `mfa_not_enabled` when TOTP is off."""
+    await reset.execute(ResetMfaCommand(principal=principal, user_id=user_id, caller=caller))
 
 
 @router.get(

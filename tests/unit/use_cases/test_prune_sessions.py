@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 
 from application.errors import InvalidRefreshToken, RefreshTokenReused
+from application.secret_tokens import hash_secret_token
 from application.use_cases.prune_sessions import PruneSessions, PruneSessionsCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import Accounts
+from tests.unit.second_factor import EMAIL, SecondFactor
 
 GRACE = timedelta(days=7)
 
@@ -131,3 +133,18 @@ async def test_rotated_tokens_of_kept_sessions_are_still_recognised_as_replays(
     with pytest.raises(RefreshTokenReused):
         await refresh_tokens.execute(RefreshTokensCommand(kept_old_token))
     assert store.sessions[kept.id].revoked_at == clock.now()
+
+
+async def test_expired_second_steps_of_logins_are_deleted_with_the_sessions(
+    prune_sessions: PruneSessions, mfa: SecondFactor, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user(EMAIL)
+    await mfa.enrolled(eve)
+    await mfa.mfa_token()
+    mfa.clock.advance(minutes=4)
+    live = await mfa.mfa_token()
+    mfa.clock.advance(minutes=1)
+
+    await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
+
+    assert [c.token_hash for c in store.mfa_challenges.values()] == [hash_secret_token(live)]
