@@ -6,7 +6,8 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken, NotFound
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
+from application.security_notices import SecurityNotice, send_security_notice
 from application.unset import UNSET, Unset
 from domain.audit_event import AuditEventType
 from domain.email import Email
@@ -24,9 +25,12 @@ class UpdateProfileCommand:
 class UpdateProfile:
     """A person edits their own name or email; a new email must be verified again."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: UpdateProfileCommand) -> User:
@@ -56,6 +60,9 @@ class UpdateProfile:
                         user_id=user.id,
                         actor_id=user.id,
                     )
+                )
+                await send_security_notice(
+                    uow, ids=self._ids, to=old_email, kind=SecurityNotice.EMAIL_CHANGED, now=now
                 )
             await uow.commit()
         return user
