@@ -215,7 +215,12 @@ class Container(containers.DeclarativeContainer):
         Authenticate, authenticated_users=authenticated_users, tokens=access_tokens, clock=clock
     )
     update_profile = providers.Singleton(
-        UpdateProfile, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
+        UpdateProfile,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        clock=clock,
+        ids=ids,
+        audit=audit,
     )
     change_password = providers.Singleton(
         ChangePassword,

@@ -163,9 +163,13 @@ def authenticate(
 
 @pytest.fixture
 def update_profile(
-    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
 ) -> UpdateProfile:
-    return UpdateProfile(uow, clock, ids, audit)
+    return UpdateProfile(uow, hasher, clock, ids, audit)
 
 
 @pytest.fixture

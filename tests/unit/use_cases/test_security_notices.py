@@ -17,10 +17,11 @@ from application.use_cases.request_password_reset import (
     RequestPasswordResetCommand,
 )
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
+from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
 from domain.email import Email
 from domain.errors import WeakPassword
 from domain.role import Role
-from tests.fakes import FixedClock, InMemoryStore
+from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
     CALLER,
     NEW_PASSWORD,
@@ -191,6 +192,65 @@ async def test_a_refused_reset_mails_nothing(
         )
 
     assert notices(store) == []
+
+
+# --- changing one's own email ------------------------------------------------------------------
+
+
+async def test_an_email_change_mails_the_old_address_in_the_same_transaction(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    clock: FixedClock,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    eve = await accounts.user("eve@example.com")
+
+    await update_profile.execute(
+        UpdateProfileCommand(
+            accounts.signed_in(eve), email="eve@new.example.com", current_password=PASSWORD
+        )
+    )
+
+    [notice] = queued_mail(store)
+    assert notice.message == security_notice_email(
+        "eve@example.com", SecurityNotice.EMAIL_CHANGED, clock.now()
+    )
+    assert "eve@new.example.com" not in notice.message.text
+    assert_says_nothing_secret(notice.message, PASSWORD)
+    assert uow.commits == 1
+
+
+@pytest.mark.parametrize(
+    "email", [None, "EVE@example.com"], ids=["name only", "the same email in another case"]
+)
+async def test_an_edit_that_keeps_the_email_mails_nothing(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore, email: str | None
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    command = UpdateProfileCommand(accounts.signed_in(eve), name="Evelyn")
+    if email is not None:
+        command = UpdateProfileCommand(accounts.signed_in(eve), name="Evelyn", email=email)
+
+    await update_profile.execute(command)
+
+    assert queued_mail(store) == []
+
+
+async def test_an_email_change_that_rolls_back_mails_nothing(
+    update_profile: UpdateProfile, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user("eve@example.com")
+    await accounts.user("bob@example.com")
+
+    with pytest.raises(EmailAlreadyRegistered):
+        await update_profile.execute(
+            UpdateProfileCommand(
+                accounts.signed_in(eve), email="bob@example.com", current_password=PASSWORD
+            )
+        )
+
+    assert queued_mail(store) == []
 
 
 # --- an admin changing someone's email ---------------------------------------------------------
