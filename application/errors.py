@@ -109,3 +109,10 @@ class MfaAlreadyEnabled(ApplicationError):
 class MfaNotEnabled(ApplicationError):
     def __init__(self) -> None:
         super().__init__("TOTP is not on for this account")
+
+
+class CurrentPasswordRequired(ApplicationError):
+    """A change that needs the current password came without it."""
+
+    def __init__(self) -> None:
+        super().__init__("this change needs the current password")

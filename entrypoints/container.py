@@ -276,7 +276,12 @@ class Container(containers.DeclarativeContainer):
         Authenticate, authenticated_users=authenticated_users, tokens=access_tokens, clock=clock
     )
     update_profile = providers.Singleton(
-        UpdateProfile, uow=unit_of_work.provider, clock=clock, audit=audit
+        UpdateProfile,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        clock=clock,
+        ids=ids,
+        audit=audit,
     )
     change_password = providers.Singleton(
         ChangePassword,
@@ -284,6 +289,7 @@ class Container(containers.DeclarativeContainer):
         hasher=password_hasher,
         policy=password_policy,
         clock=clock,
+        ids=ids,
         audit=audit,
     )
     delete_account = providers.Singleton(
@@ -317,6 +323,7 @@ class Container(containers.DeclarativeContainer):
         hasher=password_hasher,
         policy=password_policy,
         clock=clock,
+        ids=ids,
         audit=audit,
     )
     request_email_verification = providers.Singleton(
@@ -336,7 +343,7 @@ class Container(containers.DeclarativeContainer):
     get_user = providers.Singleton(GetUser, uow=unit_of_work.provider)
     create_user = providers.Singleton(CreateUser, register=register_user)
     update_user = providers.Singleton(
-        UpdateUser, uow=unit_of_work.provider, clock=clock, audit=audit
+        UpdateUser, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     delete_user = providers.Singleton(DeleteUser, uow=unit_of_work.provider, audit=audit)
     list_audit_events = providers.Singleton(ListAuditEvents, uow=unit_of_work.provider)

@@ -7,7 +7,8 @@ from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidAccessToken, InvalidCurrentPassword
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
+from application.security_notices import SecurityNotice, send_security_notice
 from domain.audit_event import AuditEventType
 from domain.password import PasswordPolicy
 from domain.session_scope import SessionScope
@@ -30,12 +31,14 @@ class ChangePassword:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
+        ids: IdGenerator,
         audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: ChangePasswordCommand) -> None:
@@ -69,5 +72,12 @@ class ChangePassword:
                     actor_id=current.id,
                     sessions_revoked=revoked,
                 )
+            )
+            await send_security_notice(
+                uow,
+                ids=self._ids,
+                to=current.email,
+                kind=SecurityNotice.PASSWORD_CHANGED,
+                now=now,
             )
             await uow.commit()

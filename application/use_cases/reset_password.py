@@ -7,8 +7,9 @@ from application.caller import NO_CALLER, Caller
 from application.errors import InvalidOrExpiredToken
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
+from application.security_notices import SecurityNotice, send_security_notice
 from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
 from domain.password import PasswordPolicy
@@ -32,12 +33,14 @@ class ResetPassword:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
+        ids: IdGenerator,
         audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: ResetPasswordCommand) -> None:
@@ -73,5 +76,8 @@ class ResetPassword:
             )
             await uow.one_time_tokens.invalidate_unused(
                 current.id, TokenPurpose.RESET_PASSWORD, now
+            )
+            await send_security_notice(
+                uow, ids=self._ids, to=current.email, kind=SecurityNotice.PASSWORD_RESET, now=now
             )
             await uow.commit()

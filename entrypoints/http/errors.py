@@ -12,6 +12,7 @@ from starlette.routing import Match, Mount
 
 from application.errors import (
     AccountDisabled,
+    CurrentPasswordRequired,
     EmailAlreadyRegistered,
     Forbidden,
     InvalidAccessToken,
@@ -83,6 +84,7 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
         401, "refresh_token_reused", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     ),
     InvalidCurrentPassword: ErrorSpec(400, "invalid_current_password"),
+    CurrentPasswordRequired: ErrorSpec(422, "validation_error", loc=("body", "current_password")),
     NotFound: ErrorSpec(404, "not_found"),
     TooManyRequests: ErrorSpec(429, "too_many_requests"),
     Forbidden: ErrorSpec(403, "forbidden"),

@@ -121,18 +121,30 @@ class AcceptedResponse(BaseModel):
 
 
 class UpdateMeRequest(RequestModel):
-    """Only the fields sent are changed; `name: null` clears the name."""
+    """Only the fields sent are changed; `name: null` clears the name. A new `email` needs
+    `current_password` (a missing one is a 422, a wrong one `400 invalid_current_password`);
+    the same email in another case changes nothing and needs none."""
 
-    model_config = ConfigDict(json_schema_extra=_documented_without_null("email"))
+    model_config = ConfigDict(
+        json_schema_extra=_documented_without_null("email", "current_password")
+    )
 
     name: NameInput = None
     email: EmailInput | None = None
+    current_password: PasswordInput | None = None
 
     @field_validator("email", mode="before")
     @classmethod
     def _email_is_not_nullable(cls, value: object) -> object:
         if value is None:
             raise ValueError("an account always has an email")
+        return value
+
+    @field_validator("current_password", mode="before")
+    @classmethod
+    def _current_password_is_not_nullable(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave current_password out rather than send null")
         return value
 
 

@@ -60,16 +60,68 @@ async def test_patch_email_is_normalised_and_must_be_free(
     await sign_up(email="taken@example.com")
     await sign_up()
     auth = bearer(await log_in())
-    moved = await client.patch(ME, json={"email": " Ada@New.example "}, headers=auth)
+    moved = await client.patch(
+        ME, json={"email": " Ada@New.example ", "current_password": PASSWORD}, headers=auth
+    )
     assert moved.status_code == 200
     assert moved.json()["email"] == "ada@new.example"
     assert moved.json()["is_verified"] is False
-    taken = await client.patch(ME, json={"email": "TAKEN@example.com"}, headers=auth)
+    taken = await client.patch(
+        ME, json={"email": "TAKEN@example.com", "current_password": PASSWORD}, headers=auth
+    )
     assert taken.status_code == 409
     assert taken.json()["code"] == "email_taken"
     null = await client.patch(ME, json={"email": None}, headers=auth)
     assert null.status_code == 422
     assert (await client.get(ME, headers=auth)).json()["email"] == "ada@new.example"
+
+
+async def test_a_new_email_takes_the_current_password(
+    client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
+) -> None:
+    await sign_up(name="Ada")
+    auth = bearer(await log_in())
+
+    missing = await client.patch(
+        ME, json={"name": "Countess", "email": "ada@new.example"}, headers=auth
+    )
+    assert missing.status_code == 422
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["code"] == "validation_error"
+    assert [error["loc"] for error in missing.json()["errors"]] == [["body", "current_password"]]
+    null = await client.patch(
+        ME, json={"email": "ada@new.example", "current_password": None}, headers=auth
+    )
+    assert null.status_code == 422
+    wrong = await client.patch(
+        ME, json={"email": "ada@new.example", "current_password": "not the password"}, headers=auth
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "invalid_current_password"
+    assert "not the password" not in wrong.text
+    unchanged = (await client.get(ME, headers=auth)).json()
+    assert (unchanged["email"], unchanged["name"]) == ("ada@example.com", "Ada")
+
+    moved = await client.patch(
+        ME,
+        json={"name": "Countess", "email": "ada@new.example", "current_password": PASSWORD},
+        headers=auth,
+    )
+    assert moved.status_code == 200
+    assert (moved.json()["email"], moved.json()["name"]) == ("ada@new.example", "Countess")
+
+
+async def test_an_edit_that_keeps_the_email_needs_no_password(
+    client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
+) -> None:
+    await sign_up(name="Ada")
+    auth = bearer(await log_in())
+
+    renamed = await client.patch(ME, json={"name": "Countess"}, headers=auth)
+    same = await client.patch(ME, json={"email": "ADA@example.com"}, headers=auth)
+
+    assert (renamed.status_code, same.status_code) == (200, 200)
+    assert same.json()["email"] == "ada@example.com"
 
 
 async def test_patch_refuses_fields_a_user_may_not_set(

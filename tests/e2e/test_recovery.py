@@ -154,7 +154,11 @@ async def test_verifying_an_email_through_its_link(
     # A verified address gets no more mail; a new address must be verified again.
     await client.post("/api/v1/auth/verify-email/request", headers=auth)
     assert len(await _delivered(app, mail_dir)) == 1
-    moved = await client.patch("/api/v1/users/me", json={"email": "ada@new.example"}, headers=auth)
+    moved = await client.patch(
+        "/api/v1/users/me",
+        json={"email": "ada@new.example", "current_password": PASSWORD},
+        headers=auth,
+    )
     assert moved.json()["is_verified"] is False
 
 
@@ -165,7 +169,11 @@ async def test_a_verification_link_for_an_old_address_proves_nothing(
     auth = bearer(await log_in())
     await client.post("/api/v1/auth/verify-email/request", headers=auth)
     token = _token_in((await _delivered(app, mail_dir))[0], "verify-email")
-    await client.patch("/api/v1/users/me", json={"email": "ada@elsewhere.example"}, headers=auth)
+    await client.patch(
+        "/api/v1/users/me",
+        json={"email": "ada@elsewhere.example", "current_password": PASSWORD},
+        headers=auth,
+    )
     response = await client.post("/api/v1/auth/verify-email", json={"token": token})
     assert response.status_code == 400
     assert (await client.get("/api/v1/users/me", headers=auth)).json()["is_verified"] is False

@@ -304,7 +304,8 @@ async def test_of_two_admins_demoting_each_other_at_once_exactly_one_succeeds(
     uow_factory: UowFactory, persist: Persist
 ) -> None:
     clock = SystemClock()
-    update_user = UpdateUser(uow_factory, clock, AuditEvents(clock, RandomIdGenerator()))
+    ids = RandomIdGenerator()
+    update_user = UpdateUser(uow_factory, clock, ids, AuditEvents(clock, ids))
     caller = Caller(ip="2001:db8::7", user_agent="race/1.0")
     changes: list[dict[str, Any]] = [{"role": Role.USER}, {"is_active": False}]
 

@@ -163,9 +163,13 @@ def authenticate(
 
 @pytest.fixture
 def update_profile(
-    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
 ) -> UpdateProfile:
-    return UpdateProfile(uow, clock, audit)
+    return UpdateProfile(uow, hasher, clock, ids, audit)
 
 
 @pytest.fixture
@@ -174,9 +178,10 @@ def change_password(
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
     clock: FixedClock,
+    ids: SequentialIds,
     audit: AuditEvents,
 ) -> ChangePassword:
-    return ChangePassword(uow, hasher, policy, clock, audit)
+    return ChangePassword(uow, hasher, policy, clock, ids, audit)
 
 
 @pytest.fixture
@@ -254,9 +259,10 @@ def reset_password(
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
     clock: FixedClock,
+    ids: SequentialIds,
     audit: AuditEvents,
 ) -> ResetPassword:
-    return ResetPassword(uow, hasher, policy, clock, audit)
+    return ResetPassword(uow, hasher, policy, clock, ids, audit)
 
 
 @pytest.fixture
@@ -294,8 +300,10 @@ def create_user(register_user: RegisterUser) -> CreateUser:
 
 
 @pytest.fixture
-def update_user(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> UpdateUser:
-    return UpdateUser(uow, clock, audit)
+def update_user(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> UpdateUser:
+    return UpdateUser(uow, clock, ids, audit)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from application.caller import Caller, Principal
 from application.errors import NotFound
 from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
+from application.security_notices import SecurityNotice, send_security_notice
 from application.unset import UNSET, Unset
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
@@ -34,9 +35,12 @@ class UpdateUser:
     """An admin fixes an account. Deactivating it ends every session at once; no change may
     leave the service without an active admin."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: UpdateUserCommand) -> User:
@@ -69,6 +73,15 @@ class UpdateUser:
             await ensure_an_admin_remains(uow, admins_before)
             for event in self._events(actor, user, was, command.caller):
                 await uow.audit.record(event)
+            if user.email != was[2]:
+                await send_security_notice(
+                    uow,
+                    ids=self._ids,
+                    to=was[2],
+                    kind=SecurityNotice.EMAIL_CHANGED,
+                    now=now,
+                    by_admin=True,
+                )
             await uow.commit()
         return user
 

@@ -24,19 +24,22 @@ async def read_me(principal: Principal = authenticated()) -> UserResponse:
     return UserResponse.of(principal.user)
 
 
-@router.patch("", response_model=UserResponse, responses=problems(401, 409, 413, 422, 503))
+@router.patch("", response_model=UserResponse, responses=problems(400, 401, 409, 413, 422, 503))
 async def update_me(
     body: UpdateMeRequest,
     principal: Principal = authenticated(),
     caller: Caller = request_caller(),
     update_profile: UpdateProfile = use_case(lambda c: c.update_profile),
 ) -> UserResponse:
+    """Changes the fields sent. A new email needs `current_password`, clears `is_verified`, and
+    mails a notice to the old address."""
     sent = body.model_fields_set
     user = await update_profile.execute(
         UpdateProfileCommand(
             principal=principal,
             name=body.name if "name" in sent else UNSET,
             email=body.email if body.email is not None else UNSET,
+            current_password=body.current_password,
             caller=caller,
         )
     )

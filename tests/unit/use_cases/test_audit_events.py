@@ -436,7 +436,12 @@ async def test_changing_ones_email_records_email_changed(
     eve = await accounts.user("eve@example.com")
 
     await update_profile.execute(
-        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example", caller=DEVICE)
+        UpdateProfileCommand(
+            accounts.signed_in(eve),
+            email="eve@new.example",
+            current_password=PASSWORD,
+            caller=DEVICE,
+        )
     )
 
     event = the_one_event(store)
@@ -474,7 +479,9 @@ async def test_an_email_change_refused_as_taken_records_nothing(
 
     with pytest.raises(EmailAlreadyRegistered):
         await update_profile.execute(
-            UpdateProfileCommand(accounts.signed_in(eve), email="bob@example.com")
+            UpdateProfileCommand(
+                accounts.signed_in(eve), email="bob@example.com", current_password=PASSWORD
+            )
         )
 
     assert recorded_events(store) == []
@@ -583,7 +590,7 @@ def recording_actions(
     async def change_own_email() -> Callable[[], Awaitable[object]]:
         signed_in = accounts.signed_in(await accounts.user("eve@example.com"))
         return lambda: update_profile.execute(
-            UpdateProfileCommand(signed_in, email="e@new.example")
+            UpdateProfileCommand(signed_in, email="e@new.example", current_password=PASSWORD)
         )
 
     async def delete_own_account() -> Callable[[], Awaitable[object]]:
@@ -752,7 +759,14 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     secrets.add(verify_secret)
     remember_stored_hashes()
     await verify_email.execute(VerifyEmailCommand(verify_secret))
-    await update_profile.execute(UpdateProfileCommand(eve_signed_in, email="eve@new.example"))
+    after_reset = store.users[eve.id]
+    await update_profile.execute(
+        UpdateProfileCommand(
+            Principal(user=after_reset, session_id=session.id),
+            email="eve@new.example",
+            current_password="a third long passphrase",
+        )
+    )
     pair = await log_in.execute(LogInCommand("eve@new.example", "a third long passphrase"))
     secrets |= {pair.access_token, pair.refresh_token}
     remember_stored_hashes()

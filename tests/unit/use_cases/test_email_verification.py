@@ -23,6 +23,7 @@ from domain.user import User
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
     LINK_BASE,
+    PASSWORD,
     Accounts,
     queued_mail,
     queued_mail_to,
@@ -279,7 +280,9 @@ async def test_a_link_sent_to_the_old_address_fails_once_the_email_changed(
         request_email_verification, store, accounts.signed_in(eve)
     )
     await update_profile.execute(
-        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example.com")
+        UpdateProfileCommand(
+            accounts.signed_in(eve), email="eve@new.example.com", current_password=PASSWORD
+        )
     )
 
     with pytest.raises(InvalidOrExpiredToken):

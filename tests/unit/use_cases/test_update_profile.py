@@ -4,14 +4,19 @@ from dataclasses import replace
 
 import pytest
 
-from application.errors import EmailAlreadyRegistered, InvalidAccessToken
+from application.errors import (
+    CurrentPasswordRequired,
+    EmailAlreadyRegistered,
+    InvalidAccessToken,
+    InvalidCurrentPassword,
+)
 from application.unset import UNSET
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
 from domain.email import Email
 from domain.errors import InvalidDisplayName, InvalidEmail
 from domain.user import User
-from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
-from tests.unit.builders import Accounts, ProfileChange, stored_user
+from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
+from tests.unit.builders import PASSWORD, Accounts, ProfileChange, queued_mail, stored_user
 
 
 def stored(store: InMemoryStore, user: User) -> User:
@@ -68,7 +73,9 @@ async def test_changing_only_the_email_keeps_the_name(
     eve = await accounts.user("eve@example.com", name="Eve")
 
     await update_profile.execute(
-        UpdateProfileCommand(accounts.signed_in(eve), email="eve@new.example.com")
+        UpdateProfileCommand(
+            accounts.signed_in(eve), email="eve@new.example.com", current_password=PASSWORD
+        )
     )
 
     assert stored(store, eve).name == "Eve"
@@ -80,7 +87,9 @@ async def test_a_new_email_is_normalised_and_must_be_verified_again(
     eve = await accounts.user("eve@example.com", is_verified=True)
 
     returned = await update_profile.execute(
-        UpdateProfileCommand(accounts.signed_in(eve), email="  Eve@New.Example.COM ")
+        UpdateProfileCommand(
+            accounts.signed_in(eve), email="  Eve@New.Example.COM ", current_password=PASSWORD
+        )
     )
 
     assert stored(store, eve).email == Email("eve@new.example.com")
@@ -112,7 +121,12 @@ async def test_an_email_taken_by_another_account_is_refused_and_nothing_changes(
 
     with pytest.raises(EmailAlreadyRegistered):
         await update_profile.execute(
-            UpdateProfileCommand(accounts.signed_in(eve), name="Not Bob", email="BOB@example.com")
+            UpdateProfileCommand(
+                accounts.signed_in(eve),
+                name="Not Bob",
+                email="BOB@example.com",
+                current_password=PASSWORD,
+            )
         )
 
     assert stored(store, eve) == eve
@@ -211,3 +225,157 @@ async def test_an_edit_keeps_what_another_change_stored_since_authentication(
     assert stored(store, eve) == replace(
         eve, name="Evelyn", is_verified=True, updated_at=clock.now()
     )
+
+
+# --- re-authentication for a new email --------------------------------------------------------
+
+
+async def test_a_new_email_without_the_current_password_is_refused_before_any_work(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    eve = await accounts.user("eve@example.com", name="Eve")
+
+    with pytest.raises(CurrentPasswordRequired):
+        await update_profile.execute(
+            UpdateProfileCommand(accounts.signed_in(eve), name="Evelyn", email="eve@new.example")
+        )
+
+    assert stored(store, eve) == eve
+    assert (hasher.verifications, uow.opened) == (0, [])
+    assert queued_mail(store) == []
+
+
+async def test_a_new_email_with_a_wrong_current_password_is_refused_and_nothing_changes(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    eve = await accounts.user("eve@example.com", name="Eve", is_verified=True)
+
+    with pytest.raises(InvalidCurrentPassword):
+        await update_profile.execute(
+            UpdateProfileCommand(
+                accounts.signed_in(eve),
+                name="Evelyn",
+                email="eve@new.example",
+                current_password="not the password",
+            )
+        )
+
+    assert stored(store, eve) == eve
+    assert uow.commits == 0
+    assert store.audit_events == []
+    assert queued_mail(store) == []
+
+
+async def test_a_new_email_with_the_current_password_is_made_with_the_name_in_one_commit(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    clock: FixedClock,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    eve = await accounts.user("eve@example.com", name="Eve", is_verified=True)
+    clock.advance(minutes=1)
+
+    returned = await update_profile.execute(
+        UpdateProfileCommand(
+            accounts.signed_in(eve),
+            name="Evelyn",
+            email="evelyn@example.com",
+            current_password=PASSWORD,
+        )
+    )
+
+    assert stored(store, eve) == replace(
+        eve,
+        name="Evelyn",
+        email=Email("evelyn@example.com"),
+        is_verified=False,
+        updated_at=clock.now(),
+    )
+    assert returned == stored(store, eve)
+    assert uow.commits == 1
+
+
+async def test_the_current_password_is_checked_before_the_transaction_opens(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    hasher: FakePasswordHasher,
+    uow: FakeUnitOfWorkFactory,
+) -> None:
+    """bcrypt takes long: checking it inside the transaction would hold a database connection."""
+    eve = await accounts.user("eve@example.com")
+    opened_while_checking: list[int] = []
+
+    async def note_open_transactions() -> None:
+        opened_while_checking.append(len(uow.opened))
+
+    hasher.during_verify = note_open_transactions
+
+    await update_profile.execute(
+        UpdateProfileCommand(
+            accounts.signed_in(eve), email="eve@new.example", current_password=PASSWORD
+        )
+    )
+
+    assert opened_while_checking == [0]
+    assert len(uow.opened) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "Evelyn"},
+        {"email": " EVE@Example.com"},
+        {"name": "Evelyn", "email": "eve@example.com"},
+    ],
+    ids=["name", "same email", "name and same email"],
+)
+async def test_an_edit_that_keeps_the_email_needs_no_password_and_checks_none(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+    uow: FakeUnitOfWorkFactory,
+    change: ProfileChange,
+) -> None:
+    eve = await accounts.user("eve@example.com", name="Eve", is_verified=True)
+
+    await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), **change))
+
+    assert stored(store, eve).email == Email("eve@example.com")
+    assert stored(store, eve).is_verified is True
+    assert hasher.verifications == 0
+    assert uow.commits == 1
+
+
+async def test_a_password_changed_while_it_was_being_checked_refuses_the_new_email(
+    update_profile: UpdateProfile,
+    accounts: Accounts,
+    store: InMemoryStore,
+    hasher: FakePasswordHasher,
+) -> None:
+    """The proof checked is of a password that no longer opens the account."""
+    eve = await accounts.user("eve@example.com")
+    concurrent_hash = await hasher.hash("set by a password reset")
+
+    async def reset_the_password() -> None:
+        store.users[eve.id].password_hash = concurrent_hash
+
+    hasher.during_verify = reset_the_password
+
+    with pytest.raises(InvalidCurrentPassword):
+        await update_profile.execute(
+            UpdateProfileCommand(
+                accounts.signed_in(eve), email="eve@new.example", current_password=PASSWORD
+            )
+        )
+
+    assert stored(store, eve) == replace(eve, password_hash=concurrent_hash)
+    assert queued_mail(store) == []
