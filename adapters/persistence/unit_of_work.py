@@ -62,7 +62,7 @@ class SqlAlchemyUnitOfWork:
         self._connection = connection
         self.users = SqlAlchemyUserRepository(connection)
         self.sessions = SqlAlchemySessionRepository(connection)
-        self.signing_keys = SqlAlchemySigningKeyRepository(connection)
+        self.signing_keys = SqlAlchemySigningKeyRepository(connection, self._database.sealer)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
         self.outbox = SqlAlchemyOutbox(connection)
         self.audit = SqlAlchemyAuditLog(connection)
