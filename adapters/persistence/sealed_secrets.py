@@ -126,6 +126,10 @@ class SealedSecrets:
         while True:
             connection = await self._database.connect()
             try:
+                if self._database.is_sqlite:
+                    # The space a replaced value leaves is zeroed, not left in the file for
+                    # anyone who reads its bytes.
+                    await connection.exec_driver_sql("PRAGMA secure_delete=ON")
                 statement = select(column.key, column.value).order_by(column.key)
                 if after is not None:
                     statement = statement.where(column.key > after)
