@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     mail_commands = mail.add_subparsers(dest="mail_command", required=True)
     mail_commands.add_parser("dispatch", help="send every message that is due, then stop")
 
+    secrets = commands.add_parser("secrets", help="secrets stored encrypted")
+    secret_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    secret_commands.add_parser(
+        "reencrypt",
+        help="rewrite every private key and TOTP secret under the first of "
+        "PORTCULLIS_ENCRYPTION_KEYS",
+    )
+
     sessions = commands.add_parser("sessions", help="login sessions")
     session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
     prune = session_commands.add_parser(
@@ -93,7 +101,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         # Each worker writes its metrics here, so /metrics can add them all up.
         metrics_dir = tempfile.mkdtemp(prefix="portcullis-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    asyncio.run(_check_before_serving(settings))
     serve(settings, host, port, workers)
+
+
+async def _check_before_serving(settings: Settings) -> None:
+    from entrypoints.container import build_container
+    from entrypoints.lifecycle import check_before_serving
+
+    await check_before_serving(build_container(settings))
 
 
 async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
@@ -142,6 +158,18 @@ async def _dispatch_mail(settings: Settings) -> int:
     )
     print(f"sent {sent}, failed {failed} (failed messages are retried later)")
     return 0 if failed == 0 else 1
+
+
+async def _reencrypt_secrets(settings: Settings) -> None:
+    from entrypoints.settings import ENV_PREFIX
+
+    if not settings.encryption_keys:
+        raise UsageError(
+            f"{ENV_PREFIX}ENCRYPTION_KEYS is not set: there is no key to encrypt under"
+        )
+    rewritten = await _with_container(settings, lambda c: c.sealed_secrets().reencrypt())
+    counts = ", ".join(f"{column} {count}" for column, count in rewritten.items())
+    print(f"rewritten under the first key: {counts}")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -196,6 +224,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_rotate_key(settings))
     elif args.command == "mail" and args.mail_command == "dispatch":
         return asyncio.run(_dispatch_mail(settings))
+    elif args.command == "secrets" and args.secrets_command == "reencrypt":
+        asyncio.run(_reencrypt_secrets(settings))
     elif args.command == "sessions" and args.sessions_command == "prune":
         asyncio.run(_prune_sessions(settings, args.revoked_days))
     return 0

@@ -13,6 +13,7 @@ from adapters.mail.file import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.metrics.prometheus import PrometheusSecurityMetrics
 from adapters.persistence.database import Database
+from adapters.persistence.sealed_secrets import SealedSecrets
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.rate_limit.memory import MemoryRateLimiter
 from adapters.rate_limit.redis import RedisRateLimiter
@@ -22,6 +23,7 @@ from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.jwt_codec import JwtCodec
 from adapters.security.key_ring import KeyRing
 from adapters.security.qr_codes import SegnoQrCodes
+from adapters.security.secret_sealer import make_secret_sealer
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.security.totp import PyotpTotpAuthenticator
 from adapters.security.verified_tokens import VerifiedTokens
@@ -86,12 +88,16 @@ def _rate_limit_choice(per_minute: int, backend: str) -> str:
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
+    secret_sealer = providers.Singleton(make_secret_sealer, settings.provided.encryption_key_bytes)
     database = providers.Singleton(
         Database,
         settings.provided.database_url,
         pool_size=settings.provided.database_pool_size,
         statement_timeout=STATEMENT_TIMEOUT_SECONDS,
+        sealer=secret_sealer,
     )
+    # Every sealed column at once: the start-up check and `portcullis secrets reencrypt`.
+    sealed_secrets = providers.Singleton(SealedSecrets, database=database)
     # A fresh unit of work (one transaction) each time a use case calls this provider.
     unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, database=database)
     # Outside the unit of work: the one read every authenticated request makes.

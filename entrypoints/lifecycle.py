@@ -13,11 +13,13 @@ from typing import Any
 
 import structlog
 
+from adapters.persistence.sealed_secrets import SealedSecretsUnreadable
 from application.errors import StorageUnavailable
 from application.ports.rate_limit import RateLimiter
 from application.use_cases.ensure_signing_key import EnsureSigningKeyCommand
 from entrypoints.container import Container
 from entrypoints.mail_dispatcher import dispatch_forever
+from entrypoints.settings import ENV_PREFIX, ConfigurationError
 
 log = structlog.get_logger("portcullis")
 
@@ -37,7 +39,42 @@ async def running(container: Container, *, serving: bool) -> AsyncIterator[None]
             await _start_serving(container, stack)
             _freeze_what_start_up_made()
             stack.callback(gc.unfreeze)
+        else:
+            await verify_sealed_secrets(container)
         yield
+
+
+async def check_before_serving(container: Container) -> None:
+    """What `serve` checks in its own process before uvicorn starts, so that keys that do not
+    open the stored secrets stop it with one line rather than a worker failing to start. A
+    database that is down is no reason not to serve: the check then waits for it (see
+    `_ensure_signing_key`)."""
+    database = container.database()
+    await database.open()
+    try:
+        await verify_sealed_secrets(container)
+    except StorageUnavailable:
+        pass
+    finally:
+        await database.aclose()
+
+
+async def verify_sealed_secrets(container: Container, *, serving: bool = False) -> None:
+    """Every sealed value in the database must open under the configured keys: found now, a
+    wrong or missing key stops start-up; found at the first login, it would be a 500."""
+    try:
+        checks = await container.sealed_secrets().verify()
+    except SealedSecretsUnreadable as error:
+        raise ConfigurationError(f"{ENV_PREFIX}ENCRYPTION_KEYS: {error}") from None
+    if serving and container.settings().encryption_keys:
+        for check in checks:
+            if check.plain:
+                log.warning(
+                    "secrets_not_sealed",
+                    column=check.column,
+                    count=check.plain,
+                    remedy="portcullis secrets reencrypt",
+                )
 
 
 async def _start_serving(container: Container, stack: AsyncExitStack) -> None:
@@ -66,9 +103,12 @@ def _freeze_what_start_up_made() -> None:
 
 
 async def _ensure_signing_key(container: Container, *, retry: bool) -> bool:
-    """On first start there is no key yet: make one. With the database down, try again later."""
+    """On first start there is no key yet: make one. With the database down, try again later.
+    Either way the stored secrets are checked against the keys first, so that no key is
+    generated under a key that could not open the others."""
     while True:
         try:
+            await verify_sealed_secrets(container, serving=True)
             await container.ensure_signing_key().execute(EnsureSigningKeyCommand())
             # Loaded before serving: issuing a token never waits for the first load.
             await container.key_ring().load()

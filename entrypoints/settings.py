@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import string
 import sys
 from email.utils import parseaddr
 from pathlib import Path
@@ -11,6 +14,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    SecretBytes,
     SecretStr,
     ValidationError,
     field_validator,
@@ -20,6 +24,8 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "PORTCULLIS_"
+ENCRYPTION_KEY_BYTES = 32
+_BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 class Settings(BaseSettings):
@@ -66,6 +72,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_from: str = "Portcullis <portcullis@localhost>"
+    # Keys that seal TOTP secrets and private signing keys at rest: comma-separated, each 32
+    # bytes in base64url; the first seals, every one opens. Empty: stored as they are.
+    encryption_keys: Annotated[tuple[SecretBytes, ...], NoDecode] = ()
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -73,6 +82,37 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _base64url_keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        keys = []
+        for position, item in enumerate(value.split(","), start=1):
+            text = item.strip()
+            if not text and value.strip():
+                raise ValueError(f"key {position} is empty")
+            if not text:
+                continue
+            try:
+                key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+                valid = set(text.rstrip("=")) <= _BASE64URL
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid or len(key) != ENCRYPTION_KEY_BYTES:
+                # The message never repeats the value: it is a key.
+                raise ValueError(
+                    f"key {position} is not {ENCRYPTION_KEY_BYTES} bytes in base64url "
+                    '(make one with: python3 -c "import secrets,base64;'
+                    'print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())")'
+                )
+            keys.append(key)
+        return tuple(keys)
+
+    @property
+    def encryption_key_bytes(self) -> tuple[bytes, ...]:
+        return tuple(key.get_secret_value() for key in self.encryption_keys)
 
     @field_validator("public_url")
     @classmethod

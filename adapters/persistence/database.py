@@ -23,8 +23,10 @@ from adapters.persistence.authenticated_users import (
 )
 from adapters.persistence.errors import is_unavailable
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.security.secret_sealer import PlainSecretSealer
 from application.errors import StorageUnavailable
 from application.ports.persistence import AuthenticatedUserReader
+from application.ports.security import SecretSealer
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -37,6 +39,7 @@ POOL_TIMEOUT_SECONDS = 10
 
 class Database:
     """`pool_size` is PostgreSQL's; SQLite keeps a few connections whatever it says.
+    `sealer` seals and opens the secret columns (private keys, TOTP secrets).
     `statement_timeout` bounds each PostgreSQL statement, so that a network that freezes
     without closing answers 503 instead of hanging a request; migrations pass none."""
 
@@ -47,8 +50,12 @@ class Database:
         pool_size: int = DEFAULT_POOL_SIZE,
         pool_timeout: float = POOL_TIMEOUT_SECONDS,
         statement_timeout: float | None = None,
+        sealer: SecretSealer | None = None,
     ) -> None:
         self.url = make_url(url)
+        # What the repositories of sealed columns seal and open with; without one, secrets are
+        # stored as they are.
+        self.sealer: SecretSealer = sealer if sealer is not None else PlainSecretSealer()
         self.engine = _create_engine(self.url, pool_size, pool_timeout, statement_timeout)
         self.authenticated_users: AuthenticatedUserReader = (
             ThreadedSqliteAuthenticatedUserReader(self._connect_sqlite, self.engine.dialect)
@@ -89,7 +96,7 @@ class Database:
                 raise StorageUnavailable() from error
             raise
         finally:
-            await _close_quietly(connection)
+            await close_quietly(connection)
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
@@ -182,7 +189,7 @@ def _lower(value: object) -> str | None:
     return None if value is None else str(value).lower()
 
 
-async def _close_quietly(connection: AsyncConnection) -> None:
+async def close_quietly(connection: AsyncConnection) -> None:
     try:
         await connection.close()
     except Exception as error:

@@ -12,13 +12,18 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.persistence.secret_contexts import totp_context
 from adapters.persistence.tables import mfa_challenges, recovery_codes, totp_factors
+from application.ports.security import SecretSealer
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 
 
 class SqlAlchemyTotpFactorRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """The secret is stored sealed when encryption keys are set, bound to its account."""
+
+    def __init__(self, connection: AsyncConnection, sealer: SecretSealer) -> None:
         self._connection = connection
+        self._sealer = sealer
 
     async def get(self, user_id: UUID) -> TotpFactor | None:
         row = (
@@ -26,7 +31,15 @@ class SqlAlchemyTotpFactorRepository:
                 select(totp_factors).where(totp_factors.c.user_id == user_id)
             )
         ).first()
-        return _totp_factor(row) if row else None
+        if row is None:
+            return None
+        return TotpFactor(
+            user_id=row.user_id,
+            secret=self._sealer.open(row.secret, totp_context(row.user_id)),
+            created_at=row.created_at,
+            confirmed_at=row.confirmed_at,
+            last_step=row.last_step,
+        )
 
     async def put_pending(self, factor: TotpFactor) -> None:
         # Only a pending set-up is replaced: one that is on stays on (the use case refuses a
@@ -39,7 +52,7 @@ class SqlAlchemyTotpFactorRepository:
         await self._connection.execute(
             insert(totp_factors).values(
                 user_id=factor.user_id,
-                secret=factor.secret,
+                secret=self._sealer.seal(factor.secret, totp_context(factor.user_id)),
                 created_at=factor.created_at,
                 confirmed_at=None,
                 last_step=None,
@@ -179,16 +192,6 @@ def _open(challenge_id: UUID) -> tuple[Any, ...]:
         mfa_challenges.c.id == challenge_id,
         mfa_challenges.c.spent_at.is_(None),
         mfa_challenges.c.failures < MAX_WRONG_CODES,
-    )
-
-
-def _totp_factor(row: Row[Any]) -> TotpFactor:
-    return TotpFactor(
-        user_id=row.user_id,
-        secret=row.secret,
-        created_at=row.created_at,
-        confirmed_at=row.confirmed_at,
-        last_step=row.last_step,
     )
 
 

@@ -3,13 +3,18 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.persistence.secret_contexts import signing_key_context
 from adapters.persistence.tables import signing_keys
+from application.ports.security import SecretSealer
 from domain.signing_key import SigningKey
 
 
 class SqlAlchemySigningKeyRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """The private key is sealed on its way in and opened on its way out."""
+
+    def __init__(self, connection: AsyncConnection, sealer: SecretSealer) -> None:
         self._connection = connection
+        self._sealer = sealer
 
     async def list(self) -> list[SigningKey]:
         statement = select(signing_keys).order_by(
@@ -19,7 +24,9 @@ class SqlAlchemySigningKeyRepository:
             SigningKey(
                 kid=row.kid,
                 algorithm=row.algorithm,
-                private_key_pem=row.private_key_pem,
+                private_key_pem=self._sealer.open(
+                    row.private_key_pem, signing_key_context(row.kid)
+                ),
                 public_jwk=row.public_jwk,
                 created_at=row.created_at,
                 retired_at=row.retired_at,
@@ -32,7 +39,9 @@ class SqlAlchemySigningKeyRepository:
             insert(signing_keys).values(
                 kid=key.kid,
                 algorithm=key.algorithm,
-                private_key_pem=key.private_key_pem,
+                private_key_pem=self._sealer.seal(
+                    key.private_key_pem, signing_key_context(key.kid)
+                ),
                 public_jwk=key.public_jwk,
                 created_at=key.created_at,
                 retired_at=key.retired_at,

@@ -62,12 +62,12 @@ class SqlAlchemyUnitOfWork:
         self._connection = connection
         self.users = SqlAlchemyUserRepository(connection)
         self.sessions = SqlAlchemySessionRepository(connection)
-        self.signing_keys = SqlAlchemySigningKeyRepository(connection)
+        self.signing_keys = SqlAlchemySigningKeyRepository(connection, self._database.sealer)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
         self.outbox = SqlAlchemyOutbox(connection)
         self.audit = SqlAlchemyAuditLog(connection)
         self.login_failures = SqlAlchemyLoginFailureCounter(connection)
-        self.totp = SqlAlchemyTotpFactorRepository(connection)
+        self.totp = SqlAlchemyTotpFactorRepository(connection, self._database.sealer)
         self.recovery_codes = SqlAlchemyRecoveryCodeRepository(connection)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(connection)
         return self

@@ -1,4 +1,4 @@
-"""Ports to the cryptography: password hashing and access tokens."""
+"""Ports to the cryptography: password hashing, access tokens and secrets sealed at rest."""
 
 from __future__ import annotations
 
@@ -63,3 +63,27 @@ class TotpAuthenticator(Protocol):
 class QrCodes(Protocol):
     def svg(self, text: str) -> str:
         """An SVG image of the QR code of `text`, to put inline in a page or a JSON answer."""
+
+
+class SecretSealer(Protocol):
+    """Keeps a secret (a private key, a TOTP secret) unreadable at rest.
+
+    `context` names the secret's purpose and row (see adapters/persistence/secret_contexts.py):
+    a sealed value opens only under the context it was sealed with, so a value copied into
+    another row does not open there. Without encryption keys configured, sealing stores the
+    plaintext as it is."""
+
+    def seal(self, plaintext: str, context: str) -> str: ...
+
+    def open(self, stored: str, context: str) -> str:
+        """The plaintext of a stored value (a plaintext stored as it is comes back as it is);
+        SecretUnreadable when a sealed value cannot be opened with the configured keys."""
+
+
+class SecretUnreadable(Exception):
+    """A sealed value that the configured keys cannot open. The message names the key id (a
+    digest, not the key) and never the value."""
+
+    def __init__(self, message: str, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
