@@ -247,6 +247,7 @@ class Container(containers.DeclarativeContainer):
         hasher=password_hasher,
         authenticator=totp_authenticator,
         clock=clock,
+        ids=ids,
         audit=audit,
     )
     renew_recovery_codes = providers.Singleton(
@@ -259,7 +260,9 @@ class Container(containers.DeclarativeContainer):
         audit=audit,
     )
     get_mfa_status = providers.Singleton(GetMfaStatus, uow=unit_of_work.provider)
-    reset_mfa = providers.Singleton(ResetMfa, uow=unit_of_work.provider, clock=clock, audit=audit)
+    reset_mfa = providers.Singleton(
+        ResetMfa, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
+    )
     refresh_tokens = providers.Singleton(
         RefreshTokens,
         uow=unit_of_work.provider,

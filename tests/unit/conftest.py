@@ -13,6 +13,7 @@ from application.use_cases.admin.delete_user import DeleteUser
 from application.use_cases.admin.get_user import GetUser
 from application.use_cases.admin.list_audit_events import ListAuditEvents
 from application.use_cases.admin.list_users import ListUsers
+from application.use_cases.admin.reset_mfa import ResetMfa
 from application.use_cases.admin.update_user import UpdateUser
 from application.use_cases.authenticate import Authenticate
 from application.use_cases.change_password import ChangePassword
@@ -338,7 +339,7 @@ def mfa(
     return SecondFactor(
         start=StartTotpSetup(uow, hasher, authenticator, SegnoQrCodes(), clock),
         confirm=ConfirmTotp(uow, authenticator, clock, ids, audit),
-        disable=DisableTotp(uow, hasher, authenticator, clock, audit),
+        disable=DisableTotp(uow, hasher, authenticator, clock, ids, audit),
         renew=RenewRecoveryCodes(uow, hasher, authenticator, clock, ids, audit),
         status=GetMfaStatus(uow),
         log_in=LogIn(uow, hasher, tokens, clock, ids, LIFETIMES, audit, THROTTLE, security_metrics),
@@ -348,3 +349,10 @@ def mfa(
         clock=clock,
         accounts=accounts,
     )
+
+
+@pytest.fixture
+def reset_mfa(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> ResetMfa:
+    return ResetMfa(uow, clock, ids, audit)

@@ -8,7 +8,8 @@ from application.authorization import require_admin
 from application.caller import NO_CALLER, Caller, Principal
 from application.errors import MfaNotEnabled, NotFound
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
+from application.security_notices import SecurityNotice, send_security_notice
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
 
@@ -24,9 +25,12 @@ class ResetMfa:
     """An admin turns off someone's TOTP and recovery codes (a lost phone); every session of
     theirs ends, so the next login is by password alone and can set up TOTP again."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: ResetMfaCommand) -> None:
@@ -53,5 +57,13 @@ class ResetMfa:
                     by_admin=True,
                     sessions_revoked=revoked,
                 )
+            )
+            await send_security_notice(
+                uow,
+                ids=self._ids,
+                to=user.email,
+                kind=SecurityNotice.TOTP_DISABLED,
+                now=now,
+                by_admin=True,
             )
             await uow.commit()

@@ -8,6 +8,7 @@ from application.errors import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnabled
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import TotpAuthenticator
 from application.ports.system import Clock, IdGenerator
+from application.security_notices import SecurityNotice, send_security_notice
 from application.use_cases.second_factor.common import new_recovery_codes, save_own_account
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
@@ -67,6 +68,9 @@ class ConfirmTotp:
                     actor_id=user.id,
                     sessions_revoked=revoked,
                 )
+            )
+            await send_security_notice(
+                uow, ids=self._ids, to=user.email, kind=SecurityNotice.TOTP_ENABLED, now=now
             )
             await uow.commit()
         return codes

@@ -7,8 +7,9 @@ from application.caller import NO_CALLER, Caller, Principal
 from application.errors import InvalidMfaCode, MfaNotEnabled
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher, TotpAuthenticator
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.second_factor import SecondFactorProof, accept_second_factor
+from application.security_notices import SecurityNotice, send_security_notice
 from application.use_cases.second_factor.common import prove_current_password, save_own_account
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
@@ -32,12 +33,14 @@ class DisableTotp:
         hasher: PasswordHasher,
         authenticator: TotpAuthenticator,
         clock: Clock,
+        ids: IdGenerator,
         audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._authenticator = authenticator
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: DisableTotpCommand) -> None:
@@ -69,5 +72,8 @@ class DisableTotp:
                     actor_id=user.id,
                     sessions_revoked=revoked,
                 )
+            )
+            await send_security_notice(
+                uow, ids=self._ids, to=user.email, kind=SecurityNotice.TOTP_DISABLED, now=now
             )
             await uow.commit()

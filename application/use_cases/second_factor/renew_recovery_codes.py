@@ -9,6 +9,7 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher, TotpAuthenticator
 from application.ports.system import Clock, IdGenerator
 from application.second_factor import SecondFactorProof, accept_second_factor
+from application.security_notices import SecurityNotice, send_security_notice
 from application.use_cases.second_factor.common import new_recovery_codes, prove_current_password
 from domain.audit_event import AuditEventType
 
@@ -62,6 +63,13 @@ class RenewRecoveryCodes:
                     user_id=principal.user.id,
                     actor_id=principal.user.id,
                 )
+            )
+            await send_security_notice(
+                uow,
+                ids=self._ids,
+                to=principal.user.email,
+                kind=SecurityNotice.RECOVERY_CODES_RENEWED,
+                now=now,
             )
             await uow.commit()
         return codes

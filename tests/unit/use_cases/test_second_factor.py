@@ -4,11 +4,13 @@ itself at the fake clock's time, as an authenticator app would compute them."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
 
 from application.errors import (
+    Forbidden,
     InvalidCredentials,
     InvalidCurrentPassword,
     InvalidMfaCode,
@@ -19,6 +21,8 @@ from application.errors import (
     TooManyRequests,
 )
 from application.ports.metrics import LoginOutcome
+from application.security_notices import SecurityNotice, security_notice_email
+from application.use_cases.admin.reset_mfa import ResetMfa, ResetMfaCommand
 from application.use_cases.log_in import LogInCommand
 from application.use_cases.second_factor.confirm_totp import ConfirmTotpCommand
 from application.use_cases.second_factor.disable_totp import DisableTotpCommand
@@ -31,6 +35,7 @@ from application.use_cases.second_factor.start_totp_setup import (
 )
 from domain.audit_event import AuditEventType
 from domain.auth_method import PASSWORD_AND_RECOVERY_CODE, PASSWORD_AND_TOTP
+from domain.role import Role
 from domain.second_factor import MAX_WRONG_CODES
 from tests.fakes import (
     FakeAccessTokens,
@@ -415,3 +420,68 @@ async def test_the_status_says_whether_totp_is_on_and_how_many_codes_are_left(
 
     assert (before.totp_enabled, before.recovery_codes_remaining) == (False, 0)
     assert (after.totp_enabled, after.recovery_codes_remaining) == (True, 10)
+
+
+def subjects_mailed(store: InMemoryStore, to: str = EMAIL) -> list[str]:
+    return [m.message.subject for m in store.outbox.values() if m.message.to == to]
+
+
+def subject_of(kind: SecurityNotice) -> str:
+    return security_notice_email(EMAIL, kind, datetime.now(UTC)).subject
+
+
+async def test_turning_totp_on_and_off_and_renewing_codes_each_mail_a_notice(
+    mfa: SecondFactor, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user(EMAIL)
+    secret, _ = await mfa.enrolled(eve)
+    with pytest.raises(InvalidMfaCode):
+        await mfa.renew.execute(
+            RenewRecoveryCodesCommand(accounts.signed_in(eve), PASSWORD, "000000")
+        )
+    codes = await mfa.renew.execute(
+        RenewRecoveryCodesCommand(accounts.signed_in(eve), PASSWORD, mfa.code(secret))
+    )
+    await mfa.disable.execute(DisableTotpCommand(accounts.signed_in(eve), PASSWORD, codes[0]))
+
+    assert subjects_mailed(store) == [
+        subject_of(SecurityNotice.TOTP_ENABLED),
+        subject_of(SecurityNotice.RECOVERY_CODES_RENEWED),
+        subject_of(SecurityNotice.TOTP_DISABLED),
+    ]
+    mailed = " ".join(m.message.text + m.message.html for m in store.outbox.values())
+    assert secret not in mailed
+    assert not any(code in mailed for code in codes)
+
+
+async def test_an_admin_reset_mails_a_notice_that_says_an_admin_did_it(
+    mfa: SecondFactor, accounts: Accounts, store: InMemoryStore, reset_mfa: ResetMfa
+) -> None:
+    root = await accounts.user("root@example.com", role=Role.ADMIN)
+    eve = await accounts.user(EMAIL)
+    await mfa.enrolled(eve)
+    eve_session = accounts.session(eve)
+
+    await reset_mfa.execute(ResetMfaCommand(accounts.signed_in(root), eve.id))
+
+    assert store.users[eve.id].mfa_enabled is False
+    assert store.totp_factors == {}
+    assert store.sessions[eve_session.id].revoked_at is not None
+    last = list(store.outbox.values())[-1].message
+    assert last.subject == subject_of(SecurityNotice.TOTP_DISABLED)
+    assert "administrator" in last.text
+    with pytest.raises(MfaNotEnabled):
+        await reset_mfa.execute(ResetMfaCommand(accounts.signed_in(root), eve.id))
+
+
+async def test_only_an_admin_resets_someone_s_second_factor(
+    mfa: SecondFactor, accounts: Accounts, store: InMemoryStore, reset_mfa: ResetMfa
+) -> None:
+    eve = await accounts.user(EMAIL)
+    await mfa.enrolled(eve)
+    mallory = await accounts.user("mallory@example.com")
+
+    with pytest.raises(Forbidden):
+        await reset_mfa.execute(ResetMfaCommand(accounts.signed_in(mallory), eve.id))
+
+    assert store.users[eve.id].mfa_enabled is True
