@@ -180,7 +180,7 @@ async def test_a_deactivated_account_cannot_change_its_profile(
         await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), **change))
 
     assert stored(store, eve) == eve
-    assert store.audit_events == []
+    assert store.audit_events == {}
 
 
 async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
@@ -193,7 +193,7 @@ async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
 
     after = stored(store, eve)
     assert after == replace(eve, name="Evelyn", updated_at=clock.now())
-    assert store.audit_events == []
+    assert store.audit_events == {}
 
 
 async def test_an_edit_keeps_what_another_change_stored_since_authentication(
