@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import Database
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.databases import (
+    SQL_BACKENDS,
     copy_sqlite,
     create_postgres_database,
     drop_postgres_database,
@@ -44,18 +43,29 @@ def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
     return copy_sqlite(sqlite_template, tmp_path / "portcullis.db")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=SQL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the test's data lives: SQLite, then PostgreSQL. The adapter tests add a third."""
+    param: str = request.param
+    return param
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest) -> str:
     """An empty, migrated database: run once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        return copy_sqlite(template, tmp_path / "portcullis.db")
-    url: str = request.getfixturevalue("postgres_database")
-    await truncate_postgres(url)
-    return url
+    if backend == "sqlite":
+        sqlite: str = request.getfixturevalue("sqlite_database_url")
+        return sqlite
+    if backend == "postgres":
+        url: str = request.getfixturevalue("postgres_database")
+        await truncate_postgres(url)
+        return url
+    pytest.fail(
+        f"the {backend} backend has no database: a test reaching beneath the ports is sql_only"
+    )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=SQL_BACKENDS)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with nothing in it, not even migrations: a new SQLite file, or a PostgreSQL
     database of this test's own (never the shared one), dropped afterwards."""
@@ -75,13 +85,3 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.aclose()
-
-
-@pytest.fixture
-def engine(database: Database) -> AsyncEngine:
-    return database.engine
-
-
-@pytest.fixture
-def uow_factory(database: Database) -> Callable[[], SqlAlchemyUnitOfWork]:
-    return database.unit_of_work

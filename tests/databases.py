@@ -20,6 +20,7 @@ from entrypoints.migrations import upgrade_to_head
 T = TypeVar("T")
 
 POSTGRES_URL_VARIABLE = "PORTCULLIS_TEST_POSTGRES_URL"
+SQL_BACKENDS = ("sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
 TABLES = (
     "login_failures",
     "audit_events",

@@ -1,16 +1,19 @@
 """One in-memory fake per port, shared by every unit test. Honest: they keep the same rules
-the real adapters keep (unique emails, rollback unless committed, usable sessions only)."""
+the real adapters keep (unique emails, rollback unless committed, usable sessions only), and
+the adapters' contract suites in tests/integration run on them too, to keep them so."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields, replace
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar, cast
 from uuid import UUID
 
 from application.errors import (
@@ -48,9 +51,14 @@ from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
 
 @dataclass
 class InMemoryStore:
+    """What has been committed, table by table, each row under its primary key."""
+
     users: dict[UUID, User] = field(default_factory=dict)
     sessions: dict[UUID, Session] = field(default_factory=dict)
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
@@ -58,32 +66,160 @@ class InMemoryStore:
     one_time_tokens: dict[UUID, OneTimeToken] = field(default_factory=dict)
     outbox: dict[UUID, OutboxMessage] = field(default_factory=dict)
     outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
-    audit_events: list[AuditEvent] = field(default_factory=list)
+    audit_events: dict[UUID, AuditEvent] = field(default_factory=dict)
     login_failures: dict[str, FailedLogins] = field(default_factory=dict)
     totp_factors: dict[UUID, TotpFactor] = field(default_factory=dict)
     recovery_codes: dict[UUID, RecoveryCode] = field(default_factory=dict)
     mfa_challenges: dict[UUID, MfaChallenge] = field(default_factory=dict)
 
 
+RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
+
+
+class Transaction:
+    """One unit of work's transaction: its tables, and the row locks it holds until it ends."""
+
+    def __init__(self, store: InMemoryStore, locks: RowLocks) -> None:
+        self._locks = locks
+        self._held: dict[tuple[str, Hashable], asyncio.Lock] = {}
+        self.users = Table("users", store.users, self)
+        self.sessions = Table("sessions", store.sessions, self)
+        self.signing_keys = Table("signing_keys", store.signing_keys, self)
+        self.rotated_refresh_tokens = Table(
+            "rotated_refresh_tokens", store.rotated_refresh_tokens, self
+        )
+        self.one_time_tokens = Table("one_time_tokens", store.one_time_tokens, self)
+        self.outbox = Table("outbox", store.outbox, self)
+        self.outbox_claims = Table("outbox_claims", store.outbox_claims, self)
+        self.audit_events = Table("audit_events", store.audit_events, self)
+        self.login_failures = Table("login_failures", store.login_failures, self)
+        self.totp_factors = Table("totp_factors", store.totp_factors, self)
+        self.recovery_codes = Table("recovery_codes", store.recovery_codes, self)
+        self.mfa_challenges = Table("mfa_challenges", store.mfa_challenges, self)
+        self._tables: list[Table[Any, Any]] = [
+            self.users,
+            self.sessions,
+            self.signing_keys,
+            self.rotated_refresh_tokens,
+            self.one_time_tokens,
+            self.outbox,
+            self.outbox_claims,
+            self.audit_events,
+            self.login_failures,
+            self.totp_factors,
+            self.recovery_codes,
+            self.mfa_challenges,
+        ]
+
+    async def lock(self, key: tuple[str, Hashable]) -> None:
+        """Hold the lock on a row (or on a value of a unique index) until the transaction ends;
+        while another transaction holds it, wait."""
+        if key not in self._held:
+            lock = self._locks[key]
+            await lock.acquire()
+            self._held[key] = lock
+
+    def end(self, *, commit: bool) -> None:
+        """Apply the rows written (or drop them), release every lock: the next write begins
+        a transaction anew."""
+        for table in self._tables:
+            table.end(commit=commit)
+        for lock in self._held.values():
+            lock.release()
+        self._held.clear()
+
+
+class Table(Generic[K, V]):
+    """A table as one transaction sees it: the rows committed now, with its own writes on top
+    (read committed, PostgreSQL's default). The rows it hands out are shared: copy one before
+    changing it, and put() the copy."""
+
+    def __init__(self, name: str, committed: dict[K, V], transaction: Transaction) -> None:
+        self._name = name
+        self._committed = committed
+        self._transaction = transaction
+        self._written: dict[K, V | None] = {}  # None: deleted
+
+    def get(self, key: K) -> V | None:
+        return self._written[key] if key in self._written else self._committed.get(key)
+
+    def items(self) -> list[tuple[K, V]]:
+        rows = {**self._committed, **self._written}
+        return [(key, row) for key, row in rows.items() if row is not None]
+
+    def rows(self) -> list[V]:
+        return [row for _, row in self.items()]
+
+    async def locked(self, key: K) -> V | None:
+        """The row as it is once its lock is held, as SELECT … FOR UPDATE reads it."""
+        await self._transaction.lock((self._name, key))
+        return self.get(key)
+
+    async def lock_where(self, matches: Callable[[V], bool]) -> list[V]:
+        """The rows that match, each locked and checked again once locked: a row another
+        transaction changed meanwhile may no longer match, as UPDATE … WHERE re-checks it."""
+        found = []
+        for key, row in self.items():
+            if matches(row):
+                current = await self.locked(key)
+                if current is not None and matches(current):
+                    found.append(current)
+        return found
+
+    async def put(self, key: K, row: V) -> None:
+        await self._transaction.lock((self._name, key))
+        self._written[key] = _in_utc(row)
+
+    async def delete(self, key: K) -> None:
+        await self._transaction.lock((self._name, key))
+        self._written[key] = None
+
+    def end(self, *, commit: bool) -> None:
+        if commit:
+            for key, row in self._written.items():
+                if row is None:
+                    self._committed.pop(key, None)
+                else:
+                    self._committed[key] = row
+        self._written.clear()
+
+
+def _in_utc(row: V) -> V:
+    """As a timezone-aware column keeps timestamps: in UTC, and a naive one is refused."""
+    if not is_dataclass(row) or isinstance(row, type):
+        return row
+    moments = {
+        f.name: value for f in fields(row) if isinstance(value := getattr(row, f.name), datetime)
+    }
+    if any(moment.tzinfo is None for moment in moments.values()):
+        raise ValueError("naive datetime given to a UtcDateTime column")
+    return cast(V, replace(row, **{name: m.astimezone(UTC) for name, m in moments.items()}))
+
+
+def _is_active_admin(user: User) -> bool:
+    return user.role is Role.ADMIN and user.is_active
+
+
 class InMemoryUserRepository:
     """Writes back only the fields that changed since it read, tracked or wrote a user, as
     the real repository does."""
 
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._users = transaction.users
         self._as_stored: dict[UUID, User] = {}
 
     async def add(self, user: User) -> None:
-        self._refuse_taken_email(user)
-        self._store.users[user.id] = copy.deepcopy(user)
+        await self._refuse_taken_email(user)
+        await self._users.put(user.id, copy.deepcopy(user))
         self._as_stored[user.id] = copy.deepcopy(user)
 
     async def get(self, user_id: UUID) -> User | None:
-        user = self._store.users.get(user_id)
+        user = self._users.get(user_id)
         return self._loaded(user) if user else None
 
     async def get_by_email(self, email: Email) -> User | None:
-        for user in self._store.users.values():
+        for user in self._users.rows():
             if user.email == email:
                 return self._loaded(user)
         return None
@@ -100,11 +236,12 @@ class InMemoryUserRepository:
         }
         if not changed:
             return
-        self._refuse_taken_email(user)
-        stored = self._store.users.get(user.id)
+        if "email" in changed:
+            await self._refuse_taken_email(user)
+        stored = await self._users.locked(user.id)
         if stored is None:
             raise NotFound("user")
-        self._store.users[user.id] = replace(stored, **copy.deepcopy(changed))
+        await self._users.put(user.id, replace(stored, **copy.deepcopy(changed)))
         self._as_stored[user.id] = copy.deepcopy(user)
 
     def _loaded(self, user: User) -> User:
@@ -112,15 +249,21 @@ class InMemoryUserRepository:
         return copy.deepcopy(user)
 
     async def delete(self, user_id: UUID) -> None:
-        self._store.users.pop(user_id, None)
-        doomed = {s.id for s in self._store.sessions.values() if s.user_id == user_id}
-        _delete_sessions(self._store, doomed)
+        await self._users.delete(user_id)
+        doomed = {s.id for s in self._transaction.sessions.rows() if s.user_id == user_id}
+        await _delete_sessions(self._transaction, doomed)
         # As the foreign key's ON DELETE CASCADE does.
-        self._store.one_time_tokens = {
-            token_id: t
-            for token_id, t in self._store.one_time_tokens.items()
-            if t.user_id != user_id
-        }
+        tokens = self._transaction.one_time_tokens
+        for token in tokens.rows():
+            if token.user_id == user_id:
+                await tokens.delete(token.id)
+        await self._transaction.totp_factors.delete(user_id)
+        for code in self._transaction.recovery_codes.rows():
+            if code.user_id == user_id:
+                await self._transaction.recovery_codes.delete(code.id)
+        for challenge in self._transaction.mfa_challenges.rows():
+            if challenge.user_id == user_id:
+                await self._transaction.mfa_challenges.delete(challenge.id)
 
     async def list_page(
         self, filter: UserFilter, *, after: Position | None, limit: int
@@ -135,56 +278,59 @@ class InMemoryUserRepository:
             )
 
         found = sorted(
-            (u for u in self._store.users.values() if matches(u)),
-            key=lambda u: (u.created_at, u.id),
+            (u for u in self._users.rows() if matches(u)), key=lambda u: (u.created_at, u.id)
         )
         return copy.deepcopy(found[:limit])
 
     async def lock_active_admins(self) -> set[UUID]:
-        return await self.active_admins()
+        return {user.id for user in await self._users.lock_where(_is_active_admin)}
 
     async def active_admins(self) -> set[UUID]:
-        return {u.id for u in self._store.users.values() if u.role is Role.ADMIN and u.is_active}
+        return {user.id for user in self._users.rows() if _is_active_admin(user)}
 
-    def _refuse_taken_email(self, user: User) -> None:
-        if any(o.email == user.email and o.id != user.id for o in self._store.users.values()):
+    async def _refuse_taken_email(self, user: User) -> None:
+        # As the unique index does: a second writer of one address waits for the first to end.
+        await self._transaction.lock(("users.email", user.email))
+        if any(o.email == user.email and o.id != user.id for o in self._users.rows()):
             raise EmailAlreadyRegistered()
 
 
 class InMemorySessionRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._sessions = transaction.sessions
+        self._rotated = transaction.rotated_refresh_tokens
 
     async def add(self, session: Session) -> None:
-        self._store.sessions[session.id] = copy.deepcopy(session)
+        await self._sessions.put(session.id, copy.deepcopy(session))
 
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
-        revoked = 0
-        for session in self._store.sessions.values():
-            if scope.includes(session):
-                session.revoke(now)
-                revoked += 1
-        return revoked
+        revoked = await self._sessions.lock_where(scope.includes)
+        for session in revoked:
+            await self._sessions.put(session.id, replace(session, revoked_at=now))
+        return len(revoked)
 
     async def rotate_refresh_token(
         self, presented_hash: str, new_hash: str, now: datetime
     ) -> Session | None:
-        for session in self._store.sessions.values():
-            if session.refresh_token_hash == presented_hash and session.is_usable(now):
-                session.rotate(new_hash, now)
-                self._store.rotated_refresh_tokens[presented_hash] = session.id
-                return copy.deepcopy(session)
-        return None
+        found = await self._sessions.lock_where(
+            lambda s: s.refresh_token_hash == presented_hash and s.is_usable(now)
+        )
+        if not found:
+            return None
+        session = copy.deepcopy(found[0])
+        session.rotate(new_hash, now)
+        await self._sessions.put(session.id, session)
+        await self._rotated.put(presented_hash, session.id)
+        return copy.deepcopy(session)
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
-        session_id = self._store.rotated_refresh_tokens.get(token_hash)
-        session = self._store.sessions.get(session_id) if session_id is not None else None
+        session_id = self._rotated.get(token_hash)
+        session = self._sessions.get(session_id) if session_id is not None else None
         return copy.deepcopy(session) if session else None
 
     async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
-        usable = [
-            s for s in self._store.sessions.values() if s.user_id == user_id and s.is_usable(now)
-        ]
+        usable = [s for s in self._sessions.rows() if s.user_id == user_id and s.is_usable(now)]
         # As the SQL adapter orders them: newest first, ties by ascending id.
         usable.sort(key=lambda s: s.id)
         usable.sort(key=lambda s: s.created_at, reverse=True)
@@ -193,112 +339,118 @@ class InMemorySessionRepository:
     async def prune(self, *, expired_before: datetime, revoked_before: datetime) -> int:
         doomed = {
             s.id
-            for s in self._store.sessions.values()
+            for s in self._sessions.rows()
             if s.expires_at <= expired_before
             or (s.revoked_at is not None and s.revoked_at <= revoked_before)
         }
-        _delete_sessions(self._store, doomed)
+        await _delete_sessions(self._transaction, doomed)
         return len(doomed)
 
 
-def _delete_sessions(store: InMemoryStore, doomed: set[UUID]) -> None:
+async def _delete_sessions(transaction: Transaction, doomed: set[UUID]) -> None:
     """Delete sessions and, as the foreign key's ON DELETE CASCADE does, their rotated tokens."""
     for session_id in doomed:
-        del store.sessions[session_id]
-    store.rotated_refresh_tokens = {
-        token: owner for token, owner in store.rotated_refresh_tokens.items() if owner not in doomed
-    }
+        await transaction.sessions.delete(session_id)
+    for token, owner in transaction.rotated_refresh_tokens.items():
+        if owner in doomed:
+            await transaction.rotated_refresh_tokens.delete(token)
 
 
 class InMemorySigningKeyRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._keys = transaction.signing_keys
 
     async def list(self) -> list[SigningKey]:
-        keys = sorted(self._store.signing_keys.values(), key=lambda k: (k.created_at, k.kid))
+        keys = sorted(self._keys.rows(), key=lambda k: (k.created_at, k.kid))
         return [copy.deepcopy(key) for key in reversed(keys)]
 
     async def add(self, key: SigningKey) -> None:
-        self._store.signing_keys[key.kid] = copy.deepcopy(key)
+        await self._keys.put(key.kid, copy.deepcopy(key))
 
     async def save(self, key: SigningKey) -> None:
-        if key.kid in self._store.signing_keys:
-            self._store.signing_keys[key.kid] = copy.deepcopy(key)
+        if await self._keys.locked(key.kid) is not None:
+            await self._keys.put(key.kid, copy.deepcopy(key))
 
 
 class InMemoryOneTimeTokenRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._tokens = transaction.one_time_tokens
 
     async def add(self, token: OneTimeToken) -> None:
-        if any(t.token_hash == token.token_hash for t in self._store.one_time_tokens.values()):
+        await self._transaction.lock(("one_time_tokens.token_hash", token.token_hash))
+        if any(t.token_hash == token.token_hash for t in self._tokens.rows()):
             raise ValueError("duplicate token hash")
-        self._store.one_time_tokens[token.id] = copy.deepcopy(token)
+        await self._tokens.put(token.id, copy.deepcopy(token))
 
     async def find_usable(
         self, token_hash: str, purpose: TokenPurpose, now: datetime
     ) -> OneTimeToken | None:
-        for token in self._store.one_time_tokens.values():
+        for token in self._tokens.rows():
             if token.token_hash == token_hash and token.purpose == purpose and token.is_usable(now):
                 return copy.deepcopy(token)
         return None
 
     async def consume(self, token_id: UUID, now: datetime) -> bool:
-        token = self._store.one_time_tokens.get(token_id)
+        token = await self._tokens.locked(token_id)
         if token is None or not token.is_usable(now):
             return False
-        token.used_at = now
+        await self._tokens.put(token_id, replace(token, used_at=now))
         return True
 
     async def invalidate_unused(self, user_id: UUID, purpose: TokenPurpose, now: datetime) -> int:
-        count = 0
-        for token in self._store.one_time_tokens.values():
-            if token.user_id == user_id and token.purpose == purpose and token.used_at is None:
-                token.used_at = now
-                count += 1
-        return count
+        unused = await self._tokens.lock_where(
+            lambda t: t.user_id == user_id and t.purpose == purpose and t.used_at is None
+        )
+        for token in unused:
+            await self._tokens.put(token.id, replace(token, used_at=now))
+        return len(unused)
 
     async def count_created_since(
         self, user_id: UUID, purpose: TokenPurpose, since: datetime
     ) -> int:
         return sum(
             1
-            for t in self._store.one_time_tokens.values()
+            for t in self._tokens.rows()
             if t.user_id == user_id and t.purpose == purpose and t.created_at >= since
         )
 
 
 class InMemoryOutbox:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    """A message's claim is a column of its row in the table; here it is a row of its own,
+    written only by whoever holds the message's row lock."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self._messages = transaction.outbox
+        self._claims = transaction.outbox_claims
 
     async def add(self, message: OutboxMessage) -> None:
-        self._store.outbox[message.id] = copy.deepcopy(message)
+        await self._messages.put(message.id, copy.deepcopy(message))
 
     async def claim_due(
         self, now: datetime, *, claimant: str, lease: timedelta, limit: int
     ) -> list[OutboxMessage]:
-        due = sorted(
-            (
-                m
-                for m in self._store.outbox.values()
-                if m.sent_at is None
-                and m.failed_at is None
-                and m.next_attempt_at <= now
-                and self._claim_lapsed(m.id, now)
-            ),
-            key=lambda m: m.next_attempt_at,
-        )[:limit]
-        for message in due:
-            self._store.outbox_claims[message.id] = (claimant, now + lease)
-        return copy.deepcopy(due)
+        def claimable(message: OutboxMessage) -> bool:
+            claim = self._claims.get(message.id)
+            return (
+                message.sent_at is None
+                and message.failed_at is None
+                and message.next_attempt_at <= now
+                and (claim is None or claim[1] < now)
+            )
+
+        due = await self._messages.lock_where(claimable)
+        claimed = sorted(due, key=lambda m: m.next_attempt_at)[:limit]
+        for message in claimed:
+            await self._claims.put(message.id, (claimant, now + lease))
+        return copy.deepcopy(claimed)
 
     async def mark_sent(self, message_id: UUID, claimant: str, now: datetime) -> None:
-        if self._claimed_by(message_id) == claimant:
-            message = self._store.outbox[message_id]
-            message.sent_at = now
-            message.attempts += 1
-            del self._store.outbox_claims[message_id]
+        for message in await self._claimed(message_id, claimant):
+            await self._messages.put(
+                message_id, replace(message, sent_at=now, attempts=message.attempts + 1)
+            )
+            await self._claims.delete(message_id)
 
     async def mark_failed(
         self,
@@ -309,21 +461,25 @@ class InMemoryOutbox:
         next_attempt_at: datetime,
         give_up_at: datetime | None,
     ) -> None:
-        if self._claimed_by(message_id) == claimant:
-            message = self._store.outbox[message_id]
-            message.attempts += 1
-            message.next_attempt_at = next_attempt_at
-            message.failed_at = give_up_at
-            message.last_error = error
-            del self._store.outbox_claims[message_id]
+        for message in await self._claimed(message_id, claimant):
+            failed = replace(
+                message,
+                attempts=message.attempts + 1,
+                next_attempt_at=next_attempt_at,
+                failed_at=give_up_at,
+                last_error=error,
+            )
+            await self._messages.put(message_id, failed)
+            await self._claims.delete(message_id)
 
-    def _claim_lapsed(self, message_id: UUID, now: datetime) -> bool:
-        claim = self._store.outbox_claims.get(message_id)
-        return claim is None or claim[1] < now
+    async def _claimed(self, message_id: UUID, claimant: str) -> list[OutboxMessage]:
+        """The message, locked, if the claimant holds its claim; else nothing."""
 
-    def _claimed_by(self, message_id: UUID) -> str | None:
-        claim = self._store.outbox_claims.get(message_id)
-        return claim[0] if claim else None
+        def held(message: OutboxMessage) -> bool:
+            claim = self._claims.get(message.id)
+            return message.id == message_id and claim is not None and claim[0] == claimant
+
+        return await self._messages.lock_where(held)
 
 
 class InMemoryAuditLog:
@@ -331,17 +487,17 @@ class InMemoryAuditLog:
     must be JSON (no UUID or datetime objects) and comes back as JSON (tuples as lists).
     `unavailable` stands for the database failing on this insert."""
 
-    def __init__(self, store: InMemoryStore, *, unavailable: bool = False) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction, *, unavailable: bool = False) -> None:
+        self._events = transaction.audit_events
         self._unavailable = unavailable
 
     async def record(self, event: AuditEvent) -> None:
         if self._unavailable:
             raise StorageUnavailable()
-        if any(e.id == event.id for e in self._store.audit_events):
+        if await self._events.locked(event.id) is not None:
             raise ValueError("duplicate audit event id")
         data = json.loads(json.dumps(event.data))
-        self._store.audit_events.append(replace(event, data=data))
+        await self._events.put(event.id, replace(event, data=data))
 
     async def list_page(
         self,
@@ -351,7 +507,7 @@ class InMemoryAuditLog:
         before: Position | None,
         limit: int,
     ) -> list[AuditEvent]:
-        events = sorted(self._store.audit_events, key=lambda e: (e.created_at, e.id), reverse=True)
+        events = sorted(self._events.rows(), key=lambda e: (e.created_at, e.id), reverse=True)
         page = [
             e
             for e in events
@@ -363,123 +519,114 @@ class InMemoryAuditLog:
 
 
 class InMemoryLoginFailureCounter:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._failures = transaction.login_failures
 
     async def get(self, key: str) -> FailedLogins | None:
-        return self._store.login_failures.get(key)
+        return self._failures.get(key)
 
     async def record_failure(
         self, key: str, now: datetime, policy: LoginThrottlePolicy
     ) -> FailedLogins:
-        record = policy.after_failure(self._store.login_failures.get(key), key, now)
-        self._store.login_failures[key] = record
+        record = policy.after_failure(await self._failures.locked(key), key, now)
+        await self._failures.put(key, record)
         return record
 
     async def clear(self, key: str) -> None:
-        self._store.login_failures.pop(key, None)
+        await self._failures.delete(key)
 
 
 class InMemoryTotpFactorRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._factors = transaction.totp_factors
 
     async def get(self, user_id: UUID) -> TotpFactor | None:
-        return copy.deepcopy(self._store.totp_factors.get(user_id))
+        return copy.deepcopy(self._factors.get(user_id))
 
     async def put_pending(self, factor: TotpFactor) -> None:
-        current = self._store.totp_factors.get(factor.user_id)
+        current = await self._factors.locked(factor.user_id)
         if current is not None and current.is_enabled:
             raise RuntimeError("the fake refuses what the table's primary key would")
-        self._store.totp_factors[factor.user_id] = replace(
-            factor, confirmed_at=None, last_step=None
-        )
+        await self._factors.put(factor.user_id, replace(factor, confirmed_at=None, last_step=None))
 
     async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:
-        current = self._store.totp_factors.get(factor.user_id)
+        current = await self._factors.locked(factor.user_id)
         if current is None or current.is_enabled or current.created_at != factor.created_at:
             return False
-        current.confirmed_at, current.last_step = now, step
+        await self._factors.put(factor.user_id, replace(current, confirmed_at=now, last_step=step))
         return True
 
     async def accept_step(self, user_id: UUID, step: int) -> bool:
-        current = self._store.totp_factors.get(user_id)
+        current = await self._factors.locked(user_id)
         if current is None or not current.is_enabled or not current.accepts_step(step):
             return False
-        current.last_step = step
+        await self._factors.put(user_id, replace(current, last_step=step))
         return True
 
     async def delete(self, user_id: UUID) -> None:
-        self._store.totp_factors.pop(user_id, None)
+        await self._factors.delete(user_id)
 
 
 class InMemoryRecoveryCodeRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._codes = transaction.recovery_codes
 
     async def replace(self, user_id: UUID, codes: list[RecoveryCode]) -> None:
         await self.delete_all(user_id)
-        self._store.recovery_codes.update({code.id: code for code in codes})
+        for code in codes:
+            await self._codes.put(code.id, code)
 
     async def unused(self, user_id: UUID) -> list[RecoveryCode]:
-        return [
-            code
-            for code in self._store.recovery_codes.values()
-            if code.user_id == user_id and code.used_at is None
-        ]
+        return [c for c in self._codes.rows() if c.user_id == user_id and c.used_at is None]
 
     async def use(self, code_id: UUID, now: datetime) -> bool:
-        code = self._store.recovery_codes.get(code_id)
+        code = await self._codes.locked(code_id)
         if code is None or code.used_at is not None:
             return False
-        self._store.recovery_codes[code_id] = replace(code, used_at=now)
+        await self._codes.put(code_id, replace(code, used_at=now))
         return True
 
     async def delete_all(self, user_id: UUID) -> None:
-        self._store.recovery_codes = {
-            code_id: code
-            for code_id, code in self._store.recovery_codes.items()
-            if code.user_id != user_id
-        }
+        for code in self._codes.rows():
+            if code.user_id == user_id:
+                await self._codes.delete(code.id)
 
 
 class InMemoryMfaChallengeRepository:
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+    def __init__(self, transaction: Transaction) -> None:
+        self._challenges = transaction.mfa_challenges
 
     async def add(self, challenge: MfaChallenge) -> None:
-        self._store.mfa_challenges[challenge.id] = copy.deepcopy(challenge)
+        await self._challenges.put(challenge.id, copy.deepcopy(challenge))
 
     async def find(self, token_hash: str) -> MfaChallenge | None:
-        for challenge in self._store.mfa_challenges.values():
+        for challenge in self._challenges.rows():
             if challenge.token_hash == token_hash:
                 return copy.deepcopy(challenge)
         return None
 
     async def record_wrong_code(self, challenge_id: UUID) -> None:
-        challenge = self._open(challenge_id)
+        challenge = await self._open(challenge_id)
         if challenge is not None:
-            challenge.failures += 1
+            await self._challenges.put(
+                challenge_id, replace(challenge, failures=challenge.failures + 1)
+            )
 
     async def spend(self, challenge_id: UUID, now: datetime) -> bool:
-        challenge = self._open(challenge_id)
+        challenge = await self._open(challenge_id)
         if challenge is None:
             return False
-        challenge.spent_at = now
+        await self._challenges.put(challenge_id, replace(challenge, spent_at=now))
         return True
 
     async def prune(self, *, expired_before: datetime) -> int:
-        doomed = [
-            challenge_id
-            for challenge_id, challenge in self._store.mfa_challenges.items()
-            if challenge.expires_at <= expired_before
-        ]
+        doomed = [c.id for c in self._challenges.rows() if c.expires_at <= expired_before]
         for challenge_id in doomed:
-            del self._store.mfa_challenges[challenge_id]
+            await self._challenges.delete(challenge_id)
         return len(doomed)
 
-    def _open(self, challenge_id: UUID) -> MfaChallenge | None:
-        challenge = self._store.mfa_challenges.get(challenge_id)
+    async def _open(self, challenge_id: UUID) -> MfaChallenge | None:
+        challenge = await self._challenges.locked(challenge_id)
         if challenge is None or challenge.spent_at is not None:
             return None
         return challenge if challenge.failures < MAX_WRONG_CODES else None
@@ -502,7 +649,15 @@ class RecordingMailer:
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the store; commit() publishes the copy, leaving without it drops it."""
+    """One transaction over the shared store, kept row by row as a database keeps it. Reads
+    see what is committed now plus this unit's own writes; commit() applies just the rows it
+    wrote, and leaving the block without it drops them, so units of work writing other rows
+    never undo each other. A row written (or read to be written) stays locked until the unit
+    commits or leaves: a second writer of that row, or of the same email, waits for the first
+    and then sees the row as the first left it, as PostgreSQL's row locks and unique indexes
+    make it wait. Last-writer-wins per row would not do: a rename committed after an admin's
+    deactivation of the same user would write back the row it wrote before, undoing it, and
+    two registrations of one email would both get in."""
 
     users: UserRepository
     sessions: SessionRepository
@@ -515,23 +670,27 @@ class FakeUnitOfWork:
     recovery_codes: RecoveryCodeRepository
     mfa_challenges: MfaChallengeRepository
 
-    def __init__(self, store: InMemoryStore, *, audit_unavailable: bool = False) -> None:
-        self._shared = store
+    def __init__(
+        self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
+    ) -> None:
+        self._store = store
+        self._locks = locks
         self._audit_unavailable = audit_unavailable
+        self._transaction: Transaction | None = None
         self.committed = False
 
     async def __aenter__(self) -> Self:
-        self._working = copy.deepcopy(self._shared)
-        self.users = InMemoryUserRepository(self._working)
-        self.sessions = InMemorySessionRepository(self._working)
-        self.signing_keys = InMemorySigningKeyRepository(self._working)
-        self.one_time_tokens = InMemoryOneTimeTokenRepository(self._working)
-        self.outbox = InMemoryOutbox(self._working)
-        self.audit = InMemoryAuditLog(self._working, unavailable=self._audit_unavailable)
-        self.login_failures = InMemoryLoginFailureCounter(self._working)
-        self.totp = InMemoryTotpFactorRepository(self._working)
-        self.recovery_codes = InMemoryRecoveryCodeRepository(self._working)
-        self.mfa_challenges = InMemoryMfaChallengeRepository(self._working)
+        transaction = self._transaction = Transaction(self._store, self._locks)
+        self.users = InMemoryUserRepository(transaction)
+        self.sessions = InMemorySessionRepository(transaction)
+        self.signing_keys = InMemorySigningKeyRepository(transaction)
+        self.one_time_tokens = InMemoryOneTimeTokenRepository(transaction)
+        self.outbox = InMemoryOutbox(transaction)
+        self.audit = InMemoryAuditLog(transaction, unavailable=self._audit_unavailable)
+        self.login_failures = InMemoryLoginFailureCounter(transaction)
+        self.totp = InMemoryTotpFactorRepository(transaction)
+        self.recovery_codes = InMemoryRecoveryCodeRepository(transaction)
+        self.mfa_challenges = InMemoryMfaChallengeRepository(transaction)
         return self
 
     async def __aexit__(
@@ -540,25 +699,30 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        if self._transaction is not None:
+            self._transaction.end(commit=False)
+            self._transaction = None
 
     async def commit(self) -> None:
-        for name in (f.name for f in fields(InMemoryStore)):
-            setattr(self._shared, name, getattr(self._working, name))
+        if self._transaction is None:
+            raise RuntimeError("commit() outside the unit of work's block")
+        self._transaction.end(commit=True)
         self.committed = True
 
 
 class FakeUnitOfWorkFactory:
-    """`audit_unavailable` makes every audit insert fail, as a database failing mid-transaction
-    would: what the transaction changed before it must be rolled back with it."""
+    """The store and its row locks stand for one database. `audit_unavailable` makes every
+    audit insert fail, as a database failing mid-transaction would: what the transaction
+    changed before it must be rolled back with it."""
 
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
         self.opened: list[FakeUnitOfWork] = []
         self.audit_unavailable = False
+        self.locks: RowLocks = defaultdict(asyncio.Lock)
 
     def __call__(self) -> FakeUnitOfWork:
-        uow = FakeUnitOfWork(self.store, audit_unavailable=self.audit_unavailable)
+        uow = FakeUnitOfWork(self.store, self.locks, audit_unavailable=self.audit_unavailable)
         self.opened.append(uow)
         return uow
 

@@ -1,4 +1,8 @@
-"""Shared helpers for the adapter tests. The databases themselves come from tests/conftest.py."""
+"""Shared helpers for the adapter tests. The databases themselves come from tests/conftest.py.
+
+The contract tests run on three backends: SQLite, PostgreSQL, and the in-memory fakes the unit
+tests use, so that the fakes keep the adapters' rules. A test that reaches beneath the ports
+(the SQL sent, rows no port returns, the engine, its pool, a driver's error) is `sql_only`."""
 
 from __future__ import annotations
 
@@ -7,20 +11,53 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import Database
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
-from application.ports.persistence import AuthenticatedUserReader
+from application.ports.persistence import AuthenticatedUserReader, UnitOfWork
 from domain.audit_event import AuditEvent
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
 from domain.user import User
+from tests.databases import SQL_BACKENDS
+from tests.fakes import FakeUnitOfWorkFactory, InMemoryAuthenticatedUserReader
 
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+UowFactory = Callable[[], UnitOfWork]
 Persist = Callable[..., Awaitable[None]]
+
+MEMORY = "memory"
+
+# Runs the test on SQLite and PostgreSQL only: it overrides the `backend` fixture's parameters.
+sql_only = pytest.mark.parametrize("backend", SQL_BACKENDS, indirect=True)
+
+
+@pytest.fixture(params=[*SQL_BACKENDS, MEMORY])
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite, PostgreSQL, then the in-memory fakes."""
+    param: str = request.param
+    return param
+
+
+@pytest.fixture
+def memory(backend: str) -> FakeUnitOfWorkFactory | None:
+    """The fakes' database on the memory backend; None on the others."""
+    return FakeUnitOfWorkFactory() if backend == MEMORY else None
+
+
+@pytest.fixture
+def uow_factory(memory: FakeUnitOfWorkFactory | None, request: pytest.FixtureRequest) -> UowFactory:
+    if memory is not None:
+        return memory
+    database: Database = request.getfixturevalue("database")
+    return database.unit_of_work
+
+
+@pytest.fixture
+def engine(database: Database) -> AsyncEngine:
+    return database.engine
 
 
 @pytest.fixture
@@ -51,9 +88,14 @@ def persist(uow_factory: UowFactory) -> Persist:
 
 
 @pytest.fixture
-def authenticated_users(database: Database) -> AuthenticatedUserReader:
+def authenticated_users(
+    memory: FakeUnitOfWorkFactory | None, request: pytest.FixtureRequest
+) -> AuthenticatedUserReader:
     """The reader the service would use on this database: its own thread on SQLite, asyncpg
-    on a connection of the engine's pool on PostgreSQL."""
+    on a connection of the engine's pool on PostgreSQL; the fake's over what is committed."""
+    if memory is not None:
+        return InMemoryAuthenticatedUserReader(memory.store)
+    database: Database = request.getfixturevalue("database")
     return database.authenticated_users
 
 

@@ -32,15 +32,16 @@ from domain.role import Role
 from domain.user import User
 from tests.databases import truncate_postgres
 from tests.integration.builders import NOW, a_session, a_user, an_audit_event
-from tests.integration.conftest import Persist, UowFactory
+from tests.integration.conftest import MEMORY, Persist, UowFactory, sql_only
 from tests.integration.statements import captured_statements
 
 PAGE = 100
 EVERYONE = UserFilter()
 
-# Runs the test on PostgreSQL only: it overrides the `database_url` fixture's parameters.
-on_postgresql_only = pytest.mark.parametrize(
-    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+# Runs the test where a row lock makes a second locker wait: SQLite has no row locks (its
+# writers queue instead). It overrides the `backend` fixture's parameters.
+where_rows_lock = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres), MEMORY], indirect=True
 )
 
 
@@ -277,7 +278,7 @@ async def test_there_are_no_active_admins_before_the_first_one(
         assert await uow.users.active_admins() == set()
 
 
-@on_postgresql_only
+@where_rows_lock
 async def test_locking_the_admins_waits_for_the_transaction_holding_them(
     uow_factory: UowFactory, persist: Persist
 ) -> None:
@@ -504,6 +505,7 @@ TRIGRAM_INDEXES = {
 }
 
 
+@sql_only
 async def test_migration_0004_makes_the_list_and_audit_indexes_and_trigrams_on_postgresql_only(
     engine: AsyncEngine,
 ) -> None:

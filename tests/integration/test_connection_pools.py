@@ -9,6 +9,9 @@ from sqlalchemy.pool import QueuePool
 from adapters.persistence.database import SQLITE_POOL_SIZE
 from entrypoints.container import build_container
 from tests.e2e.conftest import settings_for
+from tests.integration.conftest import sql_only
+
+pytestmark = sql_only
 
 
 async def test_the_pool_has_the_configured_size_and_no_overflow(database_url: str) -> None:

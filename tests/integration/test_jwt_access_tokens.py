@@ -42,7 +42,7 @@ from domain.auth_method import PASSWORD_ONLY
 from domain.role import Role
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
-from tests.integration.conftest import UowFactory
+from tests.integration.conftest import UowFactory, sql_only
 from tests.integration.key_rings import TTL, ring_after_first_start
 from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
 
@@ -362,6 +362,7 @@ async def test_a_remembered_token_still_expires_by_the_clock(
     assert len(setup.verified) == 0
 
 
+@sql_only
 async def test_a_remembered_token_is_refused_once_its_key_is_gone(
     es256: Setup, engine: AsyncEngine
 ) -> None:

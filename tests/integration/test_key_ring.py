@@ -25,7 +25,7 @@ from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSig
 from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
 from domain.signing_key import SigningKey
 from tests.fakes import FixedClock
-from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory
+from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory, sql_only
 from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
 from tests.integration.key_rings import ring_after_first_start, ring_over
 
@@ -105,6 +105,7 @@ async def test_a_stale_copy_is_reloaded_in_the_background(
 
 
 @pytest.mark.usefixtures("ring")  # the key a first start makes
+@sql_only
 async def test_a_key_removed_from_the_table_leaves_the_ring(
     uow_factory: UowFactory, engine: AsyncEngine
 ) -> None:
@@ -124,6 +125,7 @@ async def test_a_key_removed_from_the_table_leaves_the_ring(
         await watched.aclose()
 
 
+@sql_only
 async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of_work_holds_one(
     database_url: str, key_factory: ReusingSigningKeyFactory, clock: FixedClock
 ) -> None:

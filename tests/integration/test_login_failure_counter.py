@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from tests.integration.builders import NOW
+from tests.integration.conftest import UowFactory
 
 POLICY = LoginThrottlePolicy(max_failures=10, window=timedelta(minutes=15))
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
 
 async def _fail(uow_factory: UowFactory, key: str, at: datetime = NOW) -> FailedLogins:

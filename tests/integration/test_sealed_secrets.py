@@ -29,6 +29,7 @@ from adapters.security.secret_sealer import (
 from application.ports.security import SecretUnreadable
 from domain.second_factor import TotpFactor
 from domain.user import User
+from tests.databases import SQL_BACKENDS
 from tests.integration.builders import NOW, a_signing_key, a_user
 
 KEY_A = bytes(range(32))
@@ -36,6 +37,13 @@ KEY_B = bytes(range(100, 132))
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 OpenDatabase = Callable[..., Database]
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Sealing happens in the SQL adapters, on the columns themselves: no in-memory run."""
+    param: str = request.param
+    return param
 
 
 @pytest.fixture

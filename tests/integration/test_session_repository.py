@@ -4,12 +4,10 @@ pruning rely on — on SQLite and on PostgreSQL alike."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.ports.persistence import AuthenticatedUserReader
 from domain.auth_method import (
     PASSWORD_AND_RECOVERY_CODE,
@@ -19,9 +17,7 @@ from domain.auth_method import (
 )
 from domain.session_scope import SessionScope
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
-from tests.integration.conftest import Persist
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+from tests.integration.conftest import Persist, UowFactory
 
 
 @pytest.mark.parametrize("amr", [PASSWORD_ONLY, PASSWORD_AND_TOTP, PASSWORD_AND_RECOVERY_CODE])

@@ -26,6 +26,7 @@ from tests.databases import (
     run_isolated,
     sqlite_url,
 )
+from tests.integration.conftest import sql_only
 
 CLOSED_PORT_URL = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
 
@@ -121,6 +122,7 @@ async def test_authenticating_against_an_unreachable_database_is_unavailable(
         await unreachable.authenticated_users.find(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
 
 
+@sql_only
 async def test_the_probe_returns_quietly_when_the_database_answers(database: Database) -> None:
     await database.ping()
 

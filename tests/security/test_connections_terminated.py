@@ -60,7 +60,7 @@ async def _terminate_the_services_connections(database_url: str) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_connections_terminated_under_concurrent_requests_never_give_a_500(
     client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn, database_url: str
 ) -> None:

@@ -176,17 +176,17 @@ class AuditTrail:
             user_id=user_id,
             actor_id=user_id,
         )
-        self._store.audit_events.append(event)
+        self._store.audit_events[event.id] = event
         return event
 
 
 def recorded_events(store: InMemoryStore) -> list[AuditEvent]:
     """Every committed audit event, in the order it was recorded."""
-    return list(store.audit_events)
+    return list(store.audit_events.values())
 
 
 def events_about(store: InMemoryStore, user_id: UUID) -> list[AuditEvent]:
-    return [event for event in store.audit_events if event.user_id == user_id]
+    return [event for event in store.audit_events.values() if event.user_id == user_id]
 
 
 def stored_user(store: InMemoryStore, user_id: UUID) -> User | None:

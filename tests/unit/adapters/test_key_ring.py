@@ -17,7 +17,7 @@ from adapters.security.key_ring import KeyRing
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.errors import StorageUnavailable
 from domain.signing_key import SigningKey
-from tests.fakes import FakeUnitOfWork, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
+from tests.fakes import FakeUnitOfWork, FakeUnitOfWorkFactory, FixedClock
 
 T = TypeVar("T")
 
@@ -48,8 +48,8 @@ def a_key(created_at: datetime, algorithm: str = "ES256") -> SigningKey:
 
 
 class GatedUnitOfWork(FakeUnitOfWork):
-    def __init__(self, store: InMemoryStore, database: Database) -> None:
-        super().__init__(store)
+    def __init__(self, database: Database) -> None:
+        super().__init__(database.store, database.locks)
         self._database = database
 
     async def __aenter__(self) -> Self:
@@ -70,7 +70,7 @@ class Database(FakeUnitOfWorkFactory):
         self.free.set()
 
     def __call__(self) -> FakeUnitOfWork:
-        uow = GatedUnitOfWork(self.store, self)
+        uow = GatedUnitOfWork(self)
         self.opened.append(uow)
         return uow
 

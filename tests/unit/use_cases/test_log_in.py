@@ -136,8 +136,9 @@ async def test_login_with_a_wrong_password_is_refused_after_one_hash_verificatio
 
     assert hasher.verifications == 1
     assert store.sessions == {}
-    assert [event.type for event in store.audit_events] == [AuditEventType.LOGIN_FAILED]
-    assert store.audit_events[0].data == {"reason": "wrong_password"}
+    [event] = store.audit_events.values()
+    assert event.type is AuditEventType.LOGIN_FAILED
+    assert event.data == {"reason": "wrong_password"}
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ from tests.unit.second_factor import EMAIL, SecondFactor
 
 
 def event_types(store: InMemoryStore) -> list[AuditEventType]:
-    return [event.type for event in store.audit_events]
+    return [event.type for event in store.audit_events.values()]
 
 
 # Set-up and confirmation

@@ -194,7 +194,7 @@ async def test_a_deactivated_account_cannot_change_its_profile(
         await update_profile.execute(UpdateProfileCommand(accounts.signed_in(eve), **change))
 
     assert stored(store, eve) == eve
-    assert store.audit_events == []
+    assert store.audit_events == {}
 
 
 async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
@@ -207,7 +207,7 @@ async def test_a_rename_alone_touches_only_the_name_and_records_no_audit_event(
 
     after = stored(store, eve)
     assert after == replace(eve, name="Evelyn", updated_at=clock.now())
-    assert store.audit_events == []
+    assert store.audit_events == {}
 
 
 async def test_an_edit_keeps_what_another_change_stored_since_authentication(
@@ -269,7 +269,7 @@ async def test_a_new_email_with_a_wrong_current_password_is_refused_and_nothing_
 
     assert stored(store, eve) == eve
     assert uow.commits == 0
-    assert store.audit_events == []
+    assert store.audit_events == {}
     assert queued_mail(store) == []
 
 
