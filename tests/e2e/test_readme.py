@@ -3,6 +3,7 @@ differs, so a developer's own `make run` on :8000 does not get in the way)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -14,10 +15,10 @@ from tests.e2e.processes import serving
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def _walkthrough() -> str:
+def _walkthrough(name: str = "walkthrough") -> str:
     text = README.read_text()
-    block = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```", text, re.DOTALL)
-    assert block, "README.md has lost its walk-through block"
+    block = re.search(rf"<!-- {name}:start -->\n```sh\n(.*?)```", text, re.DOTALL)
+    assert block, f"README.md has lost its {name} block"
     return block.group(1)
 
 
@@ -77,3 +78,36 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
     assert "correct horse" not in log_text
     assert "$2b$" not in log_text
     assert "eyJ" not in log_text  # no JWT
+
+
+def test_the_readme_totp_walkthrough_works_as_written(tmp_path: Path) -> None:
+    """Run from a scratch folder (it writes totp.svg), with the checkout's own venv."""
+    script = _walkthrough("totp-walkthrough")
+    assert ".venv/bin/python" in script
+    venv_python = str(README.parent / ".venv" / "bin" / "python")
+    with serving(tmp_path) as server:
+        result = subprocess.run(
+            [
+                "bash",
+                "-euo",
+                "pipefail",
+                "-c",
+                script.replace("http://127.0.0.1:8000", server.base_url).replace(
+                    ".venv/bin/python", venv_python
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    assert result.returncode == 0, result.stderr
+    confirmed, pair = _json_values(result.stdout)
+    assert len(confirmed["recovery_codes"]) == 10
+    claims = json.loads(_base64url_decode(pair["access_token"].split(".")[1]))
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert (tmp_path / "totp.svg").read_text().startswith("<svg")
+
+
+def _base64url_decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

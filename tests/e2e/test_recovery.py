@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-import email.policy
 import re
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from application.use_cases.dispatch_outbox import DispatchOutboxCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
+
+# The mail fixtures are imported by name, which is how pytest finds them in a module.
+from tests.e2e.mail import delivered
+from tests.e2e.mail import mail_dir as mail_dir
+from tests.e2e.mail import settings_overrides as settings_overrides
 
 FORGOT = "/api/v1/auth/password/forgot"
 RESET = "/api/v1/auth/password/reset"
 NEW_PASSWORD = "a freshly chosen passphrase"
-
-
-@pytest.fixture
-def mail_dir(tmp_path: Path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
-def settings_overrides(mail_dir: Path) -> dict[str, Any]:
-    # No background dispatcher: each test sends the mail when it wants to look at it.
-    return {
-        "mail_backend": "file",
-        "mail_dir": mail_dir,
-        "mail_dispatch_interval_seconds": 0,
-        "public_url": "https://auth.example.org",
-    }
-
-
-async def _delivered(app: FastAPI, mail_dir: Path) -> list[EmailMessage]:
-    await app.state.container.dispatch_outbox().execute(DispatchOutboxCommand())
-    return _read_mail(mail_dir)
-
-
-def _read_mail(mail_dir: Path) -> list[EmailMessage]:
-    parser = BytesParser(policy=email.policy.default)
-    return [parser.parsebytes(path.read_bytes()) for path in sorted(mail_dir.glob("*.eml"))]
 
 
 def _token_in(message: EmailMessage, page: str) -> str:
@@ -65,7 +39,7 @@ async def test_forgot_password_answers_the_same_whether_or_not_the_account_exist
     unknown = await client.post(FORGOT, json={"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
-    messages = await _delivered(app, mail_dir)
+    messages = await delivered(app, mail_dir)
     assert [m["To"] for m in messages] == ["ada@example.com"]
     assert messages[0]["Subject"] == "Reset your password"
 
@@ -76,7 +50,7 @@ async def test_a_reset_link_sets_the_password_once_and_logs_out_everywhere(
     await sign_up()
     old_session = bearer(await log_in())
     await client.post(FORGOT, json={"email": "ada@example.com"})
-    token = _token_in((await _delivered(app, mail_dir))[0], "reset-password")
+    token = _token_in((await delivered(app, mail_dir))[0], "reset-password")
 
     weak = await client.post(RESET, json={"token": token, "new_password": "password1"})
     assert weak.status_code == 422
@@ -101,7 +75,7 @@ async def test_a_newer_reset_request_makes_the_older_link_useless(
     await sign_up()
     await client.post(FORGOT, json={"email": "ada@example.com"})
     await client.post(FORGOT, json={"email": "ada@example.com"})
-    older, newer = (_token_in(m, "reset-password") for m in await _delivered(app, mail_dir))
+    older, newer = (_token_in(m, "reset-password") for m in await delivered(app, mail_dir))
     stale = await client.post(RESET, json={"token": older, "new_password": NEW_PASSWORD})
     assert stale.json()["code"] == "invalid_or_expired_token"
     assert (
@@ -116,7 +90,7 @@ async def test_reset_emails_are_quietly_throttled(
     answers = [await client.post(FORGOT, json={"email": "ada@example.com"}) for _ in range(6)]
     assert {a.status_code for a in answers} == {202}
     assert len({a.text for a in answers}) == 1
-    assert len(await _delivered(app, mail_dir)) == 3
+    assert len(await delivered(app, mail_dir)) == 3
 
 
 async def test_garbage_reset_tokens_and_bodies_are_refused(client: httpx.AsyncClient) -> None:
@@ -140,7 +114,7 @@ async def test_verifying_an_email_through_its_link(
     assert (await client.post("/api/v1/auth/verify-email/request")).status_code == 401
     requested = await client.post("/api/v1/auth/verify-email/request", headers=auth)
     assert requested.status_code == 202
-    (message,) = await _delivered(app, mail_dir)
+    (message,) = await delivered(app, mail_dir)
     assert message["Subject"] == "Confirm your email address"
     token = _token_in(message, "verify-email")
 
@@ -153,7 +127,7 @@ async def test_verifying_an_email_through_its_link(
 
     # A verified address gets no more mail; a new address must be verified again.
     await client.post("/api/v1/auth/verify-email/request", headers=auth)
-    assert len(await _delivered(app, mail_dir)) == 1
+    assert len(await delivered(app, mail_dir)) == 1
     moved = await client.patch(
         "/api/v1/users/me",
         json={"email": "ada@new.example", "current_password": PASSWORD},
@@ -168,7 +142,7 @@ async def test_a_verification_link_for_an_old_address_proves_nothing(
     await sign_up()
     auth = bearer(await log_in())
     await client.post("/api/v1/auth/verify-email/request", headers=auth)
-    token = _token_in((await _delivered(app, mail_dir))[0], "verify-email")
+    token = _token_in((await delivered(app, mail_dir))[0], "verify-email")
     await client.patch(
         "/api/v1/users/me",
         json={"email": "ada@elsewhere.example", "current_password": PASSWORD},
@@ -185,7 +159,7 @@ async def test_a_get_of_a_page_spends_no_token(
     await sign_up()
     auth = bearer(await log_in())
     await client.post("/api/v1/auth/verify-email/request", headers=auth)
-    token = _token_in((await _delivered(app, mail_dir))[0], "verify-email")
+    token = _token_in((await delivered(app, mail_dir))[0], "verify-email")
     for _ in range(3):  # a link scanner, a preview, a curious person
         page = await client.get("/verify-email", params={"token": token})
         assert page.status_code == 200

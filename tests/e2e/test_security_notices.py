@@ -3,48 +3,23 @@ the notices are the .eml files it wrote."""
 
 from __future__ import annotations
 
-import email.policy
 import re
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
+import pyotp
 from fastapi import FastAPI
 
-from application.use_cases.dispatch_outbox import DispatchOutboxCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
+
+# The mail fixtures are imported by name, which is how pytest finds them in a module.
+from tests.e2e.mail import delivered
+from tests.e2e.mail import mail_dir as mail_dir
+from tests.e2e.mail import settings_overrides as settings_overrides
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a freshly chosen passphrase"
-
-
-@pytest.fixture
-def mail_dir(tmp_path: Path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
-def settings_overrides(mail_dir: Path) -> dict[str, Any]:
-    # No background dispatcher: the test sends the mail when it wants to look at it.
-    return {
-        "mail_backend": "file",
-        "mail_dir": mail_dir,
-        "mail_dispatch_interval_seconds": 0,
-        "public_url": "https://auth.example.org",
-    }
-
-
-async def delivered(app: FastAPI, mail_dir: Path) -> list[EmailMessage]:
-    await app.state.container.dispatch_outbox().execute(DispatchOutboxCommand())
-    return read_mail(mail_dir)
-
-
-def read_mail(mail_dir: Path) -> list[EmailMessage]:
-    parser = BytesParser(policy=email.policy.default)
-    return [parser.parsebytes(path.read_bytes()) for path in sorted(mail_dir.glob("*.eml"))]
 
 
 def contents(message: EmailMessage) -> str:
@@ -109,3 +84,31 @@ async def test_a_password_reset_is_mailed_without_the_link_that_made_it(
     assert (notice["To"], notice["Subject"]) == ("ada@example.com", "Your password was reset")
     assert token not in contents(notice)
     assert NEW_PASSWORD not in contents(notice)
+
+
+async def test_turning_totp_on_and_off_is_mailed_without_the_secret_or_the_codes(
+    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn, mail_dir: Path
+) -> None:
+    await sign_up()
+    auth = bearer(await log_in())
+    setup = await client.post(f"{ME}/mfa/totp", json={"current_password": PASSWORD}, headers=auth)
+    secret = setup.json()["secret"]
+    confirmed = await client.post(
+        f"{ME}/mfa/totp/confirm", json={"code": pyotp.TOTP(secret).now()}, headers=auth
+    )
+    codes = confirmed.json()["recovery_codes"]
+    off = await client.request(
+        "DELETE",
+        f"{ME}/mfa/totp",
+        json={"current_password": PASSWORD, "code": codes[0]},
+        headers=auth,
+    )
+    assert off.status_code == 204
+
+    messages = await delivered(app, mail_dir)
+    assert [m["To"] for m in messages] == ["ada@example.com", "ada@example.com"]
+    assert len({m["Subject"] for m in messages}) == 2
+    for message in messages:
+        text = contents(message)
+        assert secret not in text
+        assert not any(code in text for code in codes)

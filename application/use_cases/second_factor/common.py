@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.caller import Principal
-from application.errors import InvalidAccessToken, InvalidCurrentPassword, NotFound
+from application.errors import (
+    InvalidAccessToken,
+    InvalidCurrentPassword,
+    InvalidMfaCode,
+    MfaNotEnabled,
+    NotFound,
+)
 from application.ports.persistence import UnitOfWork
-from application.ports.security import PasswordHasher
+from application.ports.security import PasswordHasher, TotpAuthenticator
 from application.ports.system import IdGenerator
 from application.recovery_codes import hash_recovery_code, new_recovery_code
+from application.second_factor import SecondFactorProof, accept_second_factor
 from domain.second_factor import RECOVERY_CODE_COUNT, RecoveryCode
 from domain.user import User
 
@@ -48,3 +55,20 @@ def new_recovery_codes(
         for code in codes
     ]
     return codes, stored
+
+
+async def prove_second_factor(
+    uow: UnitOfWork,
+    authenticator: TotpAuthenticator,
+    principal: Principal,
+    code: str,
+    now: datetime,
+) -> None:
+    """Inside the unit of work that makes the change: the account's TOTP is on, and `code` (a
+    TOTP code or a recovery code) is right and now used up."""
+    factor = await uow.totp.get(principal.user.id)
+    if factor is None or not factor.is_enabled:
+        raise MfaNotEnabled()
+    proof = SecondFactorProof.of_code(code)
+    if await accept_second_factor(uow, authenticator, factor, proof, now) is None:
+        raise InvalidMfaCode()

@@ -4,13 +4,16 @@ from dataclasses import dataclass
 
 from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
-from application.errors import InvalidMfaCode, MfaNotEnabled
+from application.errors import MfaNotEnabled
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher, TotpAuthenticator
 from application.ports.system import Clock, IdGenerator
-from application.second_factor import SecondFactorProof, accept_second_factor
 from application.security_notices import SecurityNotice, send_security_notice
-from application.use_cases.second_factor.common import new_recovery_codes, prove_current_password
+from application.use_cases.second_factor.common import (
+    new_recovery_codes,
+    prove_current_password,
+    prove_second_factor,
+)
 from domain.audit_event import AuditEventType
 
 
@@ -49,12 +52,7 @@ class RenewRecoveryCodes:
         now = self._clock.now()
         codes, stored = new_recovery_codes(self._ids, principal, now)
         async with self._uow() as uow:
-            factor = await uow.totp.get(principal.user.id)
-            if factor is None or not factor.is_enabled:
-                raise MfaNotEnabled()
-            proof = SecondFactorProof.of_code(command.code)
-            if await accept_second_factor(uow, self._authenticator, factor, proof, now) is None:
-                raise InvalidMfaCode()
+            await prove_second_factor(uow, self._authenticator, principal, command.code, now)
             await uow.recovery_codes.replace(principal.user.id, stored)
             await uow.audit.record(
                 self._audit.event(

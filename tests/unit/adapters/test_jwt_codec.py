@@ -61,6 +61,22 @@ def claims_issued_at(issued_at: datetime, lifetime: timedelta) -> AccessTokenCla
     )
 
 
+def a_payload(clock: FixedClock) -> dict[str, Any]:
+    """Every claim an access token needs, issued now for 15 minutes."""
+    now = int(clock.now().timestamp())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(uuid4()),
+        "sid": str(uuid4()),
+        "jti": str(uuid4()),
+        "role": "user",
+        "amr": ["pwd"],
+        "iat": now,
+        "exp": now + 900,
+    }
+
+
 def signed(payload: dict[str, Any], signing_key: JwtKey) -> str:
     return jwt.encode(
         payload,
@@ -127,17 +143,7 @@ def test_a_not_before_later_than_the_clock_reads_is_refused_beyond_the_leeway(
     codec: JwtCodec, clock: FixedClock
 ) -> None:
     now = int(clock.now().timestamp())
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(uuid4()),
-        "sid": str(uuid4()),
-        "jti": str(uuid4()),
-        "role": "user",
-        "amr": ["pwd"],
-        "iat": now,
-        "exp": now + 900,
-    }
+    payload = a_payload(clock)
 
     codec.verify(signed(payload | {"nbf": now + 10}, key()), key())
     with pytest.raises(InvalidAccessToken):
@@ -162,18 +168,7 @@ def test_the_methods_that_opened_the_session_travel_in_amr(
 def test_a_token_whose_amr_is_not_a_list_of_known_methods_is_refused(
     codec: JwtCodec, clock: FixedClock, amr: object
 ) -> None:
-    now = int(clock.now().timestamp())
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(uuid4()),
-        "sid": str(uuid4()),
-        "jti": str(uuid4()),
-        "role": "user",
-        "amr": amr,
-        "iat": now,
-        "exp": now + 900,
-    }
+    payload = a_payload(clock) | {"amr": amr}
 
     with pytest.raises(InvalidAccessToken):
         codec.verify(signed(payload, key()), key())
