@@ -19,6 +19,7 @@ from uuid import UUID
 from application.errors import (
     EmailAlreadyRegistered,
     InvalidAccessToken,
+    MfaAlreadyEnabled,
     NotFound,
     StorageUnavailable,
 )
@@ -546,7 +547,7 @@ class InMemoryTotpFactorRepository:
     async def put_pending(self, factor: TotpFactor) -> None:
         current = await self._factors.locked(factor.user_id)
         if current is not None and current.is_enabled:
-            raise RuntimeError("the fake refuses what the table's primary key would")
+            raise MfaAlreadyEnabled()
         await self._factors.put(factor.user_id, replace(factor, confirmed_at=None, last_step=None))
 
     async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:

@@ -9,11 +9,14 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.secret_contexts import totp_context
 from adapters.persistence.tables import mfa_challenges, recovery_codes, totp_factors
+from application.errors import MfaAlreadyEnabled
 from application.ports.security import SecretSealer
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 
@@ -42,22 +45,29 @@ class SqlAlchemyTotpFactorRepository:
         )
 
     async def put_pending(self, factor: TotpFactor) -> None:
-        # Only a pending set-up is replaced: one that is on stays on (the use case refuses a
-        # new set-up then, and a race with a confirmation must not undo it).
-        await self._connection.execute(
-            delete(totp_factors).where(
-                totp_factors.c.user_id == factor.user_id, totp_factors.c.confirmed_at.is_(None)
-            )
+        # One upsert, so that two set-ups at once end as one row rather than a key conflict;
+        # a factor already on is never replaced (a set-up racing its confirmation loses).
+        insert = (
+            postgresql_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
         )
-        await self._connection.execute(
-            insert(totp_factors).values(
+        secret = self._sealer.seal(factor.secret, totp_context(factor.user_id))
+        statement = (
+            insert(totp_factors)
+            .values(
                 user_id=factor.user_id,
-                secret=self._sealer.seal(factor.secret, totp_context(factor.user_id)),
+                secret=secret,
                 created_at=factor.created_at,
                 confirmed_at=None,
                 last_step=None,
             )
+            .on_conflict_do_update(
+                index_elements=[totp_factors.c.user_id],
+                set_={"secret": secret, "created_at": factor.created_at},
+                where=totp_factors.c.confirmed_at.is_(None),
+            )
         )
+        if (await self._connection.execute(statement)).rowcount != 1:
+            raise MfaAlreadyEnabled()
 
     async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:
         result = await self._connection.execute(

@@ -166,7 +166,8 @@ class TotpFactorRepository(Protocol):
     async def get(self, user_id: UUID) -> TotpFactor | None: ...
 
     async def put_pending(self, factor: TotpFactor) -> None:
-        """Store a set-up not yet confirmed, replacing the account's pending one if any."""
+        """Store a set-up not yet confirmed, replacing the account's pending one if any;
+        raises MfaAlreadyEnabled if the account's TOTP is on."""
 
     async def confirm(self, factor: TotpFactor, step: int, now: datetime) -> bool:
         """Turn this pending set-up on, its confirming code's step counted as used. False if

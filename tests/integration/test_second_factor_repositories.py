@@ -8,7 +8,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
+
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from application.errors import MfaAlreadyEnabled
 from application.recovery_codes import hash_recovery_code
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from tests.integration.builders import NOW, a_user
@@ -193,3 +196,33 @@ async def test_expired_challenges_are_pruned(uow_factory: UowFactory, persist: P
         await uow.commit()
 
     assert (kept, pruned) == (0, 1)
+
+
+async def test_set_ups_racing_leave_one_pending_row_and_never_replace_one_that_is_on(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user = a_user()
+    await persist(user)
+
+    async def start(n: int) -> bool:
+        async with uow_factory() as uow:
+            factor = TotpFactor(user_id=user.id, secret=f"{n:032d}", created_at=NOW)
+            await uow.totp.put_pending(factor)
+            await uow.commit()
+            return True
+
+    results = await asyncio.gather(*(start(n) for n in range(RACERS)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    async with uow_factory() as uow:
+        pending = await uow.totp.get(user.id)
+        assert pending is not None
+        assert await uow.totp.confirm(pending, step=1, now=NOW)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        with pytest.raises(MfaAlreadyEnabled):
+            await uow.totp.put_pending(TotpFactor(user_id=user.id, secret="B" * 32, created_at=NOW))
+    async with uow_factory() as uow:
+        kept = await uow.totp.get(user.id)
+    assert kept is not None
+    assert (kept.secret, kept.is_enabled) == (pending.secret, True)
