@@ -35,3 +35,21 @@ def verification_email(to: str, link: str, valid_hours: int) -> MailMessage:
         "<p>If you did not ask for this, ignore this email.</p>"
     )
     return MailMessage(to=to, subject="Confirm your email address", text=text, html=html)
+
+
+def invitation_email(to: str, link: str, valid_days: int) -> MailMessage:
+    text = (
+        "You have been invited to open an account.\n\n"
+        f"To accept, open this link within {valid_days} days and choose your password:\n\n"
+        f"{link}\n\n"
+        "If you did not expect this invitation, ignore this email: no account is made "
+        "unless you accept.\n"
+    )
+    html = (
+        "<p>You have been invited to open an account.</p>"
+        f'<p><a href="{escape(link)}">Accept the invitation and choose your password</a> '
+        f"(the link works once, within {valid_days} days).</p>"
+        "<p>If you did not expect this invitation, ignore this email: no account is made "
+        "unless you accept.</p>"
+    )
+    return MailMessage(to=to, subject="You are invited to open an account", text=text, html=html)

@@ -1,4 +1,5 @@
-"""Links in emails: `{PUBLIC_URL}/reset-password?token=…` and `/verify-email?token=…`."""
+"""Links in emails: `{PUBLIC_URL}/reset-password?token=…`, `/verify-email?token=…` and
+`/accept-invitation?token=…`."""
 
 from __future__ import annotations
 

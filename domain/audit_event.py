@@ -30,6 +30,8 @@ class AuditEventType(StrEnum):
     MFA_FAILED = "mfa.second_step_failed"
     RECOVERY_CODE_USED = "mfa.recovery_code_used"
     RECOVERY_CODES_RENEWED = "mfa.recovery_codes_renewed"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_ACCEPTED = "invitation.accepted"
 
 
 @dataclass(frozen=True, slots=True)

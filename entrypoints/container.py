@@ -31,10 +31,12 @@ from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
 from application.tokens import TokenLifetimes
+from application.use_cases.accept_invitation import AcceptInvitation
 from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
 from application.use_cases.admin.create_user import CreateUser
 from application.use_cases.admin.delete_user import DeleteUser
 from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.invite_user import InviteUser
 from application.use_cases.admin.list_audit_events import ListAuditEvents
 from application.use_cases.admin.list_users import ListUsers
 from application.use_cases.admin.reset_mfa import ResetMfa
@@ -48,6 +50,7 @@ from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.log_in import LogIn
+from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.publish_public_keys import PublishPublicKeys
 from application.use_cases.refresh_tokens import RefreshTokens
@@ -351,6 +354,24 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Singleton(ListUsers, uow=unit_of_work.provider)
     get_user = providers.Singleton(GetUser, uow=unit_of_work.provider)
     create_user = providers.Singleton(CreateUser, register=register_user)
+    invite_user = providers.Singleton(
+        InviteUser,
+        uow=unit_of_work.provider,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+        public_url=settings.provided.public_url,
+    )
+    open_invitation = providers.Singleton(OpenInvitation, uow=unit_of_work.provider, clock=clock)
+    accept_invitation = providers.Singleton(
+        AcceptInvitation,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        policy=password_policy,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+    )
     update_user = providers.Singleton(
         UpdateUser, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )

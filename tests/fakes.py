@@ -29,6 +29,7 @@ from application.ports.mail import MailDeliveryFailed, MailMessage
 from application.ports.metrics import LoginOutcome
 from application.ports.persistence import (
     AuditLog,
+    InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
     OneTimeTokenRepository,
@@ -43,6 +44,7 @@ from application.ports.persistence import (
 from application.ports.security import AccessTokenClaims
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
@@ -65,6 +67,7 @@ class InMemoryStore:
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
     rotated_refresh_tokens: dict[str, UUID] = field(default_factory=dict)
     one_time_tokens: dict[UUID, OneTimeToken] = field(default_factory=dict)
+    invitations: dict[UUID, Invitation] = field(default_factory=dict)
     outbox: dict[UUID, OutboxMessage] = field(default_factory=dict)
     outbox_claims: dict[UUID, tuple[str, datetime]] = field(default_factory=dict)
     audit_events: dict[UUID, AuditEvent] = field(default_factory=dict)
@@ -90,6 +93,7 @@ class Transaction:
             "rotated_refresh_tokens", store.rotated_refresh_tokens, self
         )
         self.one_time_tokens = Table("one_time_tokens", store.one_time_tokens, self)
+        self.invitations = Table("invitations", store.invitations, self)
         self.outbox = Table("outbox", store.outbox, self)
         self.outbox_claims = Table("outbox_claims", store.outbox_claims, self)
         self.audit_events = Table("audit_events", store.audit_events, self)
@@ -103,6 +107,7 @@ class Transaction:
             self.signing_keys,
             self.rotated_refresh_tokens,
             self.one_time_tokens,
+            self.invitations,
             self.outbox,
             self.outbox_claims,
             self.audit_events,
@@ -417,6 +422,39 @@ class InMemoryOneTimeTokenRepository:
         )
 
 
+class InMemoryInvitationRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._invitations = transaction.invitations
+
+    async def add(self, invitation: Invitation) -> None:
+        await self._transaction.lock(("invitations.token_hash", invitation.token_hash))
+        if any(i.token_hash == invitation.token_hash for i in self._invitations.rows()):
+            raise ValueError("duplicate token hash")
+        await self._invitations.put(invitation.id, copy.deepcopy(invitation))
+
+    async def find_usable(self, token_hash: str, now: datetime) -> Invitation | None:
+        for invitation in self._invitations.rows():
+            if invitation.token_hash == token_hash and invitation.is_usable(now):
+                return copy.deepcopy(invitation)
+        return None
+
+    async def accept(self, invitation_id: UUID, now: datetime) -> bool:
+        invitation = await self._invitations.locked(invitation_id)
+        if invitation is None or not invitation.is_usable(now):
+            return False
+        await self._invitations.put(invitation_id, replace(invitation, accepted_at=now))
+        return True
+
+    async def withdraw_pending(self, email: Email) -> int:
+        pending = await self._invitations.lock_where(
+            lambda i: i.email == email and i.accepted_at is None
+        )
+        for invitation in pending:
+            await self._invitations.delete(invitation.id)
+        return len(pending)
+
+
 class InMemoryOutbox:
     """A message's claim is a column of its row in the table; here it is a row of its own,
     written only by whoever holds the message's row lock."""
@@ -664,6 +702,7 @@ class FakeUnitOfWork:
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
+    invitations: InvitationRepository
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter
@@ -686,6 +725,7 @@ class FakeUnitOfWork:
         self.sessions = InMemorySessionRepository(transaction)
         self.signing_keys = InMemorySigningKeyRepository(transaction)
         self.one_time_tokens = InMemoryOneTimeTokenRepository(transaction)
+        self.invitations = InMemoryInvitationRepository(transaction)
         self.outbox = InMemoryOutbox(transaction)
         self.audit = InMemoryAuditLog(transaction, unavailable=self._audit_unavailable)
         self.login_failures = InMemoryLoginFailureCounter(transaction)

@@ -143,6 +143,24 @@ one_time_tokens = Table(
     Index(None, "user_id", "purpose", "created_at"),
 )
 
+# An invitation has no account yet, so no foreign key to users; `invited_by` names the admin
+# without one too, as the audit trail does: the record outlives the admin's account.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("name", String(100), nullable=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("invited_by", Uuid, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    # A new invitation of an address withdraws the pending ones: found by address.
+    Index(None, "email"),
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
+from adapters.persistence.invitations import SqlAlchemyInvitationRepository
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
@@ -23,6 +24,7 @@ from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     AuditLog,
+    InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
     OneTimeTokenRepository,
@@ -46,6 +48,7 @@ class SqlAlchemyUnitOfWork:
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
+    invitations: InvitationRepository
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter
@@ -64,6 +67,7 @@ class SqlAlchemyUnitOfWork:
         self.sessions = SqlAlchemySessionRepository(connection)
         self.signing_keys = SqlAlchemySigningKeyRepository(connection, self._database.sealer)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(connection)
+        self.invitations = SqlAlchemyInvitationRepository(connection)
         self.outbox = SqlAlchemyOutbox(connection)
         self.audit = SqlAlchemyAuditLog(connection)
         self.login_failures = SqlAlchemyLoginFailureCounter(connection)

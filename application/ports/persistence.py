@@ -12,6 +12,7 @@ from application.outbox import OutboxMessage
 from application.pagination import Position
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.role import Role
@@ -114,6 +115,21 @@ class OneTimeTokenRepository(Protocol):
     ) -> int: ...
 
 
+class InvitationRepository(Protocol):
+    async def add(self, invitation: Invitation) -> None: ...
+
+    async def find_usable(self, token_hash: str, now: datetime) -> Invitation | None:
+        """The invitation holding this token's hash if it is neither accepted nor expired."""
+
+    async def accept(self, invitation_id: UUID, now: datetime) -> bool:
+        """Mark the invitation accepted if it still was usable, in one atomic statement: of two
+        transactions accepting it, exactly one gets True (the other waits, then gets False)."""
+
+    async def withdraw_pending(self, email: Email) -> int:
+        """Delete the address's invitations not yet accepted (a newer one replaces them);
+        returns how many."""
+
+
 class Outbox(Protocol):
     async def add(self, message: OutboxMessage) -> None: ...
 
@@ -214,6 +230,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     signing_keys: SigningKeyRepository
     one_time_tokens: OneTimeTokenRepository
+    invitations: InvitationRepository
     outbox: Outbox
     audit: AuditLog
     login_failures: LoginFailureCounter

@@ -21,6 +21,7 @@ from application.use_cases.list_sessions import SessionView
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
+from domain.invitation import Invitation
 from domain.role import Role
 from domain.user import MAX_NAME_LENGTH, User, check_display_name
 
@@ -227,6 +228,28 @@ class CreateUserRequest(RequestModel):
     password: PasswordInput
     name: NameInput = None
     role: Role = Role.USER
+
+
+class InvitationRequest(RequestModel):
+    email: EmailInput
+    role: Role = Role.USER
+    name: NameInput = Field(default=None, description="Suggested; the person may change it.")
+
+
+class InvitationResponse(BaseModel):
+    id: UUID
+    email: str
+    role: Role
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> InvitationResponse:
+        return cls(
+            id=invitation.id,
+            email=invitation.email.value,
+            role=invitation.role,
+            expires_at=invitation.expires_at,
+        )
 
 
 class AdminUpdateUserRequest(RequestModel):

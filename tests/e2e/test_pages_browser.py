@@ -1,4 +1,4 @@
-"""The two pages the emails link to, used as a person uses them: in headless Chromium (Debian's
+"""The pages the emails link to, used as a person uses them: in headless Chromium (Debian's
 `chromium`, driven by Playwright), against a real `portcullis serve` whose `file` mail backend
 writes every email into a folder, from which the tests take the link a person would click.
 
@@ -34,7 +34,7 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.e2e.processes import free_port, serving
+from tests.e2e.processes import free_port, run_portcullis, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Nothing here can be downloaded, and a test has no business phoning home anyway.
@@ -60,6 +60,7 @@ LOGIN = "/api/v1/auth/login"
 class Site:
     base_url: str
     mail_dir: Path
+    workdir: Path
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         port=port,
     ) as server:
         assert server.base_url == base_url
-        yield Site(base_url, mail_dir)
+        yield Site(base_url, mail_dir, workdir)
 
 
 @pytest.fixture
@@ -432,3 +433,182 @@ async def test_the_pages_have_the_basics_of_accessibility(
         await expect(field).to_have_accessible_name("New password")
         await expect(field).to_have_attribute("autocomplete", "new-password")
         await expect(field).to_be_focused()  # autofocus: type at once
+
+
+# --- the invitation page ---------------------------------------------------------------------
+
+INVITATIONS = "/api/v1/invitations"
+BROKEN_INVITATION = "This invitation is invalid, was already accepted, or has expired."
+
+
+@pytest.fixture(scope="module")
+def admin(site: Site) -> dict[str, str]:
+    """An admin of the site, made as an operator makes one: signed up, then promoted with
+    `portcullis create-admin` on the server's machine."""
+    address = new_address("root")
+    signed_up = httpx.post(
+        f"{site.base_url}/api/v1/auth/signup",
+        json={"email": address, "password": OLD_PASSWORD},
+        timeout=10,
+    )
+    assert signed_up.status_code == 201, signed_up.text
+    promoted = run_portcullis(site.workdir, "create-admin", address)
+    assert promoted.returncode == 0, promoted.stderr
+    tokens = httpx.post(
+        f"{site.base_url}{LOGIN}", json={"email": address, "password": OLD_PASSWORD}, timeout=10
+    )
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+async def invite(
+    api: httpx.AsyncClient, site: Site, admin: dict[str, str], address: str, **body: str
+) -> str:
+    """Invite through the admin API; the link in the email it sends."""
+    invited = await api.post(INVITATIONS, json={"email": address, **body}, headers=admin)
+    assert invited.status_code == 201, invited.text
+    return await link_in_mail(site, address, "accept-invitation")
+
+
+async def submit(visitor: Visitor, page: Page, password: str, again: str) -> Response:
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_label("Password again").fill(again)
+    return await visitor.press(page, "Create my account")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript-on", "javascript-off"])
+async def test_an_invited_person_opens_their_account_in_the_browser(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    admin: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    address = new_address("invited")
+    link = await invite(api, site, admin, address, role="admin", name="Grace Hopper")
+
+    # Loading the page is all that a link scanner or a mail preview does: it accepts nothing.
+    page, shown = await visitor.open(link)
+    assert shown.status == 200
+    await page.reload()
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 401
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Accept your invitation")
+    await expect(page.get_by_label("Email")).to_have_value(address)
+    await expect(page.get_by_label("Name")).to_have_value("Grace Hopper")
+    await expect(page.get_by_label("Password", exact=True)).to_be_focused()
+    await screenshot(page, tmp_path, "accept-invitation-form")
+
+    # A weak password: said beside its field, tied to it, not sent back.
+    password = page.get_by_label("Password", exact=True)
+    refused = await submit(visitor, page, "password123", "password123")
+    assert refused.status == 422
+    await expect(page.get_by_role("alert")).to_contain_text("That password is too common")
+    await expect(password).to_have_attribute("aria-describedby", re.compile(r"\bpassword-error\b"))
+    await expect(password).to_have_attribute("aria-invalid", "true")
+    await expect(password).to_have_value("")
+    await expect(password).to_be_focused()
+    assert "password123" not in await page.content()
+    await expect(page.get_by_label("Name")).to_have_value("Grace Hopper")
+    await screenshot(page, tmp_path, "accept-invitation-weak")
+
+    # Two passwords that differ: said beside the second one.
+    refused = await submit(visitor, page, NEW_PASSWORD, NEW_PASSWORD + "!")
+    assert refused.status == 422
+    again = page.get_by_label("Password again")
+    await expect(page.get_by_role("alert")).to_contain_text("The two passwords differ")
+    await expect(again).to_have_attribute(
+        "aria-describedby", re.compile(r"\bconfirm_password-error\b")
+    )
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 401
+
+    await page.get_by_label("Name").fill("Grace B. Hopper")
+    done = await submit(visitor, page, NEW_PASSWORD, NEW_PASSWORD)
+    assert done.status == 200
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your account is ready")
+    await expect(page.get_by_role("status")).to_contain_text(address)
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    await screenshot(page, tmp_path, "accept-invitation-done")
+
+    tokens = await log_in(api, address, NEW_PASSWORD)
+    assert tokens.status_code == 200
+    me = await api.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    )
+    assert (me.json()["role"], me.json()["is_verified"]) == ("admin", True)
+    assert me.json()["name"] == "Grace B. Hopper"
+
+    # The same link again: spent, and it says so without a form.
+    spent, shown = await visitor.open(link)
+    assert shown.status == 400
+    await expect(spent.get_by_role("alert")).to_contain_text(BROKEN_INVITATION)
+    await expect(spent.get_by_role("button")).to_have_count(0)
+    await screenshot(spent, tmp_path, "accept-invitation-spent")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript-on", "javascript-off"])
+async def test_an_invitation_to_an_address_that_signed_up_meanwhile_changes_nothing(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    admin: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    address = new_address("meanwhile")
+    link = await invite(api, site, admin, address, role="admin")
+    page, _ = await visitor.open(link)
+    await sign_up(api, address)
+
+    refused = await submit(visitor, page, NEW_PASSWORD, NEW_PASSWORD)
+
+    assert refused.status == 409
+    await expect(page.get_by_role("alert")).to_contain_text("already exists")
+    await screenshot(page, tmp_path, "accept-invitation-taken")
+    assert (await log_in(api, address, NEW_PASSWORD)).status_code == 401
+    tokens = (await log_in(api, address, OLD_PASSWORD)).json()
+    me = await api.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert (me.json()["role"], me.json()["is_verified"]) == ("user", False)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?token=", "?token=not-a-token-we-sent", "?token=" + "x" * 5000]
+)
+async def test_an_invitation_link_that_does_not_work_says_so_at_once(
+    visitor: Visitor, site: Site, query: str
+) -> None:
+    page, shown = await visitor.open(f"{site.base_url}/accept-invitation{query}")
+    assert shown.status == 400
+    await expect(page.get_by_role("alert")).to_contain_text(BROKEN_INVITATION)
+    await expect(page.get_by_role("button")).to_have_count(0)
+
+
+async def test_the_invitation_page_is_as_strict_and_accessible_as_the_others(
+    visitor: Visitor, api: httpx.AsyncClient, site: Site, admin: dict[str, str]
+) -> None:
+    link = await invite(api, site, admin, new_address("strict"))
+    page, shown = await visitor.open(link)
+
+    policy = _directives(shown.headers["content-security-policy"])
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy
+    assert policy["form-action"] == ["'self'"]
+    assert shown.headers["cache-control"] == "no-store"
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    await expect(page.locator("script")).to_have_count(0)
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("h1")).to_have_count(1)
+    await expect(page).to_have_title("Accept your invitation · Portcullis")
+    for label, autocomplete in [
+        ("Email", "username"),
+        ("Name", "name"),
+        ("Password", "new-password"),
+        ("Password again", "new-password"),
+    ]:
+        field = page.get_by_label(label, exact=label != "Name")
+        await expect(field).to_have_count(1)
+        await expect(field).to_have_attribute("autocomplete", autocomplete)
+    # No name was suggested: the cursor starts there.
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await expect(page.get_by_label("Name")).to_have_value("")
+    visitor.assert_stayed_on_the_site()

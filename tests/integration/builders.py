@@ -11,6 +11,7 @@ from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
+from domain.invitation import INVITATION_LIFETIME, Invitation
 from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
@@ -93,6 +94,25 @@ def a_one_time_token(user: User, **overrides: Any) -> OneTimeToken:
     }
     values.update(overrides)
     return OneTimeToken(**values)
+
+
+def an_invitation(**overrides: Any) -> Invitation:
+    """A pending invitation of a fresh address, made a minute before NOW."""
+    invitation_id = overrides.pop("id", None) or uuid.uuid4()
+    created_at = overrides.pop("created_at", NOW - timedelta(minutes=1))
+    values: dict[str, Any] = {
+        "id": invitation_id,
+        "email": Email(f"invited-{invitation_id.hex[:12]}@example.com"),
+        "role": Role.USER,
+        "name": "Grace Hopper",
+        "token_hash": secrets.token_hex(32),
+        "invited_by": uuid.uuid4(),
+        "created_at": created_at,
+        "expires_at": created_at + INVITATION_LIFETIME,
+        "accepted_at": None,
+    }
+    values.update(overrides)
+    return Invitation(**values)
 
 
 def an_outbox_message(**overrides: Any) -> OutboxMessage:

@@ -18,6 +18,7 @@ from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader, UnitOfWork
 from domain.audit_event import AuditEvent
+from domain.invitation import Invitation
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
@@ -62,11 +63,17 @@ def engine(database: Database) -> AsyncEngine:
 
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
-    """Store users, sessions, signing keys, one-time tokens, outbox messages and audit events in
-    one committed unit of work, in the given order."""
+    """Store users, sessions, signing keys, one-time tokens, invitations, outbox messages and
+    audit events in one committed unit of work, in the given order."""
 
     async def persist(
-        *entities: User | Session | SigningKey | OneTimeToken | OutboxMessage | AuditEvent,
+        *entities: User
+        | Session
+        | SigningKey
+        | OneTimeToken
+        | Invitation
+        | OutboxMessage
+        | AuditEvent,
     ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
@@ -76,6 +83,8 @@ def persist(uow_factory: UowFactory) -> Persist:
                     await uow.sessions.add(entity)
                 elif isinstance(entity, OneTimeToken):
                     await uow.one_time_tokens.add(entity)
+                elif isinstance(entity, Invitation):
+                    await uow.invitations.add(entity)
                 elif isinstance(entity, OutboxMessage):
                     await uow.outbox.add(entity)
                 elif isinstance(entity, AuditEvent):

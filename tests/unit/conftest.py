@@ -7,10 +7,12 @@ import pytest
 from adapters.security.qr_codes import SegnoQrCodes
 from adapters.security.totp import PyotpTotpAuthenticator
 from application.audit import AuditEvents
+from application.use_cases.accept_invitation import AcceptInvitation
 from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
 from application.use_cases.admin.create_user import CreateUser
 from application.use_cases.admin.delete_user import DeleteUser
 from application.use_cases.admin.get_user import GetUser
+from application.use_cases.admin.invite_user import InviteUser
 from application.use_cases.admin.list_audit_events import ListAuditEvents
 from application.use_cases.admin.list_users import ListUsers
 from application.use_cases.admin.reset_mfa import ResetMfa
@@ -22,6 +24,7 @@ from application.use_cases.dispatch_outbox import DispatchOutbox
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.log_in import LogIn
+from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.refresh_tokens import RefreshTokens
 from application.use_cases.register_user import RegisterUser
@@ -356,3 +359,27 @@ def reset_mfa(
     uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> ResetMfa:
     return ResetMfa(uow, clock, ids, audit)
+
+
+@pytest.fixture
+def invite_user(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> InviteUser:
+    return InviteUser(uow, clock, ids, audit, PUBLIC_URL)
+
+
+@pytest.fixture
+def open_invitation(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> OpenInvitation:
+    return OpenInvitation(uow, clock)
+
+
+@pytest.fixture
+def accept_invitation(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    policy: PasswordPolicy,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
+) -> AcceptInvitation:
+    return AcceptInvitation(uow, hasher, policy, clock, ids, audit)

@@ -16,6 +16,7 @@ from application.unset import UNSET
 from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
 from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
 from application.use_cases.admin.get_user import GetUser, GetUserQuery
+from application.use_cases.admin.invite_user import InviteUser, InviteUserCommand
 from application.use_cases.admin.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.admin.list_users import ListUsers, ListUsersQuery
 from application.use_cases.admin.reset_mfa import ResetMfa, ResetMfaCommand
@@ -30,6 +31,8 @@ from entrypoints.http.schemas import (
     AuditEventListResponse,
     AuditEventResponse,
     CreateUserRequest,
+    InvitationRequest,
+    InvitationResponse,
     UserListResponse,
     UserResponse,
 )
@@ -178,6 +181,30 @@ async def reset_mfa(
     """Turns off the user's TOTP and recovery codes (a lost phone) and revokes their
     sessions; 409 `mfa_not_enabled` when TOTP is off."""
     await reset.execute(ResetMfaCommand(principal=principal, user_id=user_id, caller=caller))
+
+
+@router.post(
+    "/api/v1/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationResponse,
+    responses=problems(401, 403, 409, 413, 422, 503),
+)
+async def invite_user(
+    body: InvitationRequest,
+    principal: Principal = authenticated(),
+    caller: Caller = request_caller(),
+    invite: InviteUser = use_case(lambda c: c.invite_user),
+) -> InvitationResponse:
+    """Mails a single-use link to `{PUBLIC_URL}/accept-invitation?token=…`, valid 7 days, where
+    the person chooses a password; the account (verified, with this role) exists only once they
+    do. `409 email_taken` when an account has the address. Inviting an address again replaces
+    its pending invitation: the earlier link stops working."""
+    invitation = await invite.execute(
+        InviteUserCommand(
+            principal=principal, email=body.email, role=body.role, name=body.name, caller=caller
+        )
+    )
+    return InvitationResponse.of(invitation)
 
 
 @router.get(

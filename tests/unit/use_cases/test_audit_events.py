@@ -24,12 +24,14 @@ from application.errors import (
     RefreshTokenReused,
     StorageUnavailable,
 )
+from application.use_cases.accept_invitation import AcceptInvitation, AcceptInvitationCommand
 from application.use_cases.admin.create_or_promote_admin import (
     CreateOrPromoteAdmin,
     CreateOrPromoteAdminCommand,
 )
 from application.use_cases.admin.create_user import CreateUser, CreateUserCommand
 from application.use_cases.admin.delete_user import DeleteUser, DeleteUserCommand
+from application.use_cases.admin.invite_user import InviteUser, InviteUserCommand
 from application.use_cases.admin.update_user import UpdateUser, UpdateUserCommand
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
@@ -714,6 +716,8 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     update_user: UpdateUser,
     delete_user: DeleteUser,
     create_or_promote_admin: CreateOrPromoteAdmin,
+    invite_user: InviteUser,
+    accept_invitation: AcceptInvitation,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -730,6 +734,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(token.token_hash for token in store.one_time_tokens.values())
         secrets.update(code.code_hash for code in store.recovery_codes.values())
         secrets.update(challenge.token_hash for challenge in store.mfa_challenges.values())
+        secrets.update(invitation.token_hash for invitation in store.invitations.values())
 
     await create_or_promote_admin.execute(
         CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
@@ -809,6 +814,13 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     await update_user.execute(UpdateUserCommand(root_signed_in, bob.id, CALLER, is_active=True))
     await delete_user.execute(DeleteUserCommand(root_signed_in, bob.id, CALLER))
     await delete_account.execute(DeleteAccountCommand(eve_signed_in, "a third long passphrase"))
+    await invite_user.execute(InviteUserCommand(root_signed_in, "ivy@example.com"))
+    [invitation_mail] = queued_mail_to(store, "ivy@example.com")
+    invitation_secret = secret_in(invitation_mail, "accept-invitation")
+    secrets.add(invitation_secret)
+    remember_stored_hashes()
+    await accept_invitation.execute(AcceptInvitationCommand(invitation_secret, NEW_PASSWORD))
+    remember_stored_hashes()
 
     events = recorded_events(store)
     assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made
