@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
@@ -89,6 +90,16 @@ def log_in(client: httpx.AsyncClient) -> LogIn:
         return body
 
     return log_in
+
+
+@pytest.fixture
+async def admin(app: FastAPI, sign_up: SignUp, log_in: LogIn) -> dict[str, str]:
+    """The Authorization header of an admin, root@example.com."""
+    await sign_up(email="root@example.com")
+    await app.state.container.create_or_promote_admin().execute(
+        CreateOrPromoteAdminCommand(email="root@example.com")
+    )
+    return bearer(await log_in(email="root@example.com"))
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:

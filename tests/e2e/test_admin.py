@@ -6,22 +6,11 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 USERS = "/api/v1/users"
-
-
-@pytest.fixture
-async def admin(app: FastAPI, sign_up: SignUp, log_in: LogIn) -> dict[str, str]:
-    await sign_up(email="root@example.com")
-    await app.state.container.create_or_promote_admin().execute(
-        CreateOrPromoteAdminCommand(email="root@example.com")
-    )
-    return bearer(await log_in(email="root@example.com"))
 
 
 async def test_admin_endpoints_are_forbidden_to_users_and_closed_to_strangers(

@@ -4,11 +4,9 @@ link opens, posted to as a browser without JavaScript would."""
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -16,49 +14,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
-from application.use_cases.dispatch_outbox import DispatchOutboxCommand
 from tests.e2e.conftest import LogIn, SignUp, bearer
+
+# The mail fixtures are imported by name, which is how pytest finds them in a module.
+from tests.e2e.mail import delivered, read_mail
+from tests.e2e.mail import mail_dir as mail_dir
+from tests.e2e.mail import settings_overrides as settings_overrides
 
 INVITATIONS = "/api/v1/invitations"
 PAGE = "/accept-invitation"
 INVITED = "grace@example.com"
 CHOSEN = "a compiler on every desk"
-
-
-@pytest.fixture
-def mail_dir(tmp_path: Path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
-def settings_overrides(mail_dir: Path) -> dict[str, Any]:
-    # No background dispatcher: each test sends the mail when it wants to look at it.
-    return {
-        "mail_backend": "file",
-        "mail_dir": mail_dir,
-        "mail_dispatch_interval_seconds": 0,
-        "public_url": "https://auth.example.org",
-    }
-
-
-@pytest.fixture
-async def admin(app: FastAPI, sign_up: SignUp, log_in: LogIn) -> dict[str, str]:
-    await sign_up(email="root@example.com")
-    await app.state.container.create_or_promote_admin().execute(
-        CreateOrPromoteAdminCommand(email="root@example.com")
-    )
-    return bearer(await log_in(email="root@example.com"))
-
-
-async def _delivered(app: FastAPI, mail_dir: Path) -> list[EmailMessage]:
-    await app.state.container.dispatch_outbox().execute(DispatchOutboxCommand())
-    return _read_mail(mail_dir)
-
-
-def _read_mail(mail_dir: Path) -> list[EmailMessage]:
-    parser = BytesParser(policy=email.policy.default)
-    return [parser.parsebytes(path.read_bytes()) for path in sorted(mail_dir.glob("*.eml"))]
 
 
 def _token_in(message: EmailMessage) -> str:
@@ -77,7 +43,7 @@ async def _invite(
 ) -> str:
     response = await client.post(INVITATIONS, json={"email": INVITED, **body}, headers=admin)
     assert response.status_code == 201, response.text
-    *_, newest = [m for m in await _delivered(app, mail_dir) if m["To"] == INVITED]
+    *_, newest = [m for m in await delivered(app, mail_dir) if m["To"] == INVITED]
     return _token_in(newest)
 
 
@@ -103,7 +69,7 @@ async def test_an_admin_invites_and_gets_the_invitation_and_the_person_a_mail(
     expires = datetime.fromisoformat(body["expires_at"])
     assert expires.utcoffset() is not None
     assert before + timedelta(days=7) <= expires <= after + timedelta(days=7)
-    [message] = await _delivered(app, mail_dir)
+    [message] = await delivered(app, mail_dir)
     assert message["To"] == INVITED
     assert message["Subject"] == "You are invited to open an account"
     assert _token_in(message)
@@ -125,7 +91,7 @@ async def test_only_an_admin_may_invite(
     assert as_user.json()["code"] == "forbidden"
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == "not_authenticated"
-    assert _read_mail(mail_dir) == []
+    assert read_mail(mail_dir) == []
 
 
 async def test_an_address_with_an_account_is_taken(
@@ -136,7 +102,7 @@ async def test_an_address_with_an_account_is_taken(
     assert taken.status_code == 409
     assert taken.headers["content-type"].startswith("application/problem+json")
     assert taken.json()["code"] == "email_taken"
-    assert await _delivered(app, mail_dir) == []
+    assert await delivered(app, mail_dir) == []
 
 
 @pytest.mark.parametrize(

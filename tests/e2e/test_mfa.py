@@ -11,9 +11,7 @@ import httpx
 import jwt
 import pyotp
 import pytest
-from fastapi import FastAPI
 
-from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdminCommand
 from tests.e2e.conftest import PASSWORD, LogIn, SignUp, bearer
 
 MFA = "/api/v1/users/me/mfa"
@@ -275,13 +273,8 @@ async def test_renewed_recovery_codes_replace_the_old_ones(
 
 
 async def test_an_admin_resets_a_lost_authenticator(
-    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn
+    client: httpx.AsyncClient, sign_up: SignUp, log_in: LogIn, admin: dict[str, str]
 ) -> None:
-    await sign_up(email="root@example.com")
-    await app.state.container.create_or_promote_admin().execute(
-        CreateOrPromoteAdminCommand(email="root@example.com")
-    )
-    admin = bearer(await log_in(email="root@example.com"))
     ada = await sign_up()
     tokens = await log_in()
     await enroll(client, tokens)
