@@ -16,7 +16,7 @@ RESET_PAGE = "/reset-password"
 async def access_token(sign_up: SignUp, log_in: LogIn) -> str:
     await sign_up()
     token: str = (await log_in())["access_token"]
-    assert len(token) > 256  # longer than the fields used to allow
+    assert len(token) > 256  # longer than any limit a field sized for opaque tokens would set
     return token
 
 
