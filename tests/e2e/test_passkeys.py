@@ -156,7 +156,7 @@ async def test_every_refused_sign_in_gets_the_same_answer(
         challenge_id, options = await request_options(client)
         origin = knobs.pop("origin", ORIGIN)
         assert isinstance(origin, str)
-        credential = authenticator.authenticate(options, origin, **knobs)  # type: ignore[arg-type]
+        credential = authenticator.authenticate(options, origin, **knobs)
         answers.append(
             await client.post(
                 SIGN_IN, json={"challenge_id": challenge_id, "credential": credential}
