@@ -94,7 +94,7 @@ async def list_my_passkeys(
 
 
 @router.patch(
-    "/{passkey_id}",
+    "/{passkey_id:uuid}",
     response_model=PasskeyResponse,
     responses=problems(401, 404, 413, 422, 503),
 )
@@ -111,7 +111,7 @@ async def rename_my_passkey(
 
 
 @router.delete(
-    "/{passkey_id}",
+    "/{passkey_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(401, 404, 409, 422, 503),
 )
