@@ -72,15 +72,22 @@ class Passkeys:
             uow, webauthn, tokens, clock, ids, LIFETIMES, audit, metrics
         )
 
-    async def creation_options(self, principal: Principal) -> PasskeyCeremony:
+    async def creation_options(
+        self, principal: Principal, password: str = PASSWORD
+    ) -> PasskeyCeremony:
         return await self.begin_registration.execute(
-            BeginPasskeyRegistrationCommand(principal, PASSWORD)
+            BeginPasskeyRegistrationCommand(principal, password)
         )
 
     async def add(
-        self, principal: Principal, authenticator: SoftwareAuthenticator, **knobs: Any
+        self,
+        principal: Principal,
+        authenticator: SoftwareAuthenticator,
+        *,
+        password: str = PASSWORD,
+        **knobs: Any,
     ) -> PasskeyView:
-        ceremony = await self.creation_options(principal)
+        ceremony = await self.creation_options(principal, password)
         credential = authenticator.register(ceremony.public_key, ORIGIN, **knobs)
         return await self.register.execute(
             RegisterPasskeyCommand(principal, ceremony.challenge_id, credential)
