@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from entrypoints.settings import Settings
+from entrypoints.settings import load_settings
 
 
 def test_the_relying_party_defaults_to_the_host_of_the_public_url() -> None:
-    settings = Settings(public_url="https://id.example.com:8443/auth/")
+    settings = load_settings(public_url="https://id.example.com:8443/auth/")
 
     assert settings.resolved_webauthn_rp_id == "id.example.com"
     assert settings.webauthn_origin == "https://id.example.com:8443"
@@ -12,7 +12,7 @@ def test_the_relying_party_defaults_to_the_host_of_the_public_url() -> None:
 
 
 def test_the_default_public_url_is_a_host_name_a_browser_takes_as_rp_id() -> None:
-    settings = Settings()
+    settings = load_settings()
 
     assert settings.public_url == "http://localhost:8000"
     assert settings.resolved_webauthn_rp_id == "localhost"
@@ -20,6 +20,6 @@ def test_the_default_public_url_is_a_host_name_a_browser_takes_as_rp_id() -> Non
 
 
 def test_an_rp_id_set_explicitly_wins() -> None:
-    settings = Settings(public_url="https://login.example.com", webauthn_rp_id="example.com")
+    settings = load_settings(public_url="https://login.example.com", webauthn_rp_id="example.com")
 
     assert settings.resolved_webauthn_rp_id == "example.com"
