@@ -116,3 +116,19 @@ class CurrentPasswordRequired(ApplicationError):
 
     def __init__(self) -> None:
         super().__init__("this change needs the current password")
+
+
+class InvalidPasskey(ApplicationError):
+    """A passkey registration that does not verify, or whose credential is registered already."""
+
+    def __init__(self) -> None:
+        super().__init__("the passkey could not be verified")
+
+
+class LastLoginMethod(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("the change would leave the account no way to sign in")
+
+
+class PasskeyAlreadyRegistered(InvalidPasskey):
+    """The credential id is stored already (for this account or another)."""

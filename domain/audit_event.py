@@ -30,6 +30,10 @@ class AuditEventType(StrEnum):
     MFA_FAILED = "mfa.second_step_failed"
     RECOVERY_CODE_USED = "mfa.recovery_code_used"
     RECOVERY_CODES_RENEWED = "mfa.recovery_codes_renewed"
+    PASSKEY_ADDED = "passkey.added"
+    PASSKEY_RENAMED = "passkey.renamed"
+    PASSKEY_REMOVED = "passkey.removed"
+    PASSKEY_COUNTER_REGRESSED = "passkey.counter_regressed"
     INVITATION_CREATED = "invitation.created"
     INVITATION_ACCEPTED = "invitation.accepted"
 

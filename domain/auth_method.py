@@ -25,3 +25,6 @@ PASSWORD_AND_TOTP: AuthMethods = (
 # A recovery code stands in for the TOTP code: a second factor, though not a one-time password
 # of RFC 8176's kind.
 PASSWORD_AND_RECOVERY_CODE: AuthMethods = (AuthMethod.PASSWORD, AuthMethod.MULTI_FACTOR)
+# A passkey with user verification: something held and something known or been (the PIN or
+# the biometric that unlocked it), two factors in one gesture.
+PASSKEY: AuthMethods = (AuthMethod.HARDWARE_KEY, AuthMethod.MULTI_FACTOR)

@@ -27,6 +27,7 @@ from adapters.security.secret_sealer import make_secret_sealer
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from adapters.security.totp import PyotpTotpAuthenticator
 from adapters.security.verified_tokens import VerifiedTokens
+from adapters.security.webauthn_ceremonies import PyWebAuthnCeremonies
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
@@ -51,6 +52,15 @@ from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.log_in import LogIn
 from application.use_cases.open_invitation import OpenInvitation
+from application.use_cases.passkeys.begin_passkey_registration import (
+    BeginPasskeyRegistration,
+)
+from application.use_cases.passkeys.begin_passkey_sign_in import BeginPasskeySignIn
+from application.use_cases.passkeys.delete_passkey import DeletePasskey
+from application.use_cases.passkeys.list_passkeys import ListPasskeys
+from application.use_cases.passkeys.register_passkey import RegisterPasskey
+from application.use_cases.passkeys.rename_passkey import RenamePasskey
+from application.use_cases.passkeys.sign_in_with_passkey import SignInWithPasskey
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.publish_public_keys import PublishPublicKeys
 from application.use_cases.refresh_tokens import RefreshTokens
@@ -148,6 +158,12 @@ class Container(containers.DeclarativeContainer):
         PyotpTotpAuthenticator, issuer=settings.provided.mfa_issuer
     )
     qr_codes = providers.Singleton(SegnoQrCodes)
+    webauthn = providers.Singleton(
+        PyWebAuthnCeremonies,
+        rp_id=settings.provided.resolved_webauthn_rp_id,
+        rp_name=settings.provided.webauthn_rp_name,
+        origin=settings.provided.webauthn_origin,
+    )
 
     mailer = providers.Selector(
         settings.provided.mail_backend,
@@ -226,6 +242,39 @@ class Container(containers.DeclarativeContainer):
         lifetimes=token_lifetimes,
         audit=audit,
         throttle=login_throttle,
+        metrics=security_metrics,
+    )
+    begin_passkey_registration = providers.Singleton(
+        BeginPasskeyRegistration,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        webauthn=webauthn,
+        clock=clock,
+        ids=ids,
+    )
+    register_passkey = providers.Singleton(
+        RegisterPasskey,
+        uow=unit_of_work.provider,
+        webauthn=webauthn,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+    )
+    list_passkeys = providers.Singleton(ListPasskeys, uow=unit_of_work.provider)
+    rename_passkey = providers.Singleton(RenamePasskey, uow=unit_of_work.provider, audit=audit)
+    delete_passkey = providers.Singleton(DeletePasskey, uow=unit_of_work.provider, audit=audit)
+    begin_passkey_sign_in = providers.Singleton(
+        BeginPasskeySignIn, uow=unit_of_work.provider, webauthn=webauthn, clock=clock, ids=ids
+    )
+    sign_in_with_passkey = providers.Singleton(
+        SignInWithPasskey,
+        uow=unit_of_work.provider,
+        webauthn=webauthn,
+        tokens=access_tokens,
+        clock=clock,
+        ids=ids,
+        lifetimes=token_lifetimes,
+        audit=audit,
         metrics=security_metrics,
     )
     start_totp_setup = providers.Singleton(

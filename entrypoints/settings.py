@@ -9,6 +9,7 @@ import sys
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -38,7 +39,8 @@ class Settings(BaseSettings):
     database_pool_size: PositiveInt = 20
     issuer: str = Field("portcullis", min_length=1)
     audience: str = Field("portcullis", min_length=1)
-    public_url: str = "http://127.0.0.1:8000"
+    # A host name, not an IP address: browsers refuse an IP address as a passkey's RP ID.
+    public_url: str = "http://localhost:8000"
     access_token_ttl_seconds: PositiveInt = 900
     refresh_token_ttl_seconds: PositiveInt = 2_592_000
     jwt_algorithm: Literal["ES256", "EdDSA", "RS256"] = "ES256"
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     # The name authenticator apps show beside the account.
     mfa_issuer: str = Field("Portcullis", min_length=1, max_length=64)
     mfa_token_ttl_seconds: PositiveInt = 300
+    # Unset: the host of public_url. Passkeys are bound to it: changing it orphans them all.
+    webauthn_rp_id: str | None = Field(None, min_length=1, max_length=253)
+    webauthn_rp_name: str = Field("Portcullis", min_length=1, max_length=64)
     login_max_failures: PositiveInt = 10
     login_failure_window_seconds: PositiveInt = 900
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -113,6 +118,16 @@ class Settings(BaseSettings):
     @property
     def encryption_key_bytes(self) -> tuple[bytes, ...]:
         return tuple(key.get_secret_value() for key in self.encryption_keys)
+
+    @property
+    def resolved_webauthn_rp_id(self) -> str:
+        return self.webauthn_rp_id or (urlsplit(self.public_url).hostname or "localhost")
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The origin of public_url, the one origin a passkey ceremony may come from."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("public_url")
     @classmethod

@@ -21,6 +21,7 @@ from application.errors import (
     InvalidAccessToken,
     MfaAlreadyEnabled,
     NotFound,
+    PasskeyAlreadyRegistered,
     StorageUnavailable,
 )
 from application.outbox import OutboxMessage
@@ -34,12 +35,14 @@ from application.ports.persistence import (
     MfaChallengeRepository,
     OneTimeTokenRepository,
     Outbox,
+    PasskeyRepository,
     RecoveryCodeRepository,
     SessionRepository,
     SigningKeyRepository,
     TotpFactorRepository,
     UserFilter,
     UserRepository,
+    WebAuthnChallengeRepository,
 )
 from application.ports.security import AccessTokenClaims
 from domain.audit_event import AuditEvent, AuditEventType
@@ -47,6 +50,7 @@ from domain.email import Email
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
+from domain.passkey import ChallengePurpose, Passkey, WebAuthnChallenge
 from domain.role import Role
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session
@@ -75,6 +79,8 @@ class InMemoryStore:
     totp_factors: dict[UUID, TotpFactor] = field(default_factory=dict)
     recovery_codes: dict[UUID, RecoveryCode] = field(default_factory=dict)
     mfa_challenges: dict[UUID, MfaChallenge] = field(default_factory=dict)
+    passkeys: dict[UUID, Passkey] = field(default_factory=dict)
+    webauthn_challenges: dict[UUID, WebAuthnChallenge] = field(default_factory=dict)
 
 
 RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
@@ -101,6 +107,8 @@ class Transaction:
         self.totp_factors = Table("totp_factors", store.totp_factors, self)
         self.recovery_codes = Table("recovery_codes", store.recovery_codes, self)
         self.mfa_challenges = Table("mfa_challenges", store.mfa_challenges, self)
+        self.passkeys = Table("passkeys", store.passkeys, self)
+        self.webauthn_challenges = Table("webauthn_challenges", store.webauthn_challenges, self)
         self._tables: list[Table[Any, Any]] = [
             self.users,
             self.sessions,
@@ -115,6 +123,8 @@ class Transaction:
             self.totp_factors,
             self.recovery_codes,
             self.mfa_challenges,
+            self.passkeys,
+            self.webauthn_challenges,
         ]
 
     async def lock(self, key: tuple[str, Hashable]) -> None:
@@ -671,6 +681,74 @@ class InMemoryMfaChallengeRepository:
         return challenge if challenge.failures < MAX_WRONG_CODES else None
 
 
+class InMemoryPasskeyRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._passkeys = transaction.passkeys
+
+    async def add(self, passkey: Passkey) -> None:
+        # The unique index on credential_id: a second writer of the same id waits for the
+        # first, then finds it taken.
+        await self._transaction.lock(("passkeys.credential_id", passkey.credential_id))
+        if any(p.credential_id == passkey.credential_id for p in self._passkeys.rows()):
+            raise PasskeyAlreadyRegistered()
+        await self._passkeys.put(passkey.id, copy.deepcopy(passkey))
+
+    async def get(self, passkey_id: UUID) -> Passkey | None:
+        return copy.deepcopy(self._passkeys.get(passkey_id))
+
+    async def find_by_credential_id(self, credential_id: bytes) -> Passkey | None:
+        for passkey in self._passkeys.rows():
+            if passkey.credential_id == credential_id:
+                return copy.deepcopy(passkey)
+        return None
+
+    async def list_of_user(self, user_id: UUID) -> list[Passkey]:
+        found = [p for p in self._passkeys.rows() if p.user_id == user_id]
+        return [copy.deepcopy(p) for p in sorted(found, key=lambda p: (p.created_at, p.id))]
+
+    async def save(self, passkey: Passkey) -> None:
+        stored = await self._passkeys.locked(passkey.id)
+        if stored is not None:
+            await self._passkeys.put(
+                passkey.id,
+                replace(
+                    stored,
+                    name=passkey.name,
+                    sign_count=passkey.sign_count,
+                    backed_up=passkey.backed_up,
+                    last_used_at=passkey.last_used_at,
+                ),
+            )
+
+    async def delete(self, passkey_id: UUID) -> None:
+        await self._passkeys.delete(passkey_id)
+
+
+class InMemoryWebAuthnChallengeRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._challenges = transaction.webauthn_challenges
+
+    async def add(self, challenge: WebAuthnChallenge) -> None:
+        await self._challenges.put(challenge.id, challenge)
+
+    async def spend(
+        self, challenge_id: UUID, purpose: ChallengePurpose, now: datetime
+    ) -> WebAuthnChallenge | None:
+        challenge = await self._challenges.locked(challenge_id)
+        if challenge is None or challenge.purpose != purpose or not challenge.is_usable(now):
+            return None
+        spent = replace(challenge, spent_at=now)
+        await self._challenges.put(challenge_id, spent)
+        return spent
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        doomed = [c.id for c in self._challenges.rows() if c.expires_at <= expired_before]
+        for challenge_id in doomed:
+            await self._challenges.delete(challenge_id)
+        return len(doomed)
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -709,6 +787,8 @@ class FakeUnitOfWork:
     totp: TotpFactorRepository
     recovery_codes: RecoveryCodeRepository
     mfa_challenges: MfaChallengeRepository
+    passkeys: PasskeyRepository
+    webauthn_challenges: WebAuthnChallengeRepository
 
     def __init__(
         self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
@@ -732,6 +812,8 @@ class FakeUnitOfWork:
         self.totp = InMemoryTotpFactorRepository(transaction)
         self.recovery_codes = InMemoryRecoveryCodeRepository(transaction)
         self.mfa_challenges = InMemoryMfaChallengeRepository(transaction)
+        self.passkeys = InMemoryPasskeyRepository(transaction)
+        self.webauthn_challenges = InMemoryWebAuthnChallengeRepository(transaction)
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -257,5 +258,37 @@ mfa_challenges = Table(
     Column("failures", Integer, nullable=False),
     Column("spent_at", UtcDateTime, nullable=True),
     Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+# An account's passkeys. `credential_id` is unique across accounts: an authenticator's id
+# names one key, and a second account claiming it is refused at registration.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("credential_id", LargeBinary(1023), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("backed_up", Boolean, nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Index(None, "user_id"),
+)
+
+# The challenge of each WebAuthn ceremony, spent by its first use. A sign-in's has no account.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("challenge", LargeBinary(64), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("spent_at", UtcDateTime, nullable=True),
     Index(None, "expires_at"),
 )

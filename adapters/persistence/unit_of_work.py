@@ -13,6 +13,10 @@ from adapters.persistence.invitations import SqlAlchemyInvitationRepository
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
+from adapters.persistence.passkeys import (
+    SqlAlchemyPasskeyRepository,
+    SqlAlchemyWebAuthnChallengeRepository,
+)
 from adapters.persistence.second_factor import (
     SqlAlchemyMfaChallengeRepository,
     SqlAlchemyRecoveryCodeRepository,
@@ -29,12 +33,14 @@ from application.ports.persistence import (
     MfaChallengeRepository,
     OneTimeTokenRepository,
     Outbox,
+    PasskeyRepository,
     RecoveryCodeRepository,
     SessionRepository,
     SigningKeyRepository,
     TotpFactorRepository,
     UnitOfWork,
     UserRepository,
+    WebAuthnChallengeRepository,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +61,8 @@ class SqlAlchemyUnitOfWork:
     totp: TotpFactorRepository
     recovery_codes: RecoveryCodeRepository
     mfa_challenges: MfaChallengeRepository
+    passkeys: PasskeyRepository
+    webauthn_challenges: WebAuthnChallengeRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -74,6 +82,8 @@ class SqlAlchemyUnitOfWork:
         self.totp = SqlAlchemyTotpFactorRepository(connection, self._database.sealer)
         self.recovery_codes = SqlAlchemyRecoveryCodeRepository(connection)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(connection)
+        self.passkeys = SqlAlchemyPasskeyRepository(connection)
+        self.webauthn_challenges = SqlAlchemyWebAuthnChallengeRepository(connection)
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from domain.email import Email
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
+from domain.passkey import ChallengePurpose, Passkey, WebAuthnChallenge
 from domain.role import Role
 from domain.second_factor import MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session
@@ -223,6 +224,36 @@ class MfaChallengeRepository(Protocol):
     async def prune(self, *, expired_before: datetime) -> int: ...
 
 
+class PasskeyRepository(Protocol):
+    async def add(self, passkey: Passkey) -> None:
+        """Insert; raises PasskeyAlreadyRegistered if its credential id is stored already."""
+
+    async def get(self, passkey_id: UUID) -> Passkey | None: ...
+
+    async def find_by_credential_id(self, credential_id: bytes) -> Passkey | None: ...
+
+    async def list_of_user(self, user_id: UUID) -> list[Passkey]:
+        """The account's passkeys, oldest first."""
+
+    async def save(self, passkey: Passkey) -> None:
+        """Write back what may change: name, sign_count, backed_up, last_used_at."""
+
+    async def delete(self, passkey_id: UUID) -> None: ...
+
+
+class WebAuthnChallengeRepository(Protocol):
+    async def add(self, challenge: WebAuthnChallenge) -> None: ...
+
+    async def spend(
+        self, challenge_id: UUID, purpose: ChallengePurpose, now: datetime
+    ) -> WebAuthnChallenge | None:
+        """Mark the challenge spent if it is of this purpose, unspent and unexpired, in one
+        atomic statement, and return it; None otherwise. Of two transactions spending it, exactly
+        one gets it (the other waits, then gets None)."""
+
+    async def prune(self, *, expired_before: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -237,6 +268,8 @@ class UnitOfWork(Protocol):
     totp: TotpFactorRepository
     recovery_codes: RecoveryCodeRepository
     mfa_challenges: MfaChallengeRepository
+    passkeys: PasskeyRepository
+    webauthn_challenges: WebAuthnChallengeRepository
 
     async def __aenter__(self) -> Self: ...
 

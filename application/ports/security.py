@@ -65,6 +65,79 @@ class QrCodes(Protocol):
         """An SVG image of the QR code of `text`, to put inline in a page or a JSON answer."""
 
 
+@dataclass(frozen=True, slots=True)
+class CeremonyOptions:
+    """What the browser gets (the options' WebAuthn JSON form) and what the service keeps."""
+
+    challenge: bytes
+    public_key: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingCredential:
+    credential_id: bytes
+    transports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRegistration:
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    backed_up: bool
+    transports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedAssertion:
+    """What an assertion claims before it is verified: which credential, for whom."""
+
+    credential_id: bytes
+    user_handle: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedAssertion:
+    sign_count: int
+    backed_up: bool
+
+
+class PasskeyRefused(Exception):
+    """A registration or an assertion that does not verify, or is not even well-formed."""
+
+
+class WebAuthn(Protocol):
+    """The relying party's side of the WebAuthn ceremonies, for one RP ID and origin. User
+    verification is always required. Verification checks challenge, origin, RP ID, flags and
+    signature; it leaves the signature counter to the caller, who knows what was stored."""
+
+    def registration_options(
+        self,
+        *,
+        user_handle: bytes,
+        user_name: str,
+        display_name: str,
+        exclude: list[ExistingCredential],
+    ) -> CeremonyOptions:
+        """Options for a discoverable credential (resident key required)."""
+
+    def verify_registration(
+        self, credential: dict[str, Any], challenge: bytes
+    ) -> VerifiedRegistration:
+        """Raises PasskeyRefused."""
+
+    def authentication_options(self) -> CeremonyOptions:
+        """Options with no allowed credentials listed: any passkey of this RP may answer."""
+
+    def read_assertion(self, credential: dict[str, Any]) -> PresentedAssertion:
+        """Raises PasskeyRefused for a credential that is not an assertion's JSON."""
+
+    def verify_authentication(
+        self, credential: dict[str, Any], challenge: bytes, public_key: bytes
+    ) -> VerifiedAssertion:
+        """Raises PasskeyRefused."""
+
+
 class SecretSealer(Protocol):
     """Keeps a secret (a private key, a TOTP secret) unreadable at rest.
 

@@ -15,7 +15,8 @@ class PruneSessionsCommand:
 class PruneSessions:
     """Delete sessions that expired, or were revoked longer ago than the grace period
     (kept that long so a replayed refresh token is still recognised as a replay), and the
-    second steps of logins that expired. Returns the number of sessions deleted."""
+    second steps of logins and the passkey challenges that expired. Returns the number of
+    sessions deleted."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -28,5 +29,6 @@ class PruneSessions:
                 expired_before=now, revoked_before=now - command.revoked_grace
             )
             await uow.mfa_challenges.prune(expired_before=now)
+            await uow.webauthn_challenges.prune(expired_before=now)
             await uow.commit()
         return pruned

@@ -20,7 +20,17 @@ from entrypoints.http.middleware import (
     RequestContextMiddleware,
 )
 from entrypoints.http.openapi import install_problem_openapi
-from entrypoints.http.routers import admin, auth, health, me, mfa, pages, recovery, sessions
+from entrypoints.http.routers import (
+    admin,
+    auth,
+    health,
+    me,
+    mfa,
+    pages,
+    passkeys,
+    recovery,
+    sessions,
+)
 from entrypoints.lifecycle import running
 from entrypoints.logging import configure_logging
 from entrypoints.settings import load_settings
@@ -59,9 +69,10 @@ def create_app(container: Container) -> FastAPI:
     # Routes are matched in order, one by one, and matching is much of what a light request
     # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
     # /users/{id}.
-    for module in (me, health, auth, mfa, sessions, recovery, admin, pages):
+    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin, pages):
         app.include_router(module.router)
     app.include_router(mfa.login_router)
+    app.include_router(passkeys.login_router)
     app.include_router(metrics_router)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -22,8 +22,10 @@ from application.errors import (
     InvalidMfaCode,
     InvalidMfaToken,
     InvalidOrExpiredToken,
+    InvalidPasskey,
     InvalidRefreshToken,
     LastAdmin,
+    LastLoginMethod,
     MfaAlreadyEnabled,
     MfaNotEnabled,
     MfaRequired,
@@ -98,6 +100,8 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     InvalidMfaCode: ErrorSpec(400, "invalid_mfa_code"),
     MfaAlreadyEnabled: ErrorSpec(409, "mfa_already_enabled"),
     MfaNotEnabled: ErrorSpec(409, "mfa_not_enabled"),
+    InvalidPasskey: ErrorSpec(400, "invalid_passkey"),
+    LastLoginMethod: ErrorSpec(409, "last_login_method"),
 }
 
 # Codes for the errors the framework raises itself (unknown path, wrong method, ...).

@@ -18,6 +18,7 @@ from pydantic import (
 
 from application.tokens import TokenPair
 from application.use_cases.list_sessions import SessionView
+from application.use_cases.passkeys.common import PasskeyCeremony, PasskeyView
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
@@ -372,3 +373,58 @@ class RecoveryCodesResponse(BaseModel):
 class MfaStatusResponse(BaseModel):
     totp_enabled: bool
     recovery_codes_remaining: int
+
+
+class EmptyRequest(RequestModel):
+    """A body that may only be `{}`."""
+
+
+class PasskeyOptionsResponse(BaseModel):
+    """`public_key`: the WebAuthn Level 3 JSON of the options, for
+    `PublicKeyCredential.parseCreationOptionsFromJSON` or `parseRequestOptionsFromJSON`."""
+
+    challenge_id: UUID
+    public_key: dict[str, Any]
+
+    @classmethod
+    def of(cls, ceremony: PasskeyCeremony) -> PasskeyOptionsResponse:
+        return cls(challenge_id=ceremony.challenge_id, public_key=ceremony.public_key)
+
+
+class RegisterPasskeyRequest(RequestModel):
+    """`credential`: the JSON of `PublicKeyCredential.toJSON()`; `name` defaults to "Passkey"."""
+
+    challenge_id: UUID
+    credential: dict[str, Any]
+    name: NameInput = None
+
+
+class RenamePasskeyRequest(RequestModel):
+    name: Annotated[
+        str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_valid_name)
+    ]
+
+
+class PasskeyLoginRequest(RequestModel):
+    """`credential`: the JSON of `PublicKeyCredential.toJSON()` of the assertion."""
+
+    challenge_id: UUID
+    credential: dict[str, Any]
+
+
+class PasskeyResponse(BaseModel):
+    id: UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool
+
+    @classmethod
+    def of(cls, view: PasskeyView) -> PasskeyResponse:
+        return cls(
+            id=view.id,
+            name=view.name,
+            created_at=view.created_at,
+            last_used_at=view.last_used_at,
+            backed_up=view.backed_up,
+        )

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from tests.e2e.conftest import PASSWORD
 
-# The contract's endpoint tables (sections 5 and 6), every row.
+# The contract's endpoint tables (sections 5, 6 and 7), every row.
 CONTRACT_OPERATIONS = {
     ("POST", "/api/v1/auth/signup"),
     ("POST", "/api/v1/auth/login"),
@@ -43,6 +43,13 @@ CONTRACT_OPERATIONS = {
     ("DELETE", "/api/v1/users/me/mfa/totp"),
     ("POST", "/api/v1/users/me/mfa/recovery-codes"),
     ("POST", "/api/v1/auth/mfa"),
+    ("POST", "/api/v1/users/me/passkeys/options"),
+    ("POST", "/api/v1/users/me/passkeys"),
+    ("GET", "/api/v1/users/me/passkeys"),
+    ("PATCH", "/api/v1/users/me/passkeys/{passkey_id}"),
+    ("DELETE", "/api/v1/users/me/passkeys/{passkey_id}"),
+    ("POST", "/api/v1/auth/passkey/options"),
+    ("POST", "/api/v1/auth/passkey/login"),
     ("GET", "/accept-invitation"),
     ("GET", "/reset-password"),
     ("GET", "/verify-email"),

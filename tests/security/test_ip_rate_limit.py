@@ -41,6 +41,10 @@ THROTTLED: dict[str, dict[str, Any]] = {
     "/api/v1/auth/verify-email": {"json": {"token": "forged"}},
     "/reset-password": {"data": {"token": "forged", "new_password": PASSWORD}},
     "/verify-email": {"data": {"token": "forged"}},
+    "/api/v1/auth/passkey/options": {"json": {}},
+    "/api/v1/auth/passkey/login": {
+        "json": {"challenge_id": "00000000-0000-4000-8000-000000000000", "credential": {}}
+    },
 }
 
 

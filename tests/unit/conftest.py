@@ -63,6 +63,7 @@ from tests.unit.builders import (
     Accounts,
     AuditTrail,
 )
+from tests.unit.passkeys import Passkeys
 from tests.unit.second_factor import SecondFactor
 
 
@@ -383,3 +384,16 @@ def accept_invitation(
     audit: AuditEvents,
 ) -> AcceptInvitation:
     return AcceptInvitation(uow, hasher, policy, clock, ids, audit)
+
+
+@pytest.fixture
+def passkeys(
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    tokens: FakeAccessTokens,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
+) -> Passkeys:
+    return Passkeys(uow, hasher, tokens, clock, ids, audit, security_metrics)

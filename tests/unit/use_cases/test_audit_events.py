@@ -36,6 +36,8 @@ from application.use_cases.admin.update_user import UpdateUser, UpdateUserComman
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.log_in import LogIn, LogInCommand
+from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
+from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from application.use_cases.request_email_verification import (
@@ -73,7 +75,9 @@ from tests.unit.builders import (
     stored_session,
     stored_sessions_of,
 )
+from tests.unit.passkeys import Passkeys
 from tests.unit.second_factor import SecondFactor
+from tests.webauthn_authenticator import SoftwareAuthenticator
 
 # The person's own device, as the HTTP layer describes it to a use case.
 DEVICE = Caller(ip="198.51.100.7", user_agent="Firefox/140")
@@ -722,6 +726,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     store: InMemoryStore,
     hasher: FakePasswordHasher,
     mfa: SecondFactor,
+    passkeys: Passkeys,
 ) -> None:
     passwords = [PASSWORD, NEW_PASSWORD, "a third long passphrase", "not the password"]
     secrets: set[str] = set(passwords)
@@ -803,6 +808,17 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     await mfa.disable.execute(
         DisableTotpCommand(accounts.signed_in(eve_now), third, mfa.code(secret))
     )
+    authenticator = SoftwareAuthenticator()
+    passkey = await passkeys.add(accounts.signed_in(eve_now), authenticator, password=third)
+    await passkeys.rename.execute(
+        RenamePasskeyCommand(accounts.signed_in(eve_now), passkey.id, "Phone")
+    )
+    passkey_pair = await passkeys.sign_in(authenticator)
+    secrets |= {passkey_pair.access_token, passkey_pair.refresh_token}
+    authenticator.set_sign_count(authenticator.credentials[0].id, 0)
+    with pytest.raises(InvalidCredentials):
+        await passkeys.sign_in(authenticator)
+    await passkeys.delete.execute(DeletePasskeyCommand(accounts.signed_in(eve_now), passkey.id))
     remember_stored_hashes()
     root_signed_in = accounts.signed_in(root)
     bob = await create_user.execute(CreateUserCommand(root_signed_in, "bob@example.com", PASSWORD))

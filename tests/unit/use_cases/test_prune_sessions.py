@@ -10,6 +10,7 @@ from application.use_cases.prune_sessions import PruneSessions, PruneSessionsCom
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import Accounts
+from tests.unit.passkeys import Passkeys
 from tests.unit.second_factor import EMAIL, SecondFactor
 
 GRACE = timedelta(days=7)
@@ -148,3 +149,16 @@ async def test_expired_second_steps_of_logins_are_deleted_with_the_sessions(
     await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
 
     assert [c.token_hash for c in store.mfa_challenges.values()] == [hash_secret_token(live)]
+
+
+async def test_expired_passkey_challenges_are_deleted_with_the_sessions(
+    prune_sessions: PruneSessions, passkeys: Passkeys, store: InMemoryStore, clock: FixedClock
+) -> None:
+    await passkeys.request_options()
+    clock.advance(minutes=4)
+    live = await passkeys.request_options()
+    clock.advance(minutes=1)
+
+    await prune_sessions.execute(PruneSessionsCommand(revoked_grace=GRACE))
+
+    assert list(store.webauthn_challenges) == [live.challenge_id]
