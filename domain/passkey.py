@@ -35,11 +35,6 @@ class Passkey:
     def rename(self, name: str) -> None:
         self.name = check_passkey_name(name)
 
-    def record_use(self, sign_count: int, backed_up: bool, now: datetime) -> None:
-        self.sign_count = sign_count
-        self.backed_up = backed_up
-        self.last_used_at = now
-
 
 def check_passkey_name(name: str) -> str:
     """A passkey's name follows the rules of a display name: 1 to 100 characters, not blank,

@@ -50,7 +50,12 @@ from domain.email import Email
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.one_time_token import OneTimeToken, TokenPurpose
-from domain.passkey import ChallengePurpose, Passkey, WebAuthnChallenge
+from domain.passkey import (
+    ChallengePurpose,
+    Passkey,
+    WebAuthnChallenge,
+    sign_count_is_acceptable,
+)
 from domain.role import Role
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session
@@ -710,16 +715,19 @@ class InMemoryPasskeyRepository:
     async def save(self, passkey: Passkey) -> None:
         stored = await self._passkeys.locked(passkey.id)
         if stored is not None:
-            await self._passkeys.put(
-                passkey.id,
-                replace(
-                    stored,
-                    name=passkey.name,
-                    sign_count=passkey.sign_count,
-                    backed_up=passkey.backed_up,
-                    last_used_at=passkey.last_used_at,
-                ),
-            )
+            await self._passkeys.put(passkey.id, replace(stored, name=passkey.name))
+
+    async def record_use(
+        self, passkey_id: UUID, sign_count: int, backed_up: bool, now: datetime
+    ) -> bool:
+        stored = await self._passkeys.locked(passkey_id)
+        if stored is None or not sign_count_is_acceptable(stored.sign_count, sign_count):
+            return False
+        await self._passkeys.put(
+            passkey_id,
+            replace(stored, sign_count=sign_count, backed_up=backed_up, last_used_at=now),
+        )
+        return True
 
     async def delete(self, passkey_id: UUID) -> None:
         await self._passkeys.delete(passkey_id)

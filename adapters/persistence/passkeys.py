@@ -59,15 +59,21 @@ class SqlAlchemyPasskeyRepository:
 
     async def save(self, passkey: Passkey) -> None:
         await self._connection.execute(
-            update(passkeys)
-            .where(passkeys.c.id == passkey.id)
-            .values(
-                name=passkey.name,
-                sign_count=passkey.sign_count,
-                backed_up=passkey.backed_up,
-                last_used_at=passkey.last_used_at,
-            )
+            update(passkeys).where(passkeys.c.id == passkey.id).values(name=passkey.name)
         )
+
+    async def record_use(
+        self, passkey_id: UUID, sign_count: int, backed_up: bool, now: datetime
+    ) -> bool:
+        accepted = (
+            passkeys.c.sign_count == 0 if sign_count == 0 else passkeys.c.sign_count < sign_count
+        )
+        result = await self._connection.execute(
+            update(passkeys)
+            .where(passkeys.c.id == passkey_id, accepted)
+            .values(sign_count=sign_count, backed_up=backed_up, last_used_at=now)
+        )
+        return result.rowcount == 1
 
     async def delete(self, passkey_id: UUID) -> None:
         await self._connection.execute(delete(passkeys).where(passkeys.c.id == passkey_id))

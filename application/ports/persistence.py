@@ -236,7 +236,15 @@ class PasskeyRepository(Protocol):
         """The account's passkeys, oldest first."""
 
     async def save(self, passkey: Passkey) -> None:
-        """Write back what may change: name, sign_count, backed_up, last_used_at."""
+        """Write back its name, the one thing a person edits; the counter is record_use's,
+        so that a rename can never put an older counter back."""
+
+    async def record_use(
+        self, passkey_id: UUID, sign_count: int, backed_up: bool, now: datetime
+    ) -> bool:
+        """Store a sign-in's counter if the stored one accepts it (sign_count_is_acceptable),
+        in one atomic statement: of two sign-ins racing with counters, a lower one that
+        arrives second is refused rather than written over a higher one."""
 
     async def delete(self, passkey_id: UUID) -> None: ...
 

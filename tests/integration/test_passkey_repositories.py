@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -172,10 +173,11 @@ async def test_a_passkey_round_trips_and_saves_what_may_change(
         await uow.commit()
 
     newer.rename("Phone")
-    newer.record_use(7, True, NOW + timedelta(minutes=1))
     async with uow_factory() as uow:
         await uow.passkeys.save(newer)
+        assert await uow.passkeys.record_use(newer.id, 7, True, NOW + timedelta(minutes=1))
         await uow.commit()
+    newer = replace(newer, sign_count=7, backed_up=True, last_used_at=NOW + timedelta(minutes=1))
 
     async with uow_factory() as uow:
         by_id = await uow.passkeys.get(newer.id)
@@ -207,3 +209,36 @@ async def test_a_credential_id_is_stored_once_across_accounts(
     async with uow_factory() as uow:
         with pytest.raises(PasskeyAlreadyRegistered):
             await uow.passkeys.add(a_passkey(mallory.id, first.credential_id))
+
+
+async def test_a_counter_is_stored_only_if_it_moves_forward_and_a_rename_keeps_it(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user = a_user()
+    await persist(user)
+    passkey = a_passkey(user.id)
+    async with uow_factory() as uow:
+        await uow.passkeys.add(passkey)
+        await uow.commit()
+
+    async def use(count: int) -> bool:
+        async with uow_factory() as uow:
+            stored = await uow.passkeys.record_use(passkey.id, count, False, NOW)
+            await uow.commit()
+            return stored
+
+    assert await use(0)  # 0 after 0: a passkey that keeps no counter
+    results = await asyncio.gather(*(use(count) for count in range(1, 13)))
+    assert any(results)
+    async with uow_factory() as uow:
+        stale = replace(passkey, name="Laptop")
+        await uow.passkeys.save(stale)  # sign_count still 0 in this copy
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.passkeys.get(passkey.id)
+    assert found is not None
+    assert (found.name, found.sign_count) == ("Laptop", 12)
+    assert not await use(12)
+    assert not await use(3)
+    assert not await use(0)
+    assert await use(13)

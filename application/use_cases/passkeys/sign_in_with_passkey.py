@@ -96,15 +96,25 @@ class SignInWithPasskey:
         )
         async with self._uow() as uow:
             user = await uow.users.get(passkey.user_id)
-            current = await uow.passkeys.get(passkey.id)
-            if user is None or current is None:
+            if user is None:
                 await self._refuse(command, None, "unknown_credential")
             if not user.is_active:
                 await self._record_failure(command, user.id, "account_disabled")
                 self._metrics.login(LoginOutcome.ACCOUNT_DISABLED)
                 raise AccountDisabled()
-            current.record_use(verified.sign_count, verified.backed_up, now)
-            await uow.passkeys.save(current)
+            if not await uow.passkeys.record_use(
+                passkey.id, verified.sign_count, verified.backed_up, now
+            ):
+                # Deleted, or another sign-in stored a counter at least as high meanwhile.
+                current = await uow.passkeys.get(passkey.id)
+                if current is None:
+                    await self._refuse(command, None, "unknown_credential")
+                await self._refuse(
+                    command,
+                    passkey.user_id,
+                    "sign_count_regressed",
+                    counter_regression=(passkey.id, current.sign_count, verified.sign_count),
+                )
             await uow.sessions.add(session)
             await uow.audit.record(
                 self._audit.event(
@@ -114,7 +124,7 @@ class SignInWithPasskey:
                     actor_id=user.id,
                     session_id=str(session.id),
                     amr=[method.value for method in PASSKEY],
-                    passkey_id=str(current.id),
+                    passkey_id=str(passkey.id),
                 )
             )
             await uow.commit()
