@@ -32,8 +32,11 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# Two processes, one per core: most of the suite's time is spent waiting on servers, databases
+# and a browser, which overlap well. Whole files go to one process, so a module's server or
+# browser is started once.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
