@@ -61,8 +61,7 @@ class CompleteMfaLogin:
                 raise InvalidMfaToken()
             failures = await uow.login_failures.get(challenge.throttle_key)
             factor = await uow.totp.get(challenge.user_id)
-        if self._throttle.is_throttled(failures, now):
-            assert failures is not None  # is_throttled is never true without a record
+        if failures is not None and self._throttle.is_throttled(failures, now):
             self._metrics.login(LoginOutcome.THROTTLED)
             raise TooManyRequests(self._throttle.retry_after_seconds(failures, now))
         if factor is None or not factor.is_enabled:

@@ -49,9 +49,7 @@ class StartTotpSetup:
         await prove_current_password(self._hasher, command.principal, command.current_password)
         secret = self._authenticator.new_secret()
         async with self._uow() as uow:
-            current = await uow.totp.get(user.id)
-            if current is not None and current.is_enabled:
-                raise MfaAlreadyEnabled()
+            # Refuses, in the same statement, an account whose TOTP came on since it was read.
             await uow.totp.put_pending(
                 TotpFactor(user_id=user.id, secret=secret, created_at=self._clock.now())
             )

@@ -4,6 +4,7 @@ itself at the fake clock's time, as an authenticator app would compute them."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pyotp
@@ -485,3 +486,18 @@ async def test_only_an_admin_resets_someone_s_second_factor(
         await reset_mfa.execute(ResetMfaCommand(accounts.signed_in(mallory), eve.id))
 
     assert store.users[eve.id].mfa_enabled is True
+
+
+async def test_a_set_up_started_by_a_request_that_authenticated_before_totp_came_on_is_refused(
+    mfa: SecondFactor, accounts: Accounts, store: InMemoryStore
+) -> None:
+    eve = await accounts.user(EMAIL)
+    as_authenticated = replace(eve)  # read before TOTP came on
+    secret, _ = await mfa.enrolled(eve)
+
+    with pytest.raises(MfaAlreadyEnabled):
+        await mfa.start.execute(
+            StartTotpSetupCommand(accounts.signed_in(as_authenticated), PASSWORD)
+        )
+
+    assert store.totp_factors[eve.id].secret == secret
