@@ -10,7 +10,7 @@ from application.ports.system import IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes
 from domain.auth_method import AuthMethods
-from domain.session import Session
+from domain.session import Session, SessionKind
 
 
 def new_session(
@@ -20,7 +20,10 @@ def new_session(
     caller: Caller,
     amr: AuthMethods,
     now: datetime,
+    kind: SessionKind = SessionKind.API,
 ) -> tuple[Session, str]:
+    """A session and its secret: the refresh token of an API client, or the cookie of a
+    browser."""
     refresh_token = new_secret_token()
     session = Session(
         id=ids.new_id(),
@@ -32,5 +35,6 @@ def new_session(
         user_agent=caller.user_agent,
         ip=caller.ip,
         amr=amr,
+        kind=kind,
     )
     return session, refresh_token

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from domain.auth_method import PASSWORD_ONLY, AuthMethods
+
+
+class SessionKind(StrEnum):
+    """Who holds the session's secret. An API client holds a refresh token it trades for access
+    tokens; a browser holds it in a cookie that only the pages accept, and never trades it."""
+
+    API = "api"
+    BROWSER = "browser"
 
 
 @dataclass(slots=True)
@@ -21,6 +30,7 @@ class Session:
     ip: str | None
     revoked_at: datetime | None = None
     amr: AuthMethods = PASSWORD_ONLY  # how the session was opened; every token of it says so
+    kind: SessionKind = SessionKind.API
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at

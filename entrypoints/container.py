@@ -43,6 +43,7 @@ from application.use_cases.admin.list_users import ListUsers
 from application.use_cases.admin.reset_mfa import ResetMfa
 from application.use_cases.admin.update_user import UpdateUser
 from application.use_cases.authenticate import Authenticate
+from application.use_cases.authenticate_browser import AuthenticateBrowser
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.delete_account import DeleteAccount
@@ -162,7 +163,7 @@ class Container(containers.DeclarativeContainer):
         PyWebAuthnCeremonies,
         rp_id=settings.provided.resolved_webauthn_rp_id,
         rp_name=settings.provided.webauthn_rp_name,
-        origin=settings.provided.webauthn_origin,
+        origin=settings.provided.public_origin,
     )
 
     mailer = providers.Selector(
@@ -335,6 +336,9 @@ class Container(containers.DeclarativeContainer):
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
     authenticate = providers.Singleton(
         Authenticate, authenticated_users=authenticated_users, tokens=access_tokens, clock=clock
+    )
+    authenticate_browser = providers.Singleton(
+        AuthenticateBrowser, uow=unit_of_work.provider, clock=clock
     )
     update_profile = providers.Singleton(
         UpdateProfile,

@@ -124,10 +124,15 @@ class Settings(BaseSettings):
         return self.webauthn_rp_id or (urlsplit(self.public_url).hostname or "localhost")
 
     @property
-    def webauthn_origin(self) -> str:
-        """The origin of public_url, the one origin a passkey ceremony may come from."""
+    def public_origin(self) -> str:
+        """The origin of public_url: the one origin a passkey ceremony or a page's form may
+        come from."""
         parts = urlsplit(self.public_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def public_url_is_https(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @field_validator("public_url")
     @classmethod

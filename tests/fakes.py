@@ -58,7 +58,7 @@ from domain.passkey import (
 )
 from domain.role import Role
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
-from domain.session import Session
+from domain.session import Session, SessionKind
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
@@ -335,7 +335,11 @@ class InMemorySessionRepository:
         self, presented_hash: str, new_hash: str, now: datetime
     ) -> Session | None:
         found = await self._sessions.lock_where(
-            lambda s: s.refresh_token_hash == presented_hash and s.is_usable(now)
+            lambda s: (
+                s.refresh_token_hash == presented_hash
+                and s.kind is SessionKind.API
+                and s.is_usable(now)
+            )
         )
         if not found:
             return None
@@ -344,6 +348,14 @@ class InMemorySessionRepository:
         await self._sessions.put(session.id, session)
         await self._rotated.put(presented_hash, session.id)
         return copy.deepcopy(session)
+
+    async def find_usable_by_token(
+        self, token_hash: str, kind: SessionKind, now: datetime
+    ) -> Session | None:
+        for session in self._sessions.rows():
+            if session.refresh_token_hash == token_hash and session.kind is kind:
+                return copy.deepcopy(session) if session.is_usable(now) else None
+        return None
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
         session_id = self._rotated.get(token_hash)

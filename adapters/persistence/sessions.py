@@ -10,7 +10,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.persistence.tables import rotated_refresh_tokens, sessions
-from domain.session import Session
+from domain.session import Session, SessionKind
 from domain.session_scope import SessionScope
 
 
@@ -26,6 +26,7 @@ def session_from_row(row: Row[Any]) -> Session:
         ip=row.ip,
         revoked_at=row.revoked_at,
         amr=row.amr,
+        kind=SessionKind(row.kind),
     )
 
 
@@ -59,6 +60,7 @@ class SqlAlchemySessionRepository:
             update(sessions)
             .where(
                 sessions.c.refresh_token_hash == presented_hash,
+                sessions.c.kind == SessionKind.API,
                 sessions.c.revoked_at.is_(None),
                 sessions.c.expires_at > now,
             )
@@ -74,6 +76,18 @@ class SqlAlchemySessionRepository:
             )
         )
         return session_from_row(row)
+
+    async def find_usable_by_token(
+        self, token_hash: str, kind: SessionKind, now: datetime
+    ) -> Session | None:
+        statement = select(sessions).where(
+            sessions.c.refresh_token_hash == token_hash,
+            sessions.c.kind == kind,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        row = (await self._connection.execute(statement)).first()
+        return session_from_row(row) if row else None
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
         statement = (

@@ -117,6 +117,7 @@ sessions = Table(
     Column("user_agent", String(512), nullable=True),
     Column("ip", String(45), nullable=True),
     Column("amr", AuthMethodList, nullable=False, server_default="pwd"),
+    Column("kind", String(16), nullable=False, server_default="api"),
     Index(None, "user_id"),
 )
 

@@ -18,7 +18,7 @@ from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.passkey import ChallengePurpose, Passkey, WebAuthnChallenge
 from domain.role import Role
 from domain.second_factor import MfaChallenge, RecoveryCode, TotpFactor
-from domain.session import Session
+from domain.session import Session, SessionKind
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.user import User
@@ -75,8 +75,14 @@ class SessionRepository(Protocol):
     async def rotate_refresh_token(
         self, presented_hash: str, new_hash: str, now: datetime
     ) -> Session | None:
-        """Atomically swap the refresh token of the usable session holding `presented_hash`
-        (remembering the old hash as rotated); None when no usable session holds it."""
+        """Atomically swap the refresh token of the usable API session holding
+        `presented_hash` (remembering the old hash as rotated); None when no usable API session
+        holds it. A browser session's secret is never traded."""
+
+    async def find_usable_by_token(
+        self, token_hash: str, kind: SessionKind, now: datetime
+    ) -> Session | None:
+        """The usable session of this kind whose secret hashes to `token_hash`."""
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
         """The session a refresh token belonged to before it was rotated away."""

@@ -25,6 +25,7 @@ from domain.email import Email
 from domain.errors import InvalidEmail
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.second_factor import DEFAULT_MFA_TOKEN_LIFETIME, MfaChallenge
+from domain.session import SessionKind
 from domain.user import User
 
 
@@ -33,6 +34,7 @@ class LogInCommand:
     email: str
     password: str
     caller: Caller = NO_CALLER
+    session_kind: SessionKind = SessionKind.API
 
 
 class LogIn:
@@ -124,7 +126,13 @@ class LogIn:
         someone who knows the password fresh guesses at the code with every login."""
         now = self._clock.now()
         session, refresh_token = new_session(
-            self._ids, self._lifetimes, verified.id, command.caller, PASSWORD_ONLY, now
+            self._ids,
+            self._lifetimes,
+            verified.id,
+            command.caller,
+            PASSWORD_ONLY,
+            now,
+            command.session_kind,
         )
         async with self._uow() as uow:
             # The account may have changed while the password was being checked.

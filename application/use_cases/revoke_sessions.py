@@ -15,10 +15,11 @@ from domain.session_scope import SessionScope
 @dataclass(frozen=True, slots=True)
 class RevokeSessionsCommand:
     """Logout ends the session making the request; `everywhere` ends every session of the
-    account, that one included."""
+    account, that one included; `others` every session but that one."""
 
     principal: Principal
     everywhere: bool = False
+    others: bool = False
     caller: Caller = NO_CALLER
 
 
@@ -30,7 +31,8 @@ class RevokeOwnSessionCommand:
 
 
 class RevokeSessions:
-    """End the caller's sessions: logout (the current one), "log out everywhere"."""
+    """End the caller's sessions: logout (the current one), "log out everywhere", "sign out
+    my other devices"."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
         self._uow = uow
@@ -41,6 +43,8 @@ class RevokeSessions:
         user_id = command.principal.user.id
         if command.everywhere:
             scope = SessionScope.everything(user_id)
+        elif command.others:
+            scope = SessionScope.others(user_id, command.principal.session_id)
         else:
             scope = SessionScope.one(user_id, command.principal.session_id)
         return await _revoke(self._uow, self._clock, self._audit, scope, command.caller)

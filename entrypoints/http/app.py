@@ -20,13 +20,14 @@ from entrypoints.http.middleware import (
     RequestContextMiddleware,
 )
 from entrypoints.http.openapi import install_problem_openapi
+from entrypoints.http.pages import account, email_links, sign_in
+from entrypoints.http.pages.errors import install_page_error_handlers
 from entrypoints.http.routers import (
     admin,
     auth,
     health,
     me,
     mfa,
-    pages,
     passkeys,
     recovery,
     sessions,
@@ -66,11 +67,14 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.metrics = Metrics(container.metrics_registry())
     install_error_handlers(app)
+    install_page_error_handlers(app)
     # Routes are matched in order, one by one, and matching is much of what a light request
     # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
     # /users/{id}.
-    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin, pages):
+    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin):
         app.include_router(module.router)
+    for page_module in (sign_in, account, email_links):
+        app.include_router(page_module.router)
     app.include_router(mfa.login_router)
     app.include_router(passkeys.login_router)
     app.include_router(metrics_router)

@@ -35,6 +35,7 @@ from application.errors import (
     TooManyRequests,
 )
 from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
+from entrypoints.http.pages.rendering import error_page, wants_a_page
 from entrypoints.http.problems import problem_response
 
 RETRY_AFTER_SECONDS = "5"
@@ -121,8 +122,7 @@ HTTP_STATUS_DETAILS = {
 }
 
 
-# Starlette calls every exception handler with the request, whether it needs it or not.
-async def _application_error(_request: Request, error: Exception) -> Response:
+async def _application_error(request: Request, error: Exception) -> Response:
     spec = next(spec for kind, spec in ERRORS.items() if isinstance(error, kind))
     errors = None
     if spec.status == 422:
@@ -130,6 +130,8 @@ async def _application_error(_request: Request, error: Exception) -> Response:
     headers = dict(spec.headers)
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    if wants_a_page(request):
+        return error_page(request, spec.status, _sentence(str(error)), headers)
     extra = None
     if isinstance(error, MfaRequired):
         extra = {"mfa_token": error.mfa_token, "methods": list(error.methods)}
@@ -149,6 +151,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    if wants_a_page(request):
+        return error_page(request, error.status_code, _sentence(detail), headers)
     return problem_response(error.status_code, code, detail, headers=headers)
 
 
@@ -176,14 +180,20 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-async def _validation_error(_request: Request, error: Exception) -> Response:
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
+    if wants_a_page(request):
+        return error_page(request, 422, "the request is not valid")
     # Never echo the submitted values (a password could be among them): only where and why.
     errors = [
         {"loc": list(item["loc"]), "message": item["msg"], "type": item["type"]}
         for item in error.errors()
     ]
     return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+
+
+def _sentence(detail: str) -> str:
+    return detail[:1].upper() + detail[1:] + "."
 
 
 def install_error_handlers(app: FastAPI) -> None:

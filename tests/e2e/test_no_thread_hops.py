@@ -11,9 +11,22 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from entrypoints.http.metrics import router as metrics_router
-from entrypoints.http.routers import admin, auth, health, me, pages, recovery, sessions
+from entrypoints.http.pages import account, email_links, sign_in
+from entrypoints.http.routers import admin, auth, health, me, mfa, passkeys, recovery, sessions
 
-ROUTERS = [auth, recovery, me, sessions, admin, health, pages]
+ROUTERS = [
+    auth,
+    recovery,
+    me,
+    sessions,
+    admin,
+    health,
+    mfa,
+    passkeys,
+    email_links,
+    sign_in,
+    account,
+]
 
 
 def dependencies(dependant: Dependant) -> Iterator[object]:

@@ -15,6 +15,7 @@ from domain.auth_method import (
     PASSWORD_ONLY,
     AuthMethods,
 )
+from domain.session import SessionKind
 from domain.session_scope import SessionScope
 from tests.integration.builders import NOW, a_session, a_signing_key, a_user
 from tests.integration.conftest import Persist, UowFactory
@@ -76,6 +77,40 @@ async def test_rotation_refuses_revoked_and_expired_sessions(
                 is None
             )
             assert await uow.sessions.find_by_rotated_token(session.refresh_token_hash) is None
+
+
+async def test_a_browser_session_is_found_by_its_secret_and_never_rotated(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    user = a_user()
+    browser = a_session(user, kind=SessionKind.BROWSER)
+    api = a_session(user)
+    ended = a_session(user, kind=SessionKind.BROWSER, revoked_at=NOW - timedelta(minutes=1))
+    expired = a_session(user, kind=SessionKind.BROWSER, expires_at=NOW)
+    await persist(user, browser, api, ended, expired)
+    async with uow_factory() as uow:
+        found = await uow.sessions.find_usable_by_token(
+            browser.refresh_token_hash, SessionKind.BROWSER, NOW
+        )
+        assert found == browser
+        assert found is not None
+        assert found.kind is SessionKind.BROWSER
+        for other in (api, ended, expired):
+            assert (
+                await uow.sessions.find_usable_by_token(
+                    other.refresh_token_hash, SessionKind.BROWSER, NOW
+                )
+                is None
+            )
+        assert (
+            await uow.sessions.find_usable_by_token(api.refresh_token_hash, SessionKind.API, NOW)
+            == api
+        )
+        assert (
+            await uow.sessions.rotate_refresh_token(browser.refresh_token_hash, "b" * 64, NOW)
+            is None
+        )
+        assert await uow.sessions.find_by_rotated_token(browser.refresh_token_hash) is None
 
 
 async def test_of_many_concurrent_rotations_of_one_token_exactly_one_wins(

@@ -17,6 +17,7 @@ from application.use_cases.passkeys.common import user_handle
 from domain.audit_event import AuditEventType
 from domain.auth_method import PASSKEY
 from domain.passkey import ChallengePurpose, sign_count_is_acceptable
+from domain.session import SessionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class SignInWithPasskeyCommand:
     challenge_id: UUID
     credential: dict[str, Any]
     caller: Caller = NO_CALLER
+    session_kind: SessionKind = SessionKind.API
 
 
 class SignInWithPasskey:
@@ -92,7 +94,13 @@ class SignInWithPasskey:
                 counter_regression=(passkey.id, passkey.sign_count, verified.sign_count),
             )
         session, refresh_token = new_session(
-            self._ids, self._lifetimes, passkey.user_id, command.caller, PASSKEY, now
+            self._ids,
+            self._lifetimes,
+            passkey.user_id,
+            command.caller,
+            PASSKEY,
+            now,
+            command.session_kind,
         )
         async with self._uow() as uow:
             user = await uow.users.get(passkey.user_id)

@@ -17,6 +17,7 @@ from domain.audit_event import AuditEventType
 from domain.auth_method import AuthMethod
 from domain.login_throttle import LoginThrottlePolicy
 from domain.second_factor import MfaChallenge
+from domain.session import SessionKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class CompleteMfaLoginCommand:
     mfa_token: str
     proof: SecondFactorProof
     caller: Caller = NO_CALLER
+    session_kind: SessionKind = SessionKind.API
 
 
 class CompleteMfaLogin:
@@ -84,7 +86,13 @@ class CompleteMfaLogin:
                 self._metrics.login(LoginOutcome.ACCOUNT_DISABLED)
                 raise AccountDisabled()
             session, refresh_token = new_session(
-                self._ids, self._lifetimes, user.id, command.caller, methods, now
+                self._ids,
+                self._lifetimes,
+                user.id,
+                command.caller,
+                methods,
+                now,
+                command.session_kind,
             )
             await uow.sessions.add(session)
             await uow.login_failures.clear(challenge.throttle_key)

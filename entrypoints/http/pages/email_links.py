@@ -1,15 +1,13 @@
-"""The pages the emails link to. Server-rendered, no JavaScript: a GET only shows a form,
+"""The pages the emails link to. Server-rendered, no script: a GET only shows a form,
 and only the form's POST spends the token, so a link scanner that follows links confirms,
 resets or accepts nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from application.caller import Caller
 from application.errors import EmailAlreadyRegistered, InvalidOrExpiredToken
@@ -25,53 +23,27 @@ from domain.errors import InvalidDisplayName, WeakPassword
 from domain.user import MAX_NAME_LENGTH
 from entrypoints.http.dependencies import rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
+from entrypoints.http.pages.rendering import HTML, outcome, page
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT, MAX_TOKEN_INPUT
 
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(tags=["pages"])
 
-# Nothing but this origin's stylesheet and forms; no script at all.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-}
 BROKEN_LINK = "This link is invalid, was already used, or has expired. Please ask for a new one."
 # No length limit on the query: a mangled link must get the page that says it is broken, not
 # a JSON validation error in the browser (the server's header limit bounds the query anyway).
 TokenQuery = Annotated[str | None, Query()]
 TokenField = Annotated[str, Form(min_length=1, max_length=MAX_TOKEN_INPUT)]
-HTML: dict[str, Any] = {"content": {"text/html": {}}}
 
 
 def _plausible(token: str | None) -> bool:
     return token is not None and 0 < len(token) <= MAX_TOKEN_INPUT
 
 
-def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, template, context, status_code=status, headers=PAGE_HEADERS
-    )
-
-
-def _outcome(request: Request, title: str, message: str, *, success: bool) -> HTMLResponse:
-    return _page(
-        request,
-        "outcome.html",
-        200 if success else 400,
-        title=title,
-        message=message,
-        success=success,
-    )
-
-
 @router.get("/reset-password", response_class=HTMLResponse, responses={400: HTML})
 async def reset_password_page(request: Request, token: TokenQuery = None) -> HTMLResponse:
     if not _plausible(token):
-        return _outcome(request, "Reset your password", BROKEN_LINK, success=False)
-    return _page(request, "reset_password.html", title="Choose a new password", token=token)
+        return outcome(request, "Reset your password", BROKEN_LINK, success=False)
+    return page(request, "reset_password.html", title="Choose a new password", token=token)
 
 
 @router.post(
@@ -92,9 +64,9 @@ async def reset_password_form(
             ResetPasswordCommand(token=token, new_password=new_password, caller=caller)
         )
     except InvalidOrExpiredToken:
-        return _outcome(request, "Reset your password", BROKEN_LINK, success=False)
+        return outcome(request, "Reset your password", BROKEN_LINK, success=False)
     except WeakPassword as weak:
-        return _page(
+        return page(
             request,
             "reset_password.html",
             422,
@@ -102,7 +74,7 @@ async def reset_password_form(
             token=token,
             error=f"That password {weak}. Please choose another.",
         )
-    return _outcome(
+    return outcome(
         request,
         "Password changed",
         "Your password has been changed, and every device was logged out. "
@@ -114,8 +86,8 @@ async def reset_password_form(
 @router.get("/verify-email", response_class=HTMLResponse, responses={400: HTML})
 async def verify_email_page(request: Request, token: TokenQuery = None) -> HTMLResponse:
     if not _plausible(token):
-        return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
-    return _page(request, "verify_email.html", title="Confirm your email address", token=token)
+        return outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
+    return page(request, "verify_email.html", title="Confirm your email address", token=token)
 
 
 @router.post(
@@ -133,8 +105,8 @@ async def verify_email_form(
     try:
         await verify.execute(VerifyEmailCommand(token=token, caller=caller))
     except InvalidOrExpiredToken:
-        return _outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
-    return _outcome(
+        return outcome(request, "Confirm your email address", BROKEN_LINK, success=False)
+    return outcome(
         request, "Email confirmed", "Thank you: your email address is confirmed.", success=True
     )
 
@@ -167,7 +139,7 @@ def _invitation_form(
     first field that is wrong, else in the first one to fill in."""
     errors = errors or {}
     focus = next(iter(errors), "password" if name else "name")
-    return _page(
+    return page(
         request,
         "accept_invitation.html",
         status,
@@ -188,11 +160,11 @@ async def accept_invitation_page(
 ) -> HTMLResponse:
     """The page the invitation email links to. Showing it only reads the invitation."""
     if token is None or not _plausible(token):
-        return _outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
+        return outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
     try:
         invitation = await open_invitation.execute(OpenInvitationQuery(token=token))
     except InvalidOrExpiredToken:
-        return _outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
+        return outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
     return _invitation_form(request, token, invitation, name=invitation.name)
 
 
@@ -215,7 +187,7 @@ async def accept_invitation_form(
     try:
         invitation = await open_invitation.execute(OpenInvitationQuery(token=token))
     except InvalidOrExpiredToken:
-        return _outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
+        return outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
     # A cleared field is no name, as the API's null is.
     chosen_name = name if name.strip() else None
 
@@ -231,9 +203,9 @@ async def accept_invitation_form(
             AcceptInvitationCommand(token=token, password=password, name=chosen_name, caller=caller)
         )
     except InvalidOrExpiredToken:
-        return _outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
+        return outcome(request, INVITATION_TITLE, BROKEN_INVITATION, success=False)
     except EmailAlreadyRegistered:
-        return _page(
+        return page(
             request,
             "outcome.html",
             409,
@@ -245,7 +217,7 @@ async def accept_invitation_form(
         return refused("password", f"That password {weak}. Please choose another.")
     except InvalidDisplayName as bad:
         return refused("name", f"That name {bad}.")
-    return _outcome(
+    return outcome(
         request,
         "Your account is ready",
         f"Welcome! Your account for {user.email.value} is ready and its email address is "

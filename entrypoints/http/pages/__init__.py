@@ -1,0 +1,1 @@
+"""Server-rendered pages: the ones emails link to, sign-in and sign-up, and the account console."""

@@ -1,0 +1,1 @@
+// The passkey buttons of the sign-in page and the account console.
