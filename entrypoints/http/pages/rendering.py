@@ -9,7 +9,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from entrypoints.http.pages.devices import device_name
+
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+templates.env.filters["device_name"] = device_name
 
 # This origin's stylesheet, images and forms; nothing inline, nothing from elsewhere, and no
 # script but on the pages that have passkey buttons, which run this origin's one script.
