@@ -30,6 +30,7 @@ from application.use_cases.passkeys.sign_in_with_passkey import (
     SignInWithPasskey,
     SignInWithPasskeyCommand,
 )
+from domain.session import SessionKind
 from tests.fakes import (
     FakeAccessTokens,
     FakePasswordHasher,
@@ -97,10 +98,15 @@ class Passkeys:
         return await self.begin_sign_in.execute(BeginPasskeySignInCommand())
 
     async def sign_in(
-        self, authenticator: SoftwareAuthenticator, *, origin: str = ORIGIN, **knobs: Any
+        self,
+        authenticator: SoftwareAuthenticator,
+        *,
+        origin: str = ORIGIN,
+        session_kind: SessionKind = SessionKind.API,
+        **knobs: Any,
     ) -> TokenPair:
         ceremony = await self.request_options()
         credential = authenticator.authenticate(ceremony.public_key, origin, **knobs)
         return await self.sign_in_with.execute(
-            SignInWithPasskeyCommand(ceremony.challenge_id, credential)
+            SignInWithPasskeyCommand(ceremony.challenge_id, credential, session_kind=session_kind)
         )

@@ -23,6 +23,7 @@ from application.use_cases.second_factor.start_totp_setup import (
     StartTotpSetup,
     StartTotpSetupCommand,
 )
+from domain.session import SessionKind
 from domain.user import User
 from tests.fakes import FixedClock
 from tests.unit.builders import PASSWORD, Accounts
@@ -66,11 +67,20 @@ class SecondFactor:
             await self.log_in.execute(LogInCommand(email, password))
         return required.value.mfa_token
 
-    async def second_step(self, token: str, *, code: str = "", recovery_code: str = "") -> str:
+    async def second_step(
+        self,
+        token: str,
+        *,
+        code: str = "",
+        recovery_code: str = "",
+        session_kind: SessionKind = SessionKind.API,
+    ) -> str:
+        """The second step; the access token of the session it opens."""
         proof = (
             SecondFactorProof(recovery_code=recovery_code)
             if recovery_code
             else SecondFactorProof(totp_code=code)
         )
-        pair = await self.complete.execute(CompleteMfaLoginCommand(token, proof))
+        command = CompleteMfaLoginCommand(token, proof, session_kind=session_kind)
+        pair = await self.complete.execute(command)
         return pair.access_token
