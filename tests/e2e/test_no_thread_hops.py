@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from entrypoints.http.metrics import router as metrics_router
-from entrypoints.http.pages import account, email_links, sign_in
+from entrypoints.http.pages import account, account_passkeys, email_links, sign_in
 from entrypoints.http.routers import admin, auth, health, me, mfa, passkeys, recovery, sessions
 
 ROUTERS = [
@@ -26,6 +26,7 @@ ROUTERS = [
     email_links,
     sign_in,
     account,
+    account_passkeys,
 ]
 
 

@@ -52,6 +52,10 @@ NOTICES = {
     "email": "Your email address is changed. We sent a link to confirm it.",
     "session-ended": "That session is signed out.",
     "others-ended": "Every other session is signed out.",
+    "passkey-added": "Your passkey is added. You can sign in with it from now on.",
+    "passkey-renamed": "Your passkey is renamed.",
+    "passkey-removed": "That passkey is removed: it no longer signs in to your account.",
+    "passkey-gone": "That passkey is no longer on your account.",
 }
 SectionErrors = dict[str, str]
 
