@@ -23,14 +23,27 @@ def _database_url() -> str:
 
 
 def _run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration rebuilds a table by copying it and dropping the old one; with
+        # foreign keys enforced, the drop would delete (ON DELETE CASCADE) every row of the
+        # tables that refer to it. Off for the migration, checked once it is done. (The pragma
+        # is only heard outside a transaction: before any statement that begins one.)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # so that Alembic begins (and commits) its own transaction
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        render_as_batch=sqlite,  # SQLite cannot ALTER much
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+            raise RuntimeError("the migration left rows whose foreign keys point nowhere")
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 async def _run_async_migrations() -> None:

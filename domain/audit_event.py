@@ -36,6 +36,10 @@ class AuditEventType(StrEnum):
     PASSKEY_COUNTER_REGRESSED = "passkey.counter_regressed"
     INVITATION_CREATED = "invitation.created"
     INVITATION_ACCEPTED = "invitation.accepted"
+    OAUTH_CLIENT_REGISTERED = "oauth_client.registered"
+    OAUTH_CLIENT_CHANGED = "oauth_client.changed"
+    OAUTH_CLIENT_DELETED = "oauth_client.deleted"
+    OAUTH_CLIENT_SECRET_RENEWED = "oauth_client.secret_renewed"
 
 
 @dataclass(frozen=True, slots=True)

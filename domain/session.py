@@ -12,10 +12,12 @@ from domain.auth_method import PASSWORD_ONLY, AuthMethods
 
 class SessionKind(StrEnum):
     """Who holds the session's secret. An API client holds a refresh token it trades for access
-    tokens; a browser holds it in a cookie that only the pages accept, and never trades it."""
+    tokens; a browser holds it in a cookie that only the pages accept, and never trades it; a
+    registered OAuth client holds the tokens the token endpoint issued it for the account."""
 
     API = "api"
     BROWSER = "browser"
+    OAUTH = "oauth"
 
 
 @dataclass(slots=True)
@@ -31,6 +33,7 @@ class Session:
     revoked_at: datetime | None = None
     amr: AuthMethods = PASSWORD_ONLY  # how the session was opened; every token of it says so
     kind: SessionKind = SessionKind.API
+    client_id: str | None = None  # the OAuth client it was issued to; it ends with the client
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at

@@ -30,6 +30,7 @@ TABLES = (
     "sessions",
     "users",
     "signing_keys",
+    "oauth_clients",
 )
 
 

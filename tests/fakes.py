@@ -33,6 +33,7 @@ from application.ports.persistence import (
     InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
+    OAuthClientRepository,
     OneTimeTokenRepository,
     Outbox,
     PasskeyRepository,
@@ -49,6 +50,7 @@ from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
+from domain.oauth_client import OAuthClient
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.passkey import (
     ChallengePurpose,
@@ -86,6 +88,7 @@ class InMemoryStore:
     mfa_challenges: dict[UUID, MfaChallenge] = field(default_factory=dict)
     passkeys: dict[UUID, Passkey] = field(default_factory=dict)
     webauthn_challenges: dict[UUID, WebAuthnChallenge] = field(default_factory=dict)
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
 
 
 RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
@@ -114,6 +117,7 @@ class Transaction:
         self.mfa_challenges = Table("mfa_challenges", store.mfa_challenges, self)
         self.passkeys = Table("passkeys", store.passkeys, self)
         self.webauthn_challenges = Table("webauthn_challenges", store.webauthn_challenges, self)
+        self.oauth_clients = Table("oauth_clients", store.oauth_clients, self)
         self._tables: list[Table[Any, Any]] = [
             self.users,
             self.sessions,
@@ -130,6 +134,7 @@ class Transaction:
             self.mfa_challenges,
             self.passkeys,
             self.webauthn_challenges,
+            self.oauth_clients,
         ]
 
     async def lock(self, key: tuple[str, Hashable]) -> None:
@@ -769,6 +774,42 @@ class InMemoryWebAuthnChallengeRepository:
         return len(doomed)
 
 
+class InMemoryOAuthClientRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._clients = transaction.oauth_clients
+
+    async def add(self, client: OAuthClient) -> None:
+        if await self._clients.locked(client.client_id) is not None:
+            raise ValueError("duplicate client id")
+        await self._clients.put(client.client_id, copy.deepcopy(client))
+
+    async def get(self, client_id: str) -> OAuthClient | None:
+        return copy.deepcopy(self._clients.get(client_id))
+
+    async def save(self, client: OAuthClient) -> None:
+        stored = await self._clients.locked(client.client_id)
+        if stored is not None:
+            await self._clients.put(
+                client.client_id,
+                replace(
+                    copy.deepcopy(client),
+                    type=stored.type,
+                    created_at=stored.created_at,
+                ),
+            )
+
+    async def delete(self, client_id: str) -> None:
+        await self._clients.delete(client_id)
+        # As the foreign key's ON DELETE CASCADE does.
+        doomed = {s.id for s in self._transaction.sessions.rows() if s.client_id == client_id}
+        await _delete_sessions(self._transaction, doomed)
+
+    async def list(self) -> list[OAuthClient]:
+        found = sorted(self._clients.rows(), key=lambda c: (c.created_at, c.client_id))
+        return [copy.deepcopy(client) for client in found]
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -809,6 +850,7 @@ class FakeUnitOfWork:
     mfa_challenges: MfaChallengeRepository
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
+    oauth_clients: OAuthClientRepository
 
     def __init__(
         self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
@@ -834,6 +876,7 @@ class FakeUnitOfWork:
         self.mfa_challenges = InMemoryMfaChallengeRepository(transaction)
         self.passkeys = InMemoryPasskeyRepository(transaction)
         self.webauthn_challenges = InMemoryWebAuthnChallengeRepository(transaction)
+        self.oauth_clients = InMemoryOAuthClientRepository(transaction)
         return self
 
     async def __aexit__(

@@ -27,6 +27,7 @@ def session_from_row(row: Row[Any]) -> Session:
         revoked_at=row.revoked_at,
         amr=row.amr,
         kind=SessionKind(row.kind),
+        client_id=row.client_id,
     )
 
 

@@ -118,7 +118,15 @@ sessions = Table(
     Column("ip", String(45), nullable=True),
     Column("amr", AuthMethodList, nullable=False, server_default="pwd"),
     Column("kind", String(16), nullable=False, server_default="api"),
+    # The OAuth client a session was issued to: deleting the client ends its sessions.
+    Column(
+        "client_id",
+        String(64),
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        nullable=True,
+    ),
     Index(None, "user_id"),
+    Index(None, "client_id"),
 )
 
 # Every refresh token a session has traded away: presenting one again is a replay.
@@ -292,4 +300,21 @@ webauthn_challenges = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("spent_at", UtcDateTime, nullable=True),
     Index(None, "expires_at"),
+)
+
+# Applications registered to sign people in (OpenID Connect relying parties). The URIs are JSON
+# lists, read and compared whole: a redirect URI must match one of them exactly, as a string.
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("post_logout_redirect_uris", JSON, nullable=False),
+    Column("first_party", Boolean, nullable=False),
+    Column("id_token_signed_response_alg", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -11,6 +11,7 @@ from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
 from adapters.persistence.invitations import SqlAlchemyInvitationRepository
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
+from adapters.persistence.oauth_clients import SqlAlchemyOAuthClientRepository
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
 from adapters.persistence.passkeys import (
@@ -31,6 +32,7 @@ from application.ports.persistence import (
     InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
+    OAuthClientRepository,
     OneTimeTokenRepository,
     Outbox,
     PasskeyRepository,
@@ -63,6 +65,7 @@ class SqlAlchemyUnitOfWork:
     mfa_challenges: MfaChallengeRepository
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
+    oauth_clients: OAuthClientRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -84,6 +87,7 @@ class SqlAlchemyUnitOfWork:
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(connection)
         self.passkeys = SqlAlchemyPasskeyRepository(connection)
         self.webauthn_challenges = SqlAlchemyWebAuthnChallengeRepository(connection)
+        self.oauth_clients = SqlAlchemyOAuthClientRepository(connection)
         return self
 
     async def __aexit__(

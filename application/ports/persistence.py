@@ -14,6 +14,7 @@ from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
+from domain.oauth_client import OAuthClient
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.passkey import ChallengePurpose, Passkey, WebAuthnChallenge
 from domain.role import Role
@@ -268,6 +269,22 @@ class WebAuthnChallengeRepository(Protocol):
     async def prune(self, *, expired_before: datetime) -> int: ...
 
 
+class OAuthClientRepository(Protocol):
+    async def add(self, client: OAuthClient) -> None: ...
+
+    async def get(self, client_id: str) -> OAuthClient | None: ...
+
+    async def save(self, client: OAuthClient) -> None:
+        """Write back what may change after registration: every field but the client id, the
+        type and the time of registration."""
+
+    async def delete(self, client_id: str) -> None:
+        """Remove the client and, with it, every session issued to it."""
+
+    async def list(self) -> list[OAuthClient]:
+        """Every client, oldest first by (created_at, client_id)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -284,6 +301,7 @@ class UnitOfWork(Protocol):
     mfa_challenges: MfaChallengeRepository
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
+    oauth_clients: OAuthClientRepository
 
     async def __aenter__(self) -> Self: ...
 

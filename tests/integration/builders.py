@@ -12,6 +12,7 @@ from application.ports.mail import MailMessage
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.invitation import INVITATION_LIFETIME, Invitation
+from domain.oauth_client import ClientType, IdTokenAlgorithm, OAuthClient
 from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session
@@ -154,3 +155,21 @@ def an_audit_event(**overrides: Any) -> AuditEvent:
     }
     values.update(overrides)
     return AuditEvent(**values)
+
+
+def an_oauth_client(**overrides: Any) -> OAuthClient:
+    """A confidential client registered a day before NOW, with two redirect URIs."""
+    values: dict[str, Any] = {
+        "client_id": secrets.token_urlsafe(16),
+        "name": "Wiki — ✓",
+        "type": ClientType.CONFIDENTIAL,
+        "redirect_uris": ("https://wiki.example.com/callback", "http://127.0.0.1:8080/cb?x=1"),
+        "post_logout_redirect_uris": ("https://wiki.example.com/",),
+        "first_party": False,
+        "id_token_signed_response_alg": IdTokenAlgorithm.RS256,
+        "secret_hash": secrets.token_hex(32),
+        "created_at": NOW - timedelta(days=1),
+        "updated_at": NOW - timedelta(days=1),
+    }
+    values.update(overrides)
+    return OAuthClient(**values)

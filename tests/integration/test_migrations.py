@@ -192,3 +192,36 @@ async def test_migrating_sqlite_creates_the_databases_directory(tmp_path: Path) 
     await in_thread(upgrade_to_head, sqlite_url(path))
 
     assert path.is_file()
+
+
+async def test_upgrading_keeps_the_rows_of_tables_that_refer_to_a_rebuilt_one(
+    empty_database_url: str, inspect_database: InspectDatabase
+) -> None:
+    """SQLite changes a table's constraints by copying it into a new table and dropping the
+    old one; with foreign keys enforced, that drop would delete every row that refers to it
+    (here, the rotated refresh tokens of each session)."""
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "0009")
+
+    def insert_a_session_with_a_rotated_token(connection: Connection) -> None:
+        for statement in (
+            "INSERT INTO users (id, email, password_hash, role, is_active, is_verified,"
+            " created_at, updated_at) VALUES ('00000000000000000000000000000001',"
+            " 'ada@example.com', 'x', 'user', true, true, '2026-01-01', '2026-01-01')",
+            "INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,"
+            " expires_at) VALUES ('00000000000000000000000000000002',"
+            " '00000000000000000000000000000001', 'new', '2026-01-01', '2026-01-01', '2027-01-01')",
+            "INSERT INTO rotated_refresh_tokens (token_hash, session_id, rotated_at)"
+            " VALUES ('old', '00000000000000000000000000000002', '2026-01-01')",
+        ):
+            connection.exec_driver_sql(statement)
+        connection.commit()
+
+    await inspect_database(insert_a_session_with_a_rotated_token)
+    await in_thread(upgrade_to_head, empty_database_url)
+
+    def rotated_tokens(connection: Connection) -> list[str]:
+        rows = connection.exec_driver_sql("SELECT token_hash FROM rotated_refresh_tokens")
+        return [row[0] for row in rows]
+
+    assert await inspect_database(rotated_tokens) == ["old"]
