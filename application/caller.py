@@ -25,3 +25,11 @@ class Principal:
 
     user: User
     session_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Whoever runs the service, at its command line: no account, no role to check. `via`
+    names the tool, for the audit trail."""
+
+    via: str = "cli"

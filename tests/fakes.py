@@ -790,14 +790,22 @@ class InMemoryOAuthClientRepository:
     async def save(self, client: OAuthClient) -> None:
         stored = await self._clients.locked(client.client_id)
         if stored is not None:
-            await self._clients.put(
-                client.client_id,
-                replace(
-                    copy.deepcopy(client),
-                    type=stored.type,
-                    created_at=stored.created_at,
-                ),
+            edited = replace(
+                stored,
+                name=client.name,
+                redirect_uris=client.redirect_uris,
+                post_logout_redirect_uris=client.post_logout_redirect_uris,
+                first_party=client.first_party,
+                id_token_signed_response_alg=client.id_token_signed_response_alg,
+                updated_at=client.updated_at,
             )
+            await self._clients.put(client.client_id, edited)
+
+    async def save_secret(self, client: OAuthClient) -> None:
+        stored = await self._clients.locked(client.client_id)
+        if stored is not None:
+            renewed = replace(stored, secret_hash=client.secret_hash, updated_at=client.updated_at)
+            await self._clients.put(client.client_id, renewed)
 
     async def delete(self, client_id: str) -> None:
         await self._clients.delete(client_id)

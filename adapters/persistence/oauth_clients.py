@@ -22,8 +22,9 @@ class SqlAlchemyOAuthClientRepository:
             insert(oauth_clients).values(
                 client_id=client.client_id,
                 type=client.type.value,
+                secret_hash=client.secret_hash,
                 created_at=client.created_at,
-                **_changeable(client),
+                **_editable(client),
             )
         )
 
@@ -36,10 +37,11 @@ class SqlAlchemyOAuthClientRepository:
         return _client(row) if row else None
 
     async def save(self, client: OAuthClient) -> None:
-        await self._connection.execute(
-            update(oauth_clients)
-            .where(oauth_clients.c.client_id == client.client_id)
-            .values(**_changeable(client))
+        await self._update(client.client_id, **_editable(client))
+
+    async def save_secret(self, client: OAuthClient) -> None:
+        await self._update(
+            client.client_id, secret_hash=client.secret_hash, updated_at=client.updated_at
         )
 
     async def delete(self, client_id: str) -> None:
@@ -53,15 +55,19 @@ class SqlAlchemyOAuthClientRepository:
         )
         return [_client(row) for row in rows]
 
+    async def _update(self, client_id: str, **values: Any) -> None:
+        await self._connection.execute(
+            update(oauth_clients).where(oauth_clients.c.client_id == client_id).values(**values)
+        )
 
-def _changeable(client: OAuthClient) -> dict[str, Any]:
+
+def _editable(client: OAuthClient) -> dict[str, Any]:
     return {
         "name": client.name,
         "redirect_uris": list(client.redirect_uris),
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "first_party": client.first_party,
         "id_token_signed_response_alg": client.id_token_signed_response_alg.value,
-        "secret_hash": client.secret_hash,
         "updated_at": client.updated_at,
     }
 

@@ -275,8 +275,12 @@ class OAuthClientRepository(Protocol):
     async def get(self, client_id: str) -> OAuthClient | None: ...
 
     async def save(self, client: OAuthClient) -> None:
-        """Write back what may change after registration: every field but the client id, the
-        type and the time of registration."""
+        """Write back what an admin edits (name, URIs, first_party, the ID token algorithm,
+        updated_at); never the secret, which is save_secret's, so that an edit made alongside
+        a renewal can never put the old secret back."""
+
+    async def save_secret(self, client: OAuthClient) -> None:
+        """Write back the client's secret hash (and updated_at)."""
 
     async def delete(self, client_id: str) -> None:
         """Remove the client and, with it, every session issued to it."""

@@ -54,29 +54,52 @@ async def test_a_client_not_committed_is_not_stored(uow_factory: UowFactory) -> 
     assert await stored(uow_factory, client.client_id) is None
 
 
-async def test_save_writes_every_changeable_field_but_never_the_type_or_registration_time(
+async def test_save_writes_what_an_admin_edits_and_nothing_else(
     uow_factory: UowFactory,
 ) -> None:
     client = an_oauth_client()
     await register(uow_factory, client)
-    changed = replace(
+    edited = replace(
         client,
         name="Wiki (staging)",
         redirect_uris=("https://staging.example.com/cb",),
         post_logout_redirect_uris=(),
         first_party=True,
         id_token_signed_response_alg=IdTokenAlgorithm.ES256,
-        secret_hash="f" * 64,
         updated_at=NOW,
     )
 
     async with uow_factory() as uow:
         await uow.oauth_clients.save(
-            replace(changed, type=ClientType.PUBLIC, created_at=NOW + timedelta(days=1))
+            replace(
+                edited,
+                type=ClientType.PUBLIC,
+                secret_hash="f" * 64,
+                created_at=NOW + timedelta(days=1),
+            )
         )
         await uow.commit()
 
-    assert await stored(uow_factory, client.client_id) == changed
+    assert await stored(uow_factory, client.client_id) == edited
+
+
+async def test_an_edit_saved_after_a_renewal_keeps_the_new_secret(
+    uow_factory: UowFactory,
+) -> None:
+    client = an_oauth_client()
+    await register(uow_factory, client)
+    read_before_the_renewal = replace(client, name="Wiki (staging)", updated_at=NOW)
+
+    async with uow_factory() as uow:
+        await uow.oauth_clients.save_secret(replace(client, secret_hash="f" * 64, updated_at=NOW))
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.oauth_clients.save(read_before_the_renewal)
+        await uow.commit()
+
+    assert await stored(uow_factory, client.client_id) == replace(
+        read_before_the_renewal, secret_hash="f" * 64
+    )
 
 
 async def test_the_list_is_every_client_oldest_first(uow_factory: UowFactory) -> None:
