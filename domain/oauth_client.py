@@ -3,6 +3,7 @@ party), and the rules its registration must keep."""
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # A redirect URI is compared as a string: only the printable ASCII of RFC 3986, so that two
 # spellings of one address (percent-encoded or not, with a stray space) cannot both exist.
 _URI_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+_BROKEN_PERCENT_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class InvalidOAuthClient(DomainError):
@@ -168,6 +170,8 @@ def redirect_uri_problem(uri: str) -> str | None:
         return f"must be 1 to {MAX_URI_LENGTH} characters"
     if any(ch not in _URI_CHARACTERS for ch in uri):
         return "must be printable ASCII without spaces (percent-encode the rest)"
+    if _BROKEN_PERCENT_ESCAPE.search(uri):
+        return "must follow each % with two hexadecimal digits"
     if "#" in uri:
         return "must not have a fragment"
     try:

@@ -52,6 +52,12 @@ from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.log_in import LogIn
+from application.use_cases.oauth_clients.delete_client import DeleteClient
+from application.use_cases.oauth_clients.get_client import GetClient
+from application.use_cases.oauth_clients.list_clients import ListClients
+from application.use_cases.oauth_clients.register_client import RegisterClient
+from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
+from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.passkeys.begin_passkey_registration import (
     BeginPasskeyRegistration,
@@ -437,6 +443,18 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         audit=audit,
     )
+    register_client = providers.Singleton(
+        RegisterClient, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
+    list_clients = providers.Singleton(ListClients, uow=unit_of_work.provider)
+    get_client = providers.Singleton(GetClient, uow=unit_of_work.provider)
+    update_client = providers.Singleton(
+        UpdateClient, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
+    renew_client_secret = providers.Singleton(
+        RenewClientSecret, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
+    delete_client = providers.Singleton(DeleteClient, uow=unit_of_work.provider, audit=audit)
     check_readiness = providers.Singleton(CheckReadiness, probe=database)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
 

@@ -28,6 +28,7 @@ from entrypoints.http.routers import (
     health,
     me,
     mfa,
+    oauth_clients,
     passkeys,
     recovery,
     sessions,
@@ -71,7 +72,7 @@ def create_app(container: Container) -> FastAPI:
     # Routes are matched in order, one by one, and matching is much of what a light request
     # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
     # /users/{id}.
-    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin):
+    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin, oauth_clients):
         app.include_router(module.router)
     for page_module in (sign_in, account, account_passkeys, email_links):
         app.include_router(page_module.router)

@@ -35,6 +35,7 @@ from application.errors import (
     TooManyRequests,
 )
 from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
+from domain.oauth_client import ClientHasNoSecret, InvalidOAuthClient
 from entrypoints.http.pages.rendering import error_page, wants_a_page
 from entrypoints.http.problems import problem_response
 
@@ -103,6 +104,8 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     MfaNotEnabled: ErrorSpec(409, "mfa_not_enabled"),
     InvalidPasskey: ErrorSpec(400, "invalid_passkey"),
     LastLoginMethod: ErrorSpec(409, "last_login_method"),
+    InvalidOAuthClient: ErrorSpec(422, "validation_error"),
+    ClientHasNoSecret: ErrorSpec(422, "validation_error", loc=("path", "client_id")),
 }
 
 # Codes for the errors the framework raises itself (unknown path, wrong method, ...).

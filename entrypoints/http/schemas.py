@@ -23,6 +23,16 @@ from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
 from domain.invitation import Invitation
+from domain.oauth_client import (
+    MAX_POST_LOGOUT_REDIRECT_URIS,
+    MAX_REDIRECT_URIS,
+    MAX_URI_LENGTH,
+    ClientType,
+    IdTokenAlgorithm,
+    OAuthClient,
+    check_client_name,
+    redirect_uri_problem,
+)
 from domain.role import Role
 from domain.user import MAX_NAME_LENGTH, User, check_display_name
 
@@ -428,3 +438,128 @@ class PasskeyResponse(BaseModel):
             last_used_at=view.last_used_at,
             backed_up=view.backed_up,
         )
+
+
+def _valid_redirect_uri(uri: str) -> str:
+    problem = redirect_uri_problem(uri)
+    if problem is not None:
+        raise ValueError(problem)
+    return uri
+
+
+def _valid_client_name(name: str) -> str:
+    try:
+        return check_client_name(name)
+    except DomainError as error:
+        raise ValueError(str(error)) from None
+
+
+ClientNameInput = Annotated[
+    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_valid_client_name)
+]
+RedirectUriInput = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_URI_LENGTH),
+    AfterValidator(_valid_redirect_uri),
+]
+RedirectUrisInput = Annotated[
+    list[RedirectUriInput], Field(min_length=1, max_length=MAX_REDIRECT_URIS)
+]
+PostLogoutRedirectUrisInput = Annotated[
+    list[RedirectUriInput], Field(max_length=MAX_POST_LOGOUT_REDIRECT_URIS)
+]
+_REDIRECT_URIS = (
+    "Compared exactly, as strings. `https://`, or `http://` on localhost, 127.0.0.1 or [::1]; "
+    "no fragment; no duplicates."
+)
+
+
+class RegisterClientRequest(RequestModel):
+    name: ClientNameInput
+    type: ClientType
+    redirect_uris: RedirectUrisInput = Field(description=_REDIRECT_URIS)
+    post_logout_redirect_uris: PostLogoutRedirectUrisInput = Field(
+        default_factory=list, description=_REDIRECT_URIS
+    )
+    first_party: bool = Field(
+        default=False, description="Trusted: people are not asked for their consent."
+    )
+    id_token_signed_response_alg: IdTokenAlgorithm = IdTokenAlgorithm.RS256
+
+
+_CLIENT_FIELDS = (
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "first_party",
+    "id_token_signed_response_alg",
+)
+
+
+class UpdateClientRequest(RequestModel):
+    """Only the fields sent are changed. The type cannot change: register another client."""
+
+    model_config = ConfigDict(json_schema_extra=_documented_without_null(*_CLIENT_FIELDS))
+
+    name: ClientNameInput | None = None
+    redirect_uris: RedirectUrisInput | None = None
+    post_logout_redirect_uris: PostLogoutRedirectUrisInput | None = None
+    first_party: bool | None = None
+    id_token_signed_response_alg: IdTokenAlgorithm | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_is_fixed(cls, data: object) -> object:
+        if isinstance(data, dict) and "type" in data:
+            raise ValueError("a client's type cannot change: register another client")
+        return data
+
+    @field_validator(*_CLIENT_FIELDS, mode="before")
+    @classmethod
+    def _not_nullable(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class OAuthClientResponse(BaseModel):
+    client_id: str
+    name: str
+    type: ClientType
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    first_party: bool
+    id_token_signed_response_alg: IdTokenAlgorithm
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, client: OAuthClient) -> OAuthClientResponse:
+        return cls(
+            client_id=client.client_id,
+            name=client.name,
+            type=client.type,
+            redirect_uris=list(client.redirect_uris),
+            post_logout_redirect_uris=list(client.post_logout_redirect_uris),
+            first_party=client.first_party,
+            id_token_signed_response_alg=client.id_token_signed_response_alg,
+            created_at=client.created_at,
+            updated_at=client.updated_at,
+        )
+
+
+class RegisteredClientResponse(OAuthClientResponse):
+    client_secret: str | None = Field(
+        default=None,
+        description="A confidential client's secret, shown this once (left out for a public "
+        "client). Only its hash is stored.",
+    )
+
+
+class OAuthClientListResponse(BaseModel):
+    items: list[OAuthClientResponse]
+
+
+class ClientSecretResponse(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="Shown this once; the previous one no longer works.")

@@ -12,7 +12,17 @@ from fastapi.routing import APIRoute
 
 from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.pages import account, account_passkeys, email_links, sign_in
-from entrypoints.http.routers import admin, auth, health, me, mfa, passkeys, recovery, sessions
+from entrypoints.http.routers import (
+    admin,
+    auth,
+    health,
+    me,
+    mfa,
+    oauth_clients,
+    passkeys,
+    recovery,
+    sessions,
+)
 
 ROUTERS = [
     auth,
@@ -23,6 +33,7 @@ ROUTERS = [
     health,
     mfa,
     passkeys,
+    oauth_clients,
     email_links,
     sign_in,
     account,

@@ -64,6 +64,8 @@ def test_https_anywhere_and_http_on_a_loopback_host_are_accepted(uri: str) -> No
         "https://user:pass@wiki.example.com/cb",
         "https://wiki.example.com:99999/cb",
         "https://wiki.example.com/c b",
+        "https://wiki.example.com/cb?q=%zz",
+        "https://wiki.example.com/cb%2",
         "https://wiki.example.com/cb\n",
         "https://wiki.exämple.com/cb",
         "https://wiki.example.com/" + "a" * 2000,
