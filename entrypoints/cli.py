@@ -10,22 +10,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from application.caller import Operator
 from application.errors import ApplicationError, NewAccountNeedsPassword, StorageUnavailable
 from application.use_cases.admin.create_or_promote_admin import (
     AdminOutcome,
     CreateOrPromoteAdminCommand,
 )
 from application.use_cases.list_signing_keys import ListSigningKeysQuery
+from application.use_cases.oauth_clients.delete_client import DeleteClientCommand
+from application.use_cases.oauth_clients.list_clients import ListClientsQuery
+from application.use_cases.oauth_clients.register_client import RegisterClientCommand
 from application.use_cases.prune_sessions import PruneSessionsCommand
 from application.use_cases.rotate_signing_key import RotateSigningKeyCommand
 from domain.errors import DomainError, InvalidEmail, WeakPassword
+from domain.oauth_client import ClientType, OAuthClient
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -76,6 +82,44 @@ def _parser() -> argparse.ArgumentParser:
         help="rewrite every private key and TOTP secret under the first of "
         "PORTCULLIS_ENCRYPTION_KEYS",
     )
+
+    clients = commands.add_parser(
+        "clients", help="OpenID Connect clients: the applications that sign people in here"
+    )
+    client_commands = clients.add_subparsers(dest="clients_command", required=True)
+    create = client_commands.add_parser(
+        "create",
+        help="register a client; prints its client_id (and a confidential one's client_secret, "
+        "shown this once) as one JSON object",
+    )
+    create.add_argument("name")
+    create.add_argument(
+        "--redirect-uri",
+        dest="redirect_uris",
+        action="append",
+        required=True,
+        metavar="URI",
+        help="where people are sent back, compared exactly (repeat for more)",
+    )
+    create.add_argument(
+        "--post-logout-redirect-uri",
+        dest="post_logout_redirect_uris",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="where people may be sent after signing out (repeat for more)",
+    )
+    create.add_argument(
+        "--public", action="store_true", help="a client that cannot keep a secret (no secret)"
+    )
+    create.add_argument(
+        "--first-party", action="store_true", help="trusted: people are not asked to consent"
+    )
+    client_commands.add_parser("list", help="every client, oldest first, as a JSON array")
+    delete = client_commands.add_parser(
+        "delete", help="unregister a client; every session issued to it ends"
+    )
+    delete.add_argument("client_id")
 
     sessions = commands.add_parser("sessions", help="login sessions")
     session_commands = sessions.add_subparsers(dest="sessions_command", required=True)
@@ -172,6 +216,49 @@ async def _reencrypt_secrets(settings: Settings) -> None:
     print(f"rewritten under the first key: {counts}")
 
 
+async def _create_client(settings: Settings, args: argparse.Namespace) -> None:
+    command = RegisterClientCommand(
+        by=Operator(),
+        name=args.name,
+        type=ClientType.PUBLIC if args.public else ClientType.CONFIDENTIAL,
+        redirect_uris=tuple(args.redirect_uris),
+        post_logout_redirect_uris=tuple(args.post_logout_redirect_uris),
+        first_party=args.first_party,
+    )
+    registered = await _with_container(settings, lambda c: c.register_client().execute(command))
+    shown: dict[str, str] = {"client_id": registered.client.client_id}
+    if registered.client_secret is not None:
+        shown["client_secret"] = registered.client_secret
+    print(json.dumps(shown))
+
+
+async def _list_clients(settings: Settings) -> None:
+    clients = await _with_container(
+        settings, lambda c: c.list_clients().execute(ListClientsQuery(by=Operator()))
+    )
+    print(json.dumps([_client_json(client) for client in clients], indent=2))
+
+
+def _client_json(client: OAuthClient) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "type": client.type.value,
+        "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "first_party": client.first_party,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg.value,
+        "created_at": client.created_at.isoformat(),
+        "updated_at": client.updated_at.isoformat(),
+    }
+
+
+async def _delete_client(settings: Settings, client_id: str) -> None:
+    command = DeleteClientCommand(by=Operator(), client_id=client_id)
+    await _with_container(settings, lambda c: c.delete_client().execute(command))
+    print(f"deleted client {client_id}; every session issued to it has ended")
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
@@ -226,6 +313,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dispatch_mail(settings))
     elif args.command == "secrets" and args.secrets_command == "reencrypt":
         asyncio.run(_reencrypt_secrets(settings))
+    elif args.command == "clients" and args.clients_command == "create":
+        asyncio.run(_create_client(settings, args))
+    elif args.command == "clients" and args.clients_command == "list":
+        asyncio.run(_list_clients(settings))
+    elif args.command == "clients" and args.clients_command == "delete":
+        asyncio.run(_delete_client(settings, args.client_id))
     elif args.command == "sessions" and args.sessions_command == "prune":
         asyncio.run(_prune_sessions(settings, args.revoked_days))
     return 0

@@ -1,5 +1,4 @@
-"""oauth clients: the registry of OpenID Connect relying parties, and the client a session was
-issued to
+"""oauth clients: the OpenID Connect clients, and the one each session was issued to
 
 Revision ID: 0010
 Revises: 0009

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -193,3 +196,80 @@ def test_create_admin_refuses_with_one_line_and_a_failure_code(tmp_path: Path) -
         assert len(lines) == 1, result.stderr
         assert expected in lines[0], lines[0]
         assert "Traceback" not in result.stderr
+
+
+def test_clients_create_list_and_delete_as_the_operator(tmp_path: Path) -> None:
+    assert run_portcullis(tmp_path, "migrate").returncode == 0
+    created = run_portcullis(
+        tmp_path,
+        "clients",
+        "create",
+        "Team wiki",
+        "--redirect-uri",
+        "https://wiki.example.com/callback",
+        "--redirect-uri",
+        "http://127.0.0.1:8080/cb",
+        "--post-logout-redirect-uri",
+        "https://wiki.example.com/",
+        "--first-party",
+    )
+    assert created.returncode == 0, created.stderr
+    (line,) = created.stdout.splitlines()
+    confidential = json.loads(line)
+    assert set(confidential) == {"client_id", "client_secret"}
+    public = json.loads(
+        run_portcullis(
+            tmp_path, "clients", "create", "CLI", "--public", "--redirect-uri", "http://[::1]/cb"
+        ).stdout
+    )
+    assert set(public) == {"client_id"}
+
+    listing = run_portcullis(tmp_path, "clients", "list")
+    assert listing.returncode == 0, listing.stderr
+    clients = json.loads(listing.stdout)
+    assert [c["client_id"] for c in clients] == [confidential["client_id"], public["client_id"]]
+    assert clients[0]["name"] == "Team wiki"
+    assert clients[0]["redirect_uris"] == [
+        "https://wiki.example.com/callback",
+        "http://127.0.0.1:8080/cb",
+    ]
+    assert clients[0]["post_logout_redirect_uris"] == ["https://wiki.example.com/"]
+    assert (clients[0]["type"], clients[0]["first_party"]) == ("confidential", True)
+    assert (clients[1]["type"], clients[1]["first_party"]) == ("public", False)
+    assert confidential["client_secret"] not in listing.stdout
+    with sqlite3.connect(tmp_path / "var" / "portcullis.db") as database:
+        (stored,) = database.execute(
+            "SELECT secret_hash FROM oauth_clients WHERE client_id = ?",
+            (confidential["client_id"],),
+        ).fetchone()
+        (via,) = database.execute(
+            "SELECT data FROM audit_events WHERE type = 'oauth_client.registered' LIMIT 1"
+        ).fetchone()
+    assert stored == hashlib.sha256(confidential["client_secret"].encode()).hexdigest()
+    assert json.loads(via)["via"] == "cli"
+
+    deleted = run_portcullis(tmp_path, "clients", "delete", confidential["client_id"])
+    assert deleted.returncode == 0, deleted.stderr
+    left = json.loads(run_portcullis(tmp_path, "clients", "list").stdout)
+    assert [c["client_id"] for c in left] == [public["client_id"]]
+
+
+def test_clients_refusals_are_one_line_and_a_failure_code(tmp_path: Path) -> None:
+    assert run_portcullis(tmp_path, "migrate").returncode == 0
+    for args in [
+        ("clients", "create", "Wiki", "--redirect-uri", "http://wiki.example.com/cb"),
+        ("clients", "create", "Wiki", "--redirect-uri", "https://wiki.example.com/cb#x"),
+        ("clients", "create", " ", "--redirect-uri", "https://wiki.example.com/cb"),
+        ("clients", "delete", "nobody"),
+    ]:
+        result = run_portcullis(tmp_path, *args)
+        assert result.returncode == 1, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("portcullis: ")
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+    assert json.loads(run_portcullis(tmp_path, "clients", "list").stdout) == []
+    missing = run_portcullis(tmp_path, "clients", "create", "Wiki")
+    assert missing.returncode == 2
+    assert "--redirect-uri" in missing.stderr
