@@ -24,6 +24,10 @@ from application.use_cases.dispatch_outbox import DispatchOutbox
 from application.use_cases.ensure_signing_key import EnsureSigningKey
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.log_in import LogIn
+from application.use_cases.oauth_clients.delete_client import DeleteClient
+from application.use_cases.oauth_clients.register_client import RegisterClient
+from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
+from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.refresh_tokens import RefreshTokens
@@ -397,3 +401,23 @@ def passkeys(
     security_metrics: RecordingSecurityMetrics,
 ) -> Passkeys:
     return Passkeys(uow, hasher, tokens, clock, ids, audit, security_metrics)
+
+
+@pytest.fixture
+def register(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> RegisterClient:
+    return RegisterClient(uow, clock, audit)
+
+
+@pytest.fixture
+def update(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> UpdateClient:
+    return UpdateClient(uow, clock, audit)
+
+
+@pytest.fixture
+def renew(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> RenewClientSecret:
+    return RenewClientSecret(uow, clock, audit)
+
+
+@pytest.fixture
+def delete(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteClient:
+    return DeleteClient(uow, audit)

@@ -36,6 +36,16 @@ from application.use_cases.admin.update_user import UpdateUser, UpdateUserComman
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.log_in import LogIn, LogInCommand
+from application.use_cases.oauth_clients.delete_client import DeleteClient, DeleteClientCommand
+from application.use_cases.oauth_clients.register_client import (
+    RegisterClient,
+    RegisterClientCommand,
+)
+from application.use_cases.oauth_clients.renew_client_secret import (
+    RenewClientSecret,
+    RenewClientSecretCommand,
+)
+from application.use_cases.oauth_clients.update_client import UpdateClient, UpdateClientCommand
 from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
 from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
@@ -61,6 +71,7 @@ from application.use_cases.update_profile import UpdateProfile, UpdateProfileCom
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
+from domain.oauth_client import ClientType
 from domain.role import Role
 from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
@@ -722,6 +733,10 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     create_or_promote_admin: CreateOrPromoteAdmin,
     invite_user: InviteUser,
     accept_invitation: AcceptInvitation,
+    register: RegisterClient,
+    update: UpdateClient,
+    renew: RenewClientSecret,
+    delete: DeleteClient,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -740,6 +755,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(code.code_hash for code in store.recovery_codes.values())
         secrets.update(challenge.token_hash for challenge in store.mfa_challenges.values())
         secrets.update(invitation.token_hash for invitation in store.invitations.values())
+        secrets.update(c.secret_hash for c in store.oauth_clients.values() if c.secret_hash)
 
     await create_or_promote_admin.execute(
         CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
@@ -837,6 +853,18 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     remember_stored_hashes()
     await accept_invitation.execute(AcceptInvitationCommand(invitation_secret, NEW_PASSWORD))
     remember_stored_hashes()
+    registered = await register.execute(
+        RegisterClientCommand(
+            root_signed_in, "Wiki", ClientType.CONFIDENTIAL, ("https://wiki.example.com/cb",)
+        )
+    )
+    client_id = registered.client.client_id
+    assert registered.client_secret is not None
+    secrets.add(registered.client_secret)
+    await update.execute(UpdateClientCommand(root_signed_in, client_id, name="Wiki 2"))
+    secrets.add(await renew.execute(RenewClientSecretCommand(root_signed_in, client_id)))
+    remember_stored_hashes()
+    await delete.execute(DeleteClientCommand(root_signed_in, client_id))
 
     events = recorded_events(store)
     assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from application.audit import AuditEvents
 from application.caller import Operator, Principal
 from application.client_credentials import client_secret_matches
 from application.errors import Forbidden, NotFound
@@ -35,26 +34,6 @@ from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import Accounts, recorded_events
 
 CALLBACK = "https://wiki.example.com/callback"
-
-
-@pytest.fixture
-def register(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> RegisterClient:
-    return RegisterClient(uow, clock, audit)
-
-
-@pytest.fixture
-def update(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> UpdateClient:
-    return UpdateClient(uow, clock, audit)
-
-
-@pytest.fixture
-def renew(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> RenewClientSecret:
-    return RenewClientSecret(uow, clock, audit)
-
-
-@pytest.fixture
-def delete(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteClient:
-    return DeleteClient(uow, audit)
 
 
 @pytest.fixture
