@@ -4,15 +4,15 @@ stored only hashed."""
 from __future__ import annotations
 
 import hmac
-import secrets
+import uuid
 
 from application.secret_tokens import hash_secret_token, new_secret_token
 
-CLIENT_ID_BYTES = 16  # 128 bits: not a secret, but never guessed or reused
-
 
 def new_client_id() -> str:
-    return secrets.token_urlsafe(CLIENT_ID_BYTES)
+    """A random UUID, as every id of the API is: not a secret, and says nothing about when or
+    in what order clients were made."""
+    return str(uuid.uuid4())
 
 
 def new_client_secret() -> str:
