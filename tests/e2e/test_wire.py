@@ -52,6 +52,8 @@ CONTRACT_OPERATIONS = {
     ("POST", "/api/v1/auth/passkey/login"),
     ("GET", "/accept-invitation"),
     ("GET", "/login"),
+    ("GET", "/signup"),
+    ("GET", "/forgot-password"),
     ("GET", "/account"),
     ("POST", "/logout"),
     ("GET", "/reset-password"),
