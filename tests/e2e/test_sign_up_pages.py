@@ -32,10 +32,11 @@ def settings_overrides(mail_dir: Path) -> dict[str, Any]:
 
 async def post_sign_up(
     client: httpx.AsyncClient,
+    fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
-    **fields: str,
 ) -> httpx.Response:
-    form = {"email": NEW, "password": CHOSEN, "confirm_password": CHOSEN, **fields}
+    """The form filled in for NEW, but for `fields`."""
+    form = {"email": NEW, "password": CHOSEN, "confirm_password": CHOSEN, **(fields or {})}
     return await client.post("/signup", data=form, headers=headers or FROM_OUR_PAGE)
 
 
@@ -52,7 +53,9 @@ async def test_signing_up_on_the_page_makes_the_account_and_signs_in(
     assert "script-src" not in shown.headers["content-security-policy"]
     assert 'name="return_to" value="/account"' in shown.text
 
-    response = await post_sign_up(client, name="Grace Hopper", return_to="/account?done=profile")
+    response = await post_sign_up(
+        client, {"name": "Grace Hopper", "return_to": "/account?done=profile"}
+    )
 
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/account?done=profile"
@@ -70,7 +73,7 @@ async def test_signing_up_on_the_page_makes_the_account_and_signs_in(
 
 
 async def test_a_blank_name_is_no_name(client: httpx.AsyncClient, log_in: LogIn) -> None:
-    assert (await post_sign_up(client, name="  ")).status_code == 303
+    assert (await post_sign_up(client, {"name": "  "})).status_code == 303
     me = await client.get("/api/v1/users/me", headers=bearer(await log_in(NEW, CHOSEN)))
     assert me.json()["name"] is None
 
@@ -84,7 +87,7 @@ async def test_return_to_is_followed_only_on_this_site(
 ) -> None:
     shown = await client.get("/signup", params={"return_to": attempt})
     assert 'name="return_to" value="/account"' in shown.text
-    response = await post_sign_up(client, return_to=attempt)
+    response = await post_sign_up(client, {"return_to": attempt})
     assert response.status_code == 303
     assert response.headers["location"] == "/account"
 
@@ -105,7 +108,7 @@ async def test_someone_signed_in_goes_straight_on(client: httpx.AsyncClient) -> 
             "That password is too common",
         ),
         ({"confirm_password": CHOSEN + "!"}, "confirm_password", "The two passwords differ"),
-        ({"email": "Eve <eve@example.com>"}, "email", "Please check your email address"),
+        ({"email": "eve.example.com"}, "email", "not an email address we can use"),
         ({"name": "x" * 101}, "name", "That name must be 1 to 100 characters"),
     ],
     ids=["weak-password", "passwords-differ", "bad-email", "long-name"],
@@ -113,7 +116,7 @@ async def test_someone_signed_in_goes_straight_on(client: httpx.AsyncClient) -> 
 async def test_a_mistake_is_said_beside_its_field_and_makes_nothing(
     client: httpx.AsyncClient, fields: dict[str, str], field: str, message: str
 ) -> None:
-    response = await post_sign_up(client, **fields)
+    response = await post_sign_up(client, fields)
 
     assert response.status_code == 422
     assert message in response.text
@@ -133,7 +136,9 @@ async def test_a_mistake_is_said_beside_its_field_and_makes_nothing(
 async def test_every_mistake_known_before_trying_is_said_at_once(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await post_sign_up(client, email="nope", name="\x07", confirm_password="other")
+    response = await post_sign_up(
+        client, {"email": "nope", "name": "\x07", "confirm_password": "other"}
+    )
     assert response.status_code == 422
     for field in ("email", "name", "confirm_password"):
         assert f'id="{field}-error"' in response.text
@@ -149,7 +154,7 @@ async def test_an_address_in_use_is_said_kindly_and_nothing_more_is_told(
     )
     assert (api.status_code, api.json()["code"]) == (409, "email_taken")
 
-    response = await post_sign_up(client, email="ADA@example.com ", name="Someone Else")
+    response = await post_sign_up(client, {"email": "ADA@example.com ", "name": "Someone Else"})
 
     assert response.status_code == 409
     assert "An account already uses this email address" in response.text
@@ -167,8 +172,8 @@ async def test_a_weak_password_is_said_before_whether_the_address_is_in_use(
 ) -> None:
     await sign_up()
     weak = {"password": "password123", "confirm_password": "password123"}
-    taken = await post_sign_up(client, email="ada@example.com", **weak)
-    free = await post_sign_up(client, email="nobody@example.com", **weak)
+    taken = await post_sign_up(client, {"email": "ada@example.com", **weak})
+    free = await post_sign_up(client, {"email": "nobody@example.com", **weak})
     assert taken.status_code == free.status_code == 422
     assert taken.text.replace("ada@", "X@") == free.text.replace("nobody@", "X@")
 
@@ -235,9 +240,9 @@ async def test_forgot_password_answers_the_same_and_mails_only_an_account(
 async def test_forgot_password_says_when_an_address_is_malformed(
     app: FastAPI, client: httpx.AsyncClient, mail_dir: Path
 ) -> None:
-    response = await ask_for_a_link(client, "not an address")
+    response = await ask_for_a_link(client, "nobody.example.com")
     assert response.status_code == 422
-    assert "Please check your email address" in response.text
+    assert "not an email address we can use" in response.text
     assert 'aria-describedby="email-error"' in response.text
     assert await delivered(app, mail_dir) == []
 

@@ -18,6 +18,7 @@ from domain.one_time_token import TOKEN_LIFETIMES, TokenPurpose
 from entrypoints.http.browser_session import form_of_this_site
 from entrypoints.http.dependencies import rate_limited, use_case
 from entrypoints.http.pages.rendering import HTML, page
+from entrypoints.http.pages.sign_up import email_problem
 
 router = APIRouter(tags=["pages"])
 
@@ -65,7 +66,6 @@ async def forgot_password_posted(
     try:
         address = Email.parse(email)
     except InvalidEmail as bad:
-        message = f"Please check your email address: it {bad}."
-        return forgot_password_form(request, email=email, error=message, status=422)
+        return forgot_password_form(request, email=email, error=email_problem(bad), status=422)
     await request_reset.execute(RequestPasswordResetCommand(email=address.value))
     return link_sent(request, address.value)

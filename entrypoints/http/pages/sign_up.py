@@ -80,11 +80,18 @@ def sign_up_form(
     )
 
 
+def email_problem(bad: InvalidEmail) -> str:
+    reason = str(bad)
+    if reason == str(InvalidEmail()):
+        return "That is not an email address we can use. Please check it."
+    return f"That email address {reason}."
+
+
 def email_error(email: str) -> str | None:
     try:
         Email.parse(email)
     except InvalidEmail as bad:
-        return f"Please check your email address: it {bad}."
+        return email_problem(bad)
     return None
 
 
@@ -155,7 +162,7 @@ async def sign_up_posted(
     except WeakPassword as weak:
         return refused(422, {"password": f"That password {weak}. Please choose another."})
     except InvalidEmail as bad:
-        return refused(422, {"email": f"Please check your email address: it {bad}."})
+        return refused(422, {"email": email_problem(bad)})
     except InvalidDisplayName as bad:
         return refused(422, {"name": f"That name {bad}."})
     return await signed_in_as_new(request, log_in, email, password, caller, destination)
