@@ -11,7 +11,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from entrypoints.http.metrics import router as metrics_router
-from entrypoints.http.pages import account, account_passkeys, email_links, sign_in
+from entrypoints.http.pages import (
+    account,
+    account_passkeys,
+    email_links,
+    forgot_password,
+    sign_in,
+    sign_up,
+)
 from entrypoints.http.routers import (
     admin,
     auth,
@@ -36,6 +43,8 @@ ROUTERS = [
     oauth_clients,
     email_links,
     sign_in,
+    sign_up,
+    forgot_password,
     account,
     account_passkeys,
 ]

@@ -58,6 +58,8 @@ CONTRACT_OPERATIONS = {
     ("POST", "/api/v1/oauth-clients/{client_id}/secret"),
     ("GET", "/accept-invitation"),
     ("GET", "/login"),
+    ("GET", "/signup"),
+    ("GET", "/forgot-password"),
     ("GET", "/account"),
     ("POST", "/logout"),
     ("GET", "/reset-password"),

@@ -21,6 +21,7 @@ from application.use_cases.reset_password import ResetPassword, ResetPasswordCom
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.errors import InvalidDisplayName, WeakPassword
 from domain.user import MAX_NAME_LENGTH
+from entrypoints.http.browser_session import form_of_this_site
 from entrypoints.http.dependencies import rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
 from entrypoints.http.pages.rendering import HTML, outcome, page
@@ -171,8 +172,8 @@ async def accept_invitation_page(
 @router.post(
     "/accept-invitation",
     response_class=HTMLResponse,
-    responses={400: HTML, 409: HTML, 422: HTML, **problems(429)},
-    dependencies=[rate_limited("accept-invitation-page")],
+    responses={400: HTML, 403: HTML, 409: HTML, 422: HTML, **problems(429)},
+    dependencies=[form_of_this_site(), rate_limited("accept-invitation-page")],
 )
 async def accept_invitation_form(
     request: Request,
