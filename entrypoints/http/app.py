@@ -23,6 +23,7 @@ from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.pages import (
     account,
     account_passkeys,
+    account_security,
     email_links,
     forgot_password,
     sign_in,
@@ -81,7 +82,15 @@ def create_app(container: Container) -> FastAPI:
     # /users/{id}.
     for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin, oauth_clients):
         app.include_router(module.router)
-    for page_module in (sign_in, sign_up, forgot_password, account, account_passkeys, email_links):
+    for page_module in (
+        sign_in,
+        sign_up,
+        forgot_password,
+        account,
+        account_passkeys,
+        account_security,
+        email_links,
+    ):
         app.include_router(page_module.router)
     app.include_router(mfa.login_router)
     app.include_router(passkeys.login_router)

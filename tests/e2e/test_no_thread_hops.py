@@ -14,6 +14,7 @@ from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.pages import (
     account,
     account_passkeys,
+    account_security,
     email_links,
     forgot_password,
     sign_in,
@@ -47,6 +48,7 @@ ROUTERS = [
     forgot_password,
     account,
     account_passkeys,
+    account_security,
 ]
 
 

@@ -56,6 +56,8 @@ NOTICES = {
     "passkey-renamed": "Your passkey is renamed.",
     "passkey-removed": "That passkey is removed: it no longer signs in to your account.",
     "passkey-gone": "That passkey is no longer on your account.",
+    "password": "Your password is changed, and every other session is signed out.",
+    "totp-off": "Two-step sign-in is off, and every other session is signed out.",
 }
 SectionErrors = dict[str, str]
 
