@@ -230,7 +230,7 @@ async def test_totp_is_set_up_on_the_console_and_sign_in_then_asks_for_a_code(
     assert "Two-step sign-in is on" in confirmed.text
     codes = RECOVERY_CODE.findall(confirmed.text)
     assert len(set(codes)) == 10
-    assert '<span class="badge">On</span>' in confirmed.text
+    assert '<span class="badge on">On</span>' in confirmed.text
 
     # Every other session ended; this browser goes on, and its console shows no codes again.
     assert (await client.get(MFA, headers=api)).status_code == 401
