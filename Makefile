@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck unit clean
+.PHONY: install run test lint typecheck unit clean screenshots
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ lint: install
 # browser is started once.
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The README's pictures of the pages (docs/screenshots/), taken in Debian's chromium, which must
+# be installed (`apt-get install chromium`, as root).
+screenshots: install
+	$(BIN)/python -m tests.e2e.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

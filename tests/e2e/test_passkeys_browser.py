@@ -74,7 +74,7 @@ async def sign_in_with_password(page: Page, address: str) -> None:
 
 async def add_passkey(page: Page, password: str, name: str) -> None:
     form = page.get_by_role("form", name="Add a passkey")
-    await form.get_by_label("Your password").fill(password)
+    await form.get_by_label("Current password").fill(password)
     await form.get_by_label("Name of the passkey").fill(name)
     await form.get_by_role("button", name="Add a passkey").click()
 
@@ -127,7 +127,7 @@ async def test_a_wrong_password_is_said_beside_its_field_and_adds_nothing(
 
     error = page.get_by_role("alert")
     await expect(error).to_have_text("That password is not right.")
-    password = page.get_by_label("Your password")
+    password = page.locator("#passkey-password")
     await expect(password).to_be_focused()
     await expect(password).to_have_attribute("aria-invalid", "true")
     await expect(password).to_have_attribute("aria-describedby", "passkey-add-error")
