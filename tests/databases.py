@@ -26,6 +26,8 @@ TABLES = (
     "audit_events",
     "outbox_messages",
     "one_time_tokens",
+    "invitations",
+    "webauthn_challenges",
     "rotated_refresh_tokens",
     "sessions",
     "users",
