@@ -8,6 +8,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.auth_method import PASSWORD_ONLY, AuthMethods
+from domain.oauth_scope import Scopes
 
 
 class SessionKind(StrEnum):
@@ -34,9 +35,24 @@ class Session:
     amr: AuthMethods = PASSWORD_ONLY  # how the session was opened; every token of it says so
     kind: SessionKind = SessionKind.API
     client_id: str | None = None  # the OAuth client it was issued to; it ends with the client
+    scopes: Scopes | None = None  # what its OAuth client was granted
+    # The browser session an OAuth session was authorized from, when it lives only as long as
+    # that one (granted without offline_access).
+    parent_session_id: UUID | None = None
+    auth_time: datetime | None = None  # when the person last signed in, for an ID token's claim
 
     def is_usable(self, now: datetime) -> bool:
+        """Its own state only: a session with a parent needs is_usable_under too."""
         return self.revoked_at is None and now < self.expires_at
+
+    def is_usable_under(self, parent: Session | None, now: datetime) -> bool:
+        """Usable, and so is the session it lives within, if any (`parent` is that one, or None
+        when it is gone)."""
+        if not self.is_usable(now):
+            return False
+        if self.parent_session_id is None:
+            return True
+        return parent is not None and parent.id == self.parent_session_id and parent.is_usable(now)
 
     def revoke(self, now: datetime) -> None:
         if self.revoked_at is None:

@@ -28,6 +28,8 @@ TABLES = (
     "one_time_tokens",
     "invitations",
     "webauthn_challenges",
+    "oauth_codes",
+    "oauth_grants",
     "rotated_refresh_tokens",
     "sessions",
     "users",

@@ -30,6 +30,8 @@ from application.ports.mail import MailDeliveryFailed, MailMessage
 from application.ports.metrics import LoginOutcome
 from application.ports.persistence import (
     AuditLog,
+    AuthorizationCodeRepository,
+    GrantRepository,
     InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
@@ -47,7 +49,9 @@ from application.ports.persistence import (
 )
 from application.ports.security import AccessTokenClaims
 from domain.audit_event import AuditEvent, AuditEventType
+from domain.authorization_code import AuthorizationCode
 from domain.email import Email
+from domain.grant import Grant
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.oauth_client import OAuthClient
@@ -89,6 +93,8 @@ class InMemoryStore:
     passkeys: dict[UUID, Passkey] = field(default_factory=dict)
     webauthn_challenges: dict[UUID, WebAuthnChallenge] = field(default_factory=dict)
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
+    oauth_codes: dict[UUID, AuthorizationCode] = field(default_factory=dict)
+    oauth_grants: dict[tuple[UUID, str], Grant] = field(default_factory=dict)
 
 
 RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
@@ -118,6 +124,8 @@ class Transaction:
         self.passkeys = Table("passkeys", store.passkeys, self)
         self.webauthn_challenges = Table("webauthn_challenges", store.webauthn_challenges, self)
         self.oauth_clients = Table("oauth_clients", store.oauth_clients, self)
+        self.oauth_codes = Table("oauth_codes", store.oauth_codes, self)
+        self.oauth_grants = Table("oauth_grants", store.oauth_grants, self)
         self._tables: list[Table[Any, Any]] = [
             self.users,
             self.sessions,
@@ -135,6 +143,8 @@ class Transaction:
             self.passkeys,
             self.webauthn_challenges,
             self.oauth_clients,
+            self.oauth_codes,
+            self.oauth_grants,
         ]
 
     async def lock(self, key: tuple[str, Hashable]) -> None:
@@ -290,6 +300,7 @@ class InMemoryUserRepository:
         for challenge in self._transaction.mfa_challenges.rows():
             if challenge.user_id == user_id:
                 await self._transaction.mfa_challenges.delete(challenge.id)
+        await _delete_codes_and_grants(self._transaction, lambda row: row.user_id == user_id)
 
     async def list_page(
         self, filter: UserFilter, *, after: Position | None, limit: int
@@ -336,14 +347,26 @@ class InMemorySessionRepository:
             await self._sessions.put(session.id, replace(session, revoked_at=now))
         return len(revoked)
 
+    async def revoke_of_client(self, user_id: UUID, client_id: str, now: datetime) -> int:
+        revoked = await self._sessions.lock_where(
+            lambda s: s.user_id == user_id and s.client_id == client_id and s.revoked_at is None
+        )
+        for session in revoked:
+            await self._sessions.put(session.id, replace(session, revoked_at=now))
+        return len(revoked)
+
     async def rotate_refresh_token(
-        self, presented_hash: str, new_hash: str, now: datetime
+        self,
+        presented_hash: str,
+        new_hash: str,
+        now: datetime,
+        kind: SessionKind = SessionKind.API,
     ) -> Session | None:
         found = await self._sessions.lock_where(
             lambda s: (
                 s.refresh_token_hash == presented_hash
-                and s.kind is SessionKind.API
-                and s.is_usable(now)
+                and s.kind is kind
+                and self._is_usable(s, now)
             )
         )
         if not found:
@@ -359,8 +382,19 @@ class InMemorySessionRepository:
     ) -> Session | None:
         for session in self._sessions.rows():
             if session.refresh_token_hash == token_hash and session.kind is kind:
-                return copy.deepcopy(session) if session.is_usable(now) else None
+                return copy.deepcopy(session) if self._is_usable(session, now) else None
         return None
+
+    async def find_usable_oauth_session(self, session_id: UUID, now: datetime) -> Session | None:
+        session = self._sessions.get(session_id)
+        if session is None or session.kind is not SessionKind.OAUTH:
+            return None
+        return copy.deepcopy(session) if self._is_usable(session, now) else None
+
+    def _is_usable(self, session: Session, now: datetime) -> bool:
+        parent_id = session.parent_session_id
+        parent = self._sessions.get(parent_id) if parent_id is not None else None
+        return session.is_usable_under(parent, now)
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
         session_id = self._rotated.get(token_hash)
@@ -368,7 +402,9 @@ class InMemorySessionRepository:
         return copy.deepcopy(session) if session else None
 
     async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
-        usable = [s for s in self._sessions.rows() if s.user_id == user_id and s.is_usable(now)]
+        usable = [
+            s for s in self._sessions.rows() if s.user_id == user_id and self._is_usable(s, now)
+        ]
         # As the SQL adapter orders them: newest first, ties by ascending id.
         usable.sort(key=lambda s: s.id)
         usable.sort(key=lambda s: s.created_at, reverse=True)
@@ -386,12 +422,34 @@ class InMemorySessionRepository:
 
 
 async def _delete_sessions(transaction: Transaction, doomed: set[UUID]) -> None:
-    """Delete sessions and, as the foreign key's ON DELETE CASCADE does, their rotated tokens."""
+    """Delete sessions and, as the foreign keys' ON DELETE actions do, the sessions living
+    within them, their rotated tokens and the codes authorized in them; a code that opened one
+    forgets it."""
+    children = {s.id for s in transaction.sessions.rows() if s.parent_session_id in doomed}
+    if children - doomed:
+        await _delete_sessions(transaction, children - doomed)
     for session_id in doomed:
         await transaction.sessions.delete(session_id)
     for token, owner in transaction.rotated_refresh_tokens.items():
         if owner in doomed:
             await transaction.rotated_refresh_tokens.delete(token)
+    for code in transaction.oauth_codes.rows():
+        if code.browser_session_id in doomed:
+            await transaction.oauth_codes.delete(code.id)
+        elif code.issued_session_id in doomed:
+            await transaction.oauth_codes.put(code.id, replace(code, issued_session_id=None))
+
+
+async def _delete_codes_and_grants(
+    transaction: Transaction, owned: Callable[[AuthorizationCode | Grant], bool]
+) -> None:
+    """As the foreign keys from codes and grants to their account and client cascade."""
+    for code in transaction.oauth_codes.rows():
+        if owned(code):
+            await transaction.oauth_codes.delete(code.id)
+    for grant in transaction.oauth_grants.rows():
+        if owned(grant):
+            await transaction.oauth_grants.delete((grant.user_id, grant.client_id))
 
 
 class InMemorySigningKeyRepository:
@@ -812,10 +870,78 @@ class InMemoryOAuthClientRepository:
         # As the foreign key's ON DELETE CASCADE does.
         doomed = {s.id for s in self._transaction.sessions.rows() if s.client_id == client_id}
         await _delete_sessions(self._transaction, doomed)
+        await _delete_codes_and_grants(self._transaction, lambda row: row.client_id == client_id)
 
     async def list(self) -> list[OAuthClient]:
         found = sorted(self._clients.rows(), key=lambda c: (c.created_at, c.client_id))
         return [copy.deepcopy(client) for client in found]
+
+
+class InMemoryAuthorizationCodeRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._codes = transaction.oauth_codes
+
+    async def add(self, code: AuthorizationCode) -> None:
+        await self._transaction.lock(("oauth_codes.code_hash", code.code_hash))
+        if any(c.code_hash == code.code_hash for c in self._codes.rows()):
+            raise ValueError("duplicate code hash")
+        await self._codes.put(code.id, copy.deepcopy(code))
+
+    async def redeem(self, code_hash: str, now: datetime) -> AuthorizationCode | None:
+        found = await self._codes.lock_where(
+            lambda c: c.code_hash == code_hash and c.is_redeemable(now)
+        )
+        if not found:
+            return None
+        redeemed = replace(found[0], used_at=now)
+        await self._codes.put(redeemed.id, redeemed)
+        return copy.deepcopy(redeemed)
+
+    async def find_spent(self, code_hash: str) -> AuthorizationCode | None:
+        for code in self._codes.rows():
+            if code.code_hash == code_hash and code.used_at is not None:
+                return copy.deepcopy(code)
+        return None
+
+    async def record_issued_session(self, code_id: UUID, session_id: UUID) -> None:
+        code = await self._codes.locked(code_id)
+        if code is not None:
+            await self._codes.put(code_id, replace(code, issued_session_id=session_id))
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        doomed = [c.id for c in self._codes.rows() if c.expires_at <= expired_before]
+        for code_id in doomed:
+            await self._codes.delete(code_id)
+        return len(doomed)
+
+
+class InMemoryGrantRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._grants = transaction.oauth_grants
+
+    async def get(self, user_id: UUID, client_id: str) -> Grant | None:
+        return copy.deepcopy(self._grants.get((user_id, client_id)))
+
+    async def upsert(self, grant: Grant) -> Grant:
+        key = (grant.user_id, grant.client_id)
+        stored = copy.deepcopy(await self._grants.locked(key))
+        if stored is None:
+            stored = copy.deepcopy(grant)
+        else:
+            stored.widen(grant.scopes, grant.updated_at)
+        await self._grants.put(key, stored)
+        return copy.deepcopy(stored)
+
+    async def list_of_user(self, user_id: UUID) -> list[Grant]:
+        found = [g for g in self._grants.rows() if g.user_id == user_id]
+        return copy.deepcopy(sorted(found, key=lambda g: (g.created_at, g.client_id)))
+
+    async def delete(self, user_id: UUID, client_id: str) -> bool:
+        if await self._grants.locked((user_id, client_id)) is None:
+            return False
+        await self._grants.delete((user_id, client_id))
+        return True
 
 
 class RecordingMailer:
@@ -859,6 +985,8 @@ class FakeUnitOfWork:
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
     oauth_clients: OAuthClientRepository
+    oauth_codes: AuthorizationCodeRepository
+    oauth_grants: GrantRepository
 
     def __init__(
         self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
@@ -885,6 +1013,8 @@ class FakeUnitOfWork:
         self.passkeys = InMemoryPasskeyRepository(transaction)
         self.webauthn_challenges = InMemoryWebAuthnChallengeRepository(transaction)
         self.oauth_clients = InMemoryOAuthClientRepository(transaction)
+        self.oauth_codes = InMemoryAuthorizationCodeRepository(transaction)
+        self.oauth_grants = InMemoryGrantRepository(transaction)
         return self
 
     async def __aexit__(

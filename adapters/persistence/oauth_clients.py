@@ -1,5 +1,5 @@
-"""The registry of OAuth clients. Deleting a client deletes its sessions too: the foreign key
-from sessions does it (ON DELETE CASCADE), in the same statement."""
+"""The registry of OAuth clients. Deleting a client deletes its sessions, codes and grants too:
+their foreign keys do it (ON DELETE CASCADE), in the same statement."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, delete, exists, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +28,27 @@ def session_from_row(row: Row[Any]) -> Session:
         amr=row.amr,
         kind=SessionKind(row.kind),
         client_id=row.client_id,
+        scopes=row.scope,
+        parent_session_id=row.parent_session_id,
+        auth_time=row.auth_time,
+    )
+
+
+_parents = sessions.alias("parent")
+
+
+def _usable(now: datetime) -> ColumnElement[bool]:
+    """Session.is_usable_under, as SQL: neither revoked nor expired, and within a parent that is
+    neither, if it has one."""
+    parent_usable = exists().where(
+        _parents.c.id == sessions.c.parent_session_id,
+        _parents.c.revoked_at.is_(None),
+        _parents.c.expires_at > now,
+    )
+    return (
+        sessions.c.revoked_at.is_(None)
+        & (sessions.c.expires_at > now)
+        & or_(sessions.c.parent_session_id.is_(None), parent_usable)
     )
 
 
@@ -46,7 +67,9 @@ class SqlAlchemySessionRepository:
         self._connection = connection
 
     async def add(self, session: Session) -> None:
-        await self._connection.execute(insert(sessions).values(**asdict(session)))
+        values = asdict(session)
+        values["scope"] = values.pop("scopes")
+        await self._connection.execute(insert(sessions).values(**values))
 
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         result = await self._connection.execute(
@@ -54,16 +77,31 @@ class SqlAlchemySessionRepository:
         )
         return result.rowcount
 
+    async def revoke_of_client(self, user_id: UUID, client_id: str, now: datetime) -> int:
+        result = await self._connection.execute(
+            update(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.client_id == client_id,
+                sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
     async def rotate_refresh_token(
-        self, presented_hash: str, new_hash: str, now: datetime
+        self,
+        presented_hash: str,
+        new_hash: str,
+        now: datetime,
+        kind: SessionKind = SessionKind.API,
     ) -> Session | None:
         statement = (
             update(sessions)
             .where(
                 sessions.c.refresh_token_hash == presented_hash,
-                sessions.c.kind == SessionKind.API,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
+                sessions.c.kind == kind,
+                _usable(now),
             )
             .values(refresh_token_hash=new_hash, last_used_at=now)
             .returning(*sessions.c)
@@ -82,10 +120,14 @@ class SqlAlchemySessionRepository:
         self, token_hash: str, kind: SessionKind, now: datetime
     ) -> Session | None:
         statement = select(sessions).where(
-            sessions.c.refresh_token_hash == token_hash,
-            sessions.c.kind == kind,
-            sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > now,
+            sessions.c.refresh_token_hash == token_hash, sessions.c.kind == kind, _usable(now)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return session_from_row(row) if row else None
+
+    async def find_usable_oauth_session(self, session_id: UUID, now: datetime) -> Session | None:
+        statement = select(sessions).where(
+            sessions.c.id == session_id, sessions.c.kind == SessionKind.OAUTH, _usable(now)
         )
         row = (await self._connection.execute(statement)).first()
         return session_from_row(row) if row else None
@@ -102,11 +144,7 @@ class SqlAlchemySessionRepository:
     async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
         statement = (
             select(sessions)
-            .where(
-                sessions.c.user_id == user_id,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
-            )
+            .where(sessions.c.user_id == user_id, _usable(now))
             .order_by(sessions.c.created_at.desc(), sessions.c.id)
         )
         return [session_from_row(row) for row in await self._connection.execute(statement)]

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from domain.auth_method import AuthMethod, AuthMethods
+from domain.oauth_scope import Scope, Scopes, format_scope
 
 metadata = MetaData(
     naming_convention={
@@ -72,6 +73,19 @@ class AuthMethodList(TypeDecorator[AuthMethods]):
 
     def process_result_value(self, value: Any, _dialect: Dialect) -> AuthMethods | None:
         return None if value is None else tuple(AuthMethod(method) for method in value.split())
+
+
+class ScopeList(TypeDecorator[Scopes]):
+    """Granted scopes as OAuth writes them: their values separated by spaces, in one order."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value: Scopes | None, _dialect: Dialect) -> Any:
+        return None if value is None else format_scope(value)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> Scopes | None:
+        return None if value is None else frozenset(Scope(scope) for scope in value.split())
 
 
 users = Table(
@@ -125,8 +139,19 @@ sessions = Table(
         ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
         nullable=True,
     ),
+    Column("scope", ScopeList, nullable=True),
+    # An OAuth session granted without offline_access lives within the browser session that
+    # authorized it: it is usable only while that one is, and deleted with it.
+    Column(
+        "parent_session_id",
+        Uuid,
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("auth_time", UtcDateTime, nullable=True),
     Index(None, "user_id"),
     Index(None, "client_id"),
+    Index(None, "parent_session_id"),
 )
 
 # Every refresh token a session has traded away: presenting one again is a replay.
@@ -317,4 +342,65 @@ oauth_clients = Table(
     Column("secret_hash", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Authorization codes, by the hash of the code. Spent codes stay until pruned: presenting one
+# again revokes the session its first exchange opened (`issued_session_id`).
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column(
+        "client_id",
+        String(64),
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", String(2000), nullable=False),
+    Column("scope", ScopeList, nullable=False),
+    Column("nonce", String(255), nullable=True),
+    Column("code_challenge", String(43), nullable=True),
+    Column("auth_time", UtcDateTime, nullable=False),
+    Column("amr", AuthMethodList, nullable=False),
+    # A code authorized in a browser session goes with it: signing out before the exchange
+    # leaves nothing to exchange.
+    Column(
+        "browser_session_id",
+        Uuid,
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column(
+        "issued_session_id",
+        Uuid,
+        ForeignKey("sessions.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Index(None, "client_id"),
+    Index(None, "user_id"),
+    Index(None, "browser_session_id"),
+    Index(None, "issued_session_id"),
+    Index(None, "expires_at"),
+)
+
+# What each account consented to give each client.
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "client_id",
+        String(64),
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("scope", ScopeList, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "client_id"),
 )

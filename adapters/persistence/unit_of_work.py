@@ -12,6 +12,8 @@ from adapters.persistence.errors import is_unavailable
 from adapters.persistence.invitations import SqlAlchemyInvitationRepository
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.oauth_clients import SqlAlchemyOAuthClientRepository
+from adapters.persistence.oauth_codes import SqlAlchemyAuthorizationCodeRepository
+from adapters.persistence.oauth_grants import SqlAlchemyGrantRepository
 from adapters.persistence.one_time_tokens import SqlAlchemyOneTimeTokenRepository
 from adapters.persistence.outbox import SqlAlchemyOutbox
 from adapters.persistence.passkeys import (
@@ -29,6 +31,8 @@ from adapters.persistence.users import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     AuditLog,
+    AuthorizationCodeRepository,
+    GrantRepository,
     InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
@@ -66,6 +70,8 @@ class SqlAlchemyUnitOfWork:
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
     oauth_clients: OAuthClientRepository
+    oauth_codes: AuthorizationCodeRepository
+    oauth_grants: GrantRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -88,6 +94,8 @@ class SqlAlchemyUnitOfWork:
         self.passkeys = SqlAlchemyPasskeyRepository(connection)
         self.webauthn_challenges = SqlAlchemyWebAuthnChallengeRepository(connection)
         self.oauth_clients = SqlAlchemyOAuthClientRepository(connection)
+        self.oauth_codes = SqlAlchemyAuthorizationCodeRepository(connection)
+        self.oauth_grants = SqlAlchemyGrantRepository(connection)
         return self
 
     async def __aexit__(

@@ -11,7 +11,9 @@ from uuid import UUID
 from application.outbox import OutboxMessage
 from application.pagination import Position
 from domain.audit_event import AuditEvent, AuditEventType
+from domain.authorization_code import AuthorizationCode
 from domain.email import Email
+from domain.grant import Grant
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.oauth_client import OAuthClient
@@ -73,17 +75,31 @@ class SessionRepository(Protocol):
     async def revoke(self, scope: SessionScope, now: datetime) -> int:
         """Revoke the not-yet-revoked sessions the scope includes; returns how many."""
 
+    async def revoke_of_client(self, user_id: UUID, client_id: str, now: datetime) -> int:
+        """Revoke the not-yet-revoked sessions the account holds through this OAuth client;
+        returns how many."""
+
     async def rotate_refresh_token(
-        self, presented_hash: str, new_hash: str, now: datetime
+        self,
+        presented_hash: str,
+        new_hash: str,
+        now: datetime,
+        kind: SessionKind = SessionKind.API,
     ) -> Session | None:
-        """Atomically swap the refresh token of the usable API session holding
-        `presented_hash` (remembering the old hash as rotated); None when no usable API session
-        holds it. A browser session's secret is never traded."""
+        """Atomically swap the refresh token of the usable session of this kind (an API or an
+        OAuth client's) holding `presented_hash`, remembering the old hash as rotated; None when
+        no usable session of the kind holds it. A browser session's secret is never traded.
+
+        Usable, here and below, is Session.is_usable_under: a session bound to a parent (an
+        OAuth session within its browser session) is usable only while the parent is."""
 
     async def find_usable_by_token(
         self, token_hash: str, kind: SessionKind, now: datetime
     ) -> Session | None:
         """The usable session of this kind whose secret hashes to `token_hash`."""
+
+    async def find_usable_oauth_session(self, session_id: UUID, now: datetime) -> Session | None:
+        """The usable OAuth session of this id: what an OAuth access token's `sid` names."""
 
     async def find_by_rotated_token(self, token_hash: str) -> Session | None:
         """The session a refresh token belonged to before it was rotated away."""
@@ -92,7 +108,8 @@ class SessionRepository(Protocol):
         """Sessions neither revoked nor expired, newest first."""
 
     async def prune(self, *, expired_before: datetime, revoked_before: datetime) -> int:
-        """Delete sessions expired before, or revoked before, the given times."""
+        """Delete sessions expired before, or revoked before, the given times (and with each,
+        the sessions living within it); returns how many matched."""
 
 
 class SigningKeyRepository(Protocol):
@@ -283,10 +300,44 @@ class OAuthClientRepository(Protocol):
         """Write back the client's secret hash (and updated_at)."""
 
     async def delete(self, client_id: str) -> None:
-        """Remove the client and, with it, every session issued to it."""
+        """Remove the client and, with it, every session, code and grant issued to it."""
 
     async def list(self) -> list[OAuthClient]:
         """Every client, oldest first by (created_at, client_id)."""
+
+
+class AuthorizationCodeRepository(Protocol):
+    async def add(self, code: AuthorizationCode) -> None: ...
+
+    async def redeem(self, code_hash: str, now: datetime) -> AuthorizationCode | None:
+        """Mark the code holding this hash used if it is unused and unexpired, in one atomic
+        statement, and return it; None otherwise. Of two exchanges racing with one code,
+        exactly one gets it (the other waits, then gets None)."""
+
+    async def find_spent(self, code_hash: str) -> AuthorizationCode | None:
+        """The used code holding this hash, expired or not: a second exchange presenting it
+        learns what the first one opened."""
+
+    async def record_issued_session(self, code_id: UUID, session_id: UUID) -> None:
+        """Remember the session the code's exchange opened."""
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        """Delete codes, used or not, that expired before the given time; returns how many."""
+
+
+class GrantRepository(Protocol):
+    async def get(self, user_id: UUID, client_id: str) -> Grant | None: ...
+
+    async def upsert(self, grant: Grant) -> Grant:
+        """Store the grant; when the account had granted the client before, the stored grant
+        keeps its created_at and takes the union of both sets of scopes and this grant's
+        updated_at. Two consents racing both count. Returns the grant as stored."""
+
+    async def list_of_user(self, user_id: UUID) -> list[Grant]:
+        """The account's grants, oldest first by (created_at, client_id)."""
+
+    async def delete(self, user_id: UUID, client_id: str) -> bool:
+        """Withdraw the grant; False when there was none."""
 
 
 class UnitOfWork(Protocol):
@@ -306,6 +357,8 @@ class UnitOfWork(Protocol):
     passkeys: PasskeyRepository
     webauthn_challenges: WebAuthnChallengeRepository
     oauth_clients: OAuthClientRepository
+    oauth_codes: AuthorizationCodeRepository
+    oauth_grants: GrantRepository
 
     async def __aenter__(self) -> Self: ...
 

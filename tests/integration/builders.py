@@ -10,12 +10,16 @@ from typing import Any
 from application.outbox import OutboxMessage
 from application.ports.mail import MailMessage
 from domain.audit_event import AuditEvent, AuditEventType
+from domain.auth_method import PASSWORD_AND_TOTP
+from domain.authorization_code import CODE_LIFETIME, AuthorizationCode
 from domain.email import Email
+from domain.grant import Grant
 from domain.invitation import INVITATION_LIFETIME, Invitation
 from domain.oauth_client import ClientType, IdTokenAlgorithm, OAuthClient
+from domain.oauth_scope import Scope
 from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
-from domain.session import Session
+from domain.session import Session, SessionKind
 from domain.signing_key import SigningKey
 from domain.user import User
 
@@ -173,3 +177,56 @@ def an_oauth_client(**overrides: Any) -> OAuthClient:
     }
     values.update(overrides)
     return OAuthClient(**values)
+
+
+def an_oauth_session(user: User, client: OAuthClient, **overrides: Any) -> Session:
+    """An OAuth session of the client's with offline access (no parent), opened an hour ago
+    from a sign-in a minute before."""
+    values: dict[str, Any] = {
+        "kind": SessionKind.OAUTH,
+        "client_id": client.client_id,
+        "scopes": frozenset({Scope.OPENID, Scope.EMAIL, Scope.OFFLINE_ACCESS}),
+        "auth_time": NOW - timedelta(hours=1, minutes=1),
+        "amr": PASSWORD_AND_TOTP,
+    }
+    values.update(overrides)
+    return a_session(user, **values)
+
+
+def an_authorization_code(
+    user: User, client: OAuthClient, browser_session: Session, **overrides: Any
+) -> AuthorizationCode:
+    """An unused code with a nonce and a PKCE challenge, issued ten seconds before NOW."""
+    created_at = overrides.pop("created_at", NOW - timedelta(seconds=10))
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "code_hash": secrets.token_hex(32),
+        "client_id": client.client_id,
+        "user_id": user.id,
+        "redirect_uri": client.redirect_uris[-1],
+        "scopes": frozenset({Scope.OPENID, Scope.PROFILE, Scope.EMAIL}),
+        "nonce": "n-0S6_WzA2Mj — ✓",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "auth_time": NOW - timedelta(minutes=3),
+        "amr": PASSWORD_AND_TOTP,
+        "browser_session_id": browser_session.id,
+        "created_at": created_at,
+        "expires_at": created_at + CODE_LIFETIME,
+        "used_at": None,
+        "issued_session_id": None,
+    }
+    values.update(overrides)
+    return AuthorizationCode(**values)
+
+
+def a_grant(user: User, client: OAuthClient, **overrides: Any) -> Grant:
+    """The account's consent to openid and email, given a day before NOW."""
+    values: dict[str, Any] = {
+        "user_id": user.id,
+        "client_id": client.client_id,
+        "scopes": frozenset({Scope.OPENID, Scope.EMAIL}),
+        "created_at": NOW - timedelta(days=1),
+        "updated_at": NOW - timedelta(days=1),
+    }
+    values.update(overrides)
+    return Grant(**values)

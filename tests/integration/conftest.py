@@ -18,7 +18,10 @@ from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader, UnitOfWork
 from domain.audit_event import AuditEvent
+from domain.authorization_code import AuthorizationCode
+from domain.grant import Grant
 from domain.invitation import Invitation
+from domain.oauth_client import OAuthClient
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
@@ -63,8 +66,9 @@ def engine(database: Database) -> AsyncEngine:
 
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
-    """Store users, sessions, signing keys, one-time tokens, invitations, outbox messages and
-    audit events in one committed unit of work, in the given order."""
+    """Store users, sessions, signing keys, one-time tokens, invitations, outbox messages,
+    audit events, OAuth clients, authorization codes and grants in one committed unit of work,
+    in the given order."""
 
     async def persist(
         *entities: User
@@ -73,12 +77,21 @@ def persist(uow_factory: UowFactory) -> Persist:
         | OneTimeToken
         | Invitation
         | OutboxMessage
-        | AuditEvent,
+        | AuditEvent
+        | OAuthClient
+        | AuthorizationCode
+        | Grant,
     ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
                 if isinstance(entity, User):
                     await uow.users.add(entity)
+                elif isinstance(entity, OAuthClient):
+                    await uow.oauth_clients.add(entity)
+                elif isinstance(entity, AuthorizationCode):
+                    await uow.oauth_codes.add(entity)
+                elif isinstance(entity, Grant):
+                    await uow.oauth_grants.upsert(entity)
                 elif isinstance(entity, Session):
                     await uow.sessions.add(entity)
                 elif isinstance(entity, OneTimeToken):

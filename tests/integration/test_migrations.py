@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,8 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.persistence.database import Database
 from adapters.persistence.tables import metadata
 from alembic import command
+from domain.session import SessionKind
 from entrypoints.migrations import alembic_config, downgrade_to_base, upgrade_to_head
 from tests.databases import sqlite_url
+from tests.integration.builders import (
+    NOW,
+    a_grant,
+    a_session,
+    a_user,
+    an_authorization_code,
+    an_oauth_client,
+    an_oauth_session,
+)
 
 T = TypeVar("T")
 
@@ -225,3 +236,39 @@ async def test_upgrading_keeps_the_rows_of_tables_that_refer_to_a_rebuilt_one(
         return [row[0] for row in rows]
 
     assert await inspect_database(rotated_tokens) == ["old"]
+
+
+async def test_downgrading_below_oauth_sessions_ends_them_with_their_rotated_tokens(
+    empty_database_url: str, inspect_database: InspectDatabase
+) -> None:
+    """Without their scopes and the browser session they live within, OAuth sessions would
+    outlive what bound them: the downgrade ends them, and on SQLite (migrated with foreign keys
+    off) it must not leave their rotated tokens pointing nowhere."""
+    await in_thread(upgrade_to_head, empty_database_url)
+    user, client = a_user(), an_oauth_client()
+    browser = a_session(user, kind=SessionKind.BROWSER)
+    bound = an_oauth_session(user, client, parent_session_id=browser.id)
+    database = Database(empty_database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            await uow.users.add(user)
+            await uow.oauth_clients.add(client)
+            for session in (browser, bound):
+                await uow.sessions.add(session)
+            await uow.oauth_codes.add(an_authorization_code(user, client, browser))
+            await uow.oauth_grants.upsert(a_grant(user, client))
+            await uow.sessions.rotate_refresh_token(
+                bound.refresh_token_hash, "r" * 64, NOW, SessionKind.OAUTH
+            )
+            await uow.commit()
+    finally:
+        await database.aclose()
+
+    await asyncio.to_thread(command.downgrade, alembic_config(empty_database_url), "0010")
+
+    def sessions_and_rotated_tokens(connection: Connection) -> tuple[list[str], int]:
+        ids = connection.exec_driver_sql("SELECT id FROM sessions").scalars()
+        rotated = connection.exec_driver_sql("SELECT count(*) FROM rotated_refresh_tokens")
+        return [str(UUID(str(i))) for i in ids], rotated.scalar_one()
+
+    assert await inspect_database(sessions_and_rotated_tokens) == ([str(browser.id)], 0)

@@ -21,7 +21,14 @@ from domain.role import Role
 from domain.session import Session
 from domain.session_scope import SessionScope
 from domain.user import User
-from tests.integration.builders import NOW, a_session, a_signing_key, a_user
+from tests.integration.builders import (
+    NOW,
+    a_session,
+    a_signing_key,
+    a_user,
+    an_oauth_client,
+    an_oauth_session,
+)
 from tests.integration.conftest import Persist, UowFactory, sql_only
 from tests.integration.statements import captured_statements
 
@@ -538,20 +545,24 @@ async def test_many_units_of_work_at_once_do_not_exhaust_the_connections(
 async def test_an_added_session_is_stored_with_every_field(
     uow_factory: UowFactory, persist: Persist, engine: AsyncEngine
 ) -> None:
-    user = a_user()
+    user, client = a_user(), an_oauth_client()
     session = a_session(user, revoked_at=NOW - timedelta(seconds=1))
     bare = a_session(user, user_agent=None, ip=None)
-    await persist(user)
+    oauth = an_oauth_session(user, client, parent_session_id=session.id)
+    await persist(user, client)
 
     async with uow_factory() as uow:
-        await uow.sessions.add(session)
-        await uow.sessions.add(bare)
+        for added in (session, bare, oauth):
+            await uow.sessions.add(added)
         await uow.commit()
 
     rows = await session_rows(engine, user.id)
-    for expected in (session, bare):
+    field_of_column = {"scope": "scopes"}  # a set of scopes, in OAuth's singular
+    for expected in (session, bare, oauth):
         row = rows[expected.id]
-        stored = Session(**{name: getattr(row, name) for name in row._fields})
+        stored = Session(
+            **{field_of_column.get(name, name): getattr(row, name) for name in row._fields}
+        )
         assert stored == expected
         assert_utc(stored.created_at)
         assert_utc(stored.expires_at)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -66,3 +67,25 @@ def test_rotating_keeps_the_absolute_lifetime_and_everything_else() -> None:
     assert (session.id, session.user_id, session.created_at) == (UUID(int=2), UUID(int=1), T0)
     assert session.expires_at == EXPIRES
     assert session.revoked_at is None
+
+
+def test_a_session_without_a_parent_is_usable_on_its_own() -> None:
+    session = a_session()
+    assert session.is_usable_under(None, T0)
+
+
+def test_a_child_session_is_usable_only_while_its_parent_is() -> None:
+    parent = replace(a_session(), id=UUID(int=10), expires_at=T0 + timedelta(hours=1))
+    child = replace(a_session(), parent_session_id=parent.id)
+    assert child.is_usable_under(parent, T0)
+    assert not child.is_usable_under(parent, T0 + timedelta(hours=1))  # the parent expired
+    assert not child.is_usable_under(None, T0)  # the parent is gone
+    assert not child.is_usable_under(a_session(), T0)  # another session is not its parent
+    parent.revoke(T0)
+    assert not child.is_usable_under(parent, T0)
+
+
+def test_a_child_session_revoked_itself_is_not_usable_under_a_live_parent() -> None:
+    parent = replace(a_session(), id=UUID(int=10))
+    child = replace(a_session(), parent_session_id=parent.id, revoked_at=T0)
+    assert not child.is_usable_under(parent, T0)
