@@ -1,10 +1,16 @@
-"""A key that signs access tokens; its public half is published in the JWKS."""
+"""A key that signs tokens (the API's access tokens, ID tokens, OAuth access tokens); its public
+half is published in the JWKS."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+# Every algorithm the service signs with, RS256 first: OpenID Connect requires it of a provider
+# and RFC 9068 of an issuer of access tokens. Each has an active key at all times, so a client
+# registered with any of them is served without waiting for a key.
+SIGNING_ALGORITHMS: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ from application.use_cases.prune_sessions import PruneSessionsCommand
 from application.use_cases.rotate_signing_key import RotateSigningKeyCommand
 from domain.errors import DomainError, InvalidEmail, WeakPassword
 from domain.oauth_client import ClientType, OAuthClient
+from domain.signing_key import SIGNING_ALGORITHMS
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
@@ -69,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("list", help="every signing key: kid, algorithm, state, dates")
-    key_commands.add_parser("rotate", help="make a new active key; the old one retires")
+    rotate = key_commands.add_parser(
+        "rotate",
+        help="make a new active key for every algorithm (or one); the keys replaced retire",
+    )
+    rotate.add_argument(
+        "--algorithm",
+        choices=SIGNING_ALGORITHMS,
+        help="rotate only this algorithm's key (default: every algorithm's)",
+    )
 
     mail = commands.add_parser("mail", help="the outgoing mail")
     mail_commands = mail.add_subparsers(dest="mail_command", required=True)
@@ -177,11 +186,13 @@ async def _list_keys(settings: Settings) -> None:
         print(f"{key.kid:<24} {key.algorithm:<9} {state:<8} {created:<25} {retired}")
 
 
-async def _rotate_key(settings: Settings) -> None:
-    key = await _with_container(
-        settings, lambda c: c.rotate_signing_key().execute(RotateSigningKeyCommand())
+async def _rotate_keys(settings: Settings, algorithm: str | None) -> None:
+    keys = await _with_container(
+        settings, lambda c: c.rotate_signing_key().execute(RotateSigningKeyCommand(algorithm))
     )
-    print(f"new active key {key.kid} ({key.algorithm}); replicas sign with it within 10 seconds")
+    for key in keys:
+        print(f"new active key {key.kid} ({key.algorithm})")
+    print("replicas sign with the new keys within 10 seconds")
 
 
 async def _prune_sessions(settings: Settings, revoked_days: int) -> None:
@@ -308,7 +319,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "keys" and args.keys_command == "list":
         asyncio.run(_list_keys(settings))
     elif args.command == "keys" and args.keys_command == "rotate":
-        asyncio.run(_rotate_key(settings))
+        asyncio.run(_rotate_keys(settings, args.algorithm))
     elif args.command == "mail" and args.mail_command == "dispatch":
         return asyncio.run(_dispatch_mail(settings))
     elif args.command == "secrets" and args.secrets_command == "reencrypt":

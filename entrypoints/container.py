@@ -87,6 +87,7 @@ from application.use_cases.update_profile import UpdateProfile
 from application.use_cases.verify_email import VerifyEmail
 from domain.login_throttle import LoginThrottlePolicy
 from domain.password import PasswordPolicy
+from domain.signing_key import SIGNING_ALGORITHMS
 from entrypoints.settings import Settings
 
 # Far above any query the service runs; only there so a frozen network cannot hang a request.
@@ -371,14 +372,14 @@ class Container(containers.DeclarativeContainer):
         uow=unit_of_work.provider,
         factory=signing_key_factory,
         clock=clock,
-        algorithm=settings.provided.jwt_algorithm,
+        algorithms=SIGNING_ALGORITHMS,
     )
     rotate_signing_key = providers.Singleton(
         RotateSigningKey,
         uow=unit_of_work.provider,
         factory=signing_key_factory,
         clock=clock,
-        algorithm=settings.provided.jwt_algorithm,
+        algorithms=SIGNING_ALGORITHMS,
     )
     list_signing_keys = providers.Singleton(ListSigningKeys, uow=unit_of_work.provider)
     request_password_reset = providers.Singleton(

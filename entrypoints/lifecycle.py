@@ -46,13 +46,15 @@ async def running(container: Container, *, serving: bool) -> AsyncIterator[None]
 
 async def check_before_serving(container: Container) -> None:
     """What `serve` checks in its own process before uvicorn starts, so that keys that do not
-    open the stored secrets stop it with one line rather than a worker failing to start. A
-    database that is down is no reason not to serve: the check then waits for it (see
-    `_ensure_signing_key`)."""
+    open the stored secrets stop it with one line rather than a worker failing to start; and
+    the signing keys a first start makes, made here once rather than by every worker at the
+    same moment. A database that is down is no reason not to serve: each worker then waits
+    for it (see `_ensure_signing_key`)."""
     database = container.database()
     await database.open()
     try:
         await verify_sealed_secrets(container)
+        await container.ensure_signing_key().execute(EnsureSigningKeyCommand())
     except StorageUnavailable:
         pass
     finally:

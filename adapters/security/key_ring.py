@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.security.jwt_codec import LEEWAY, JwtKey
@@ -34,7 +34,8 @@ class _Held:
 class KeyRing:
     """Loads the keys through the unit of work it is given, and:
 
-    - signs with the newest active key of the configured algorithm;
+    - signs with the newest active key of an algorithm: the API's own (the configured one)
+      unless another is asked for (RS256 for an ID token, say);
     - finds a key by kid for verifying;
     - lists the public keys that may have signed a token still acceptable;
     - tells on_keys_removed the kids of keys that left the table, at the reload that saw it.
@@ -64,7 +65,7 @@ class KeyRing:
         )
         self._on_keys_removed = on_keys_removed
         self._held: dict[str, _Held] = {}
-        self._signing: JwtKey | None = None
+        self._signing: dict[str, JwtKey] = {}  # the newest active key of each algorithm
         self._loaded_at = -math.inf  # the clock's monotonic reading at the last load
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
@@ -91,13 +92,15 @@ class KeyRing:
             background.cancel()
             await asyncio.wait({background})  # raises nothing of the task's own
 
-    async def signing_key(self) -> JwtKey:
+    async def signing_key(self, algorithm: str | None = None) -> JwtKey:
+        """The key to sign with now: the newest active key of `algorithm`, by default the
+        configured one."""
         await self._ensure_loaded()
-        if self._signing is None:
-            raise RuntimeError(
-                f"no active {self._algorithm} signing key; is the database migrated?"
-            )
-        return self._signing
+        wanted = algorithm or self._algorithm
+        signing = self._signing.get(wanted)
+        if signing is None:
+            raise RuntimeError(f"no active {wanted} signing key; is the database migrated?")
+        return signing
 
     async def verification_key(self, kid: str) -> JwtKey | None:
         """The key named kid; None if the database has no such key either."""
@@ -168,12 +171,18 @@ class KeyRing:
         if removed and self._on_keys_removed is not None:
             self._on_keys_removed(removed)
 
-    def _newest_active(self, held: Iterable[_Held]) -> JwtKey | None:
-        active = [
-            entry
-            for entry in held
-            if entry.stored.is_active and entry.stored.algorithm == self._algorithm
-        ]
-        if not active:
-            return None
-        return max(active, key=lambda entry: (entry.stored.created_at, entry.stored.kid)).key
+    @staticmethod
+    def _newest_active(held: Iterable[_Held]) -> dict[str, JwtKey]:
+        newest: dict[str, _Held] = {}
+        for entry in held:
+            if not entry.stored.is_active:
+                continue
+            other = newest.get(entry.stored.algorithm)
+            if other is None or _recency(entry) > _recency(other):
+                newest[entry.stored.algorithm] = entry
+        return {algorithm: entry.key for algorithm, entry in newest.items()}
+
+
+def _recency(entry: _Held) -> tuple[datetime, str]:
+    """The newer key compares greater; of two made at the same moment, the kid decides."""
+    return entry.stored.created_at, entry.stored.kid

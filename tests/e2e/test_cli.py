@@ -60,25 +60,54 @@ def test_serve_with_two_workers_answers_and_keys_list_shows_the_signing_key(
     assert listing.returncode == 0, listing.stderr
     rows = listing.stdout.strip().splitlines()
     assert rows[0].split() == ["KID", "ALGORITHM", "STATE", "CREATED", "RETIRED"]
-    assert len(rows) >= 2
-    assert all(" ES256 " in row and " active " in row for row in rows[1:])
+    # One active key per algorithm, made before the workers started: none made twice.
+    assert sorted(row.split()[1] for row in rows[1:]) == ["ES256", "EdDSA", "RS256"]
+    assert all(" active " in row for row in rows[1:])
     published = {key["kid"] for key in jwks["keys"]}
     listed = {row.split()[0] for row in rows[1:]}
     assert published == listed
 
 
-def test_keys_rotate_adds_an_active_key_and_retires_the_old_one(tmp_path: Path) -> None:
+def test_keys_rotate_replaces_every_algorithms_key_and_retires_the_old_ones(
+    tmp_path: Path,
+) -> None:
     with serving(tmp_path):
-        pass  # the first start made the first key
-    first = run_portcullis(tmp_path, "keys", "list").stdout.strip().splitlines()[1].split()[0]
+        pass  # the first start made the first keys
+    first = {
+        row.split()[0] for row in run_portcullis(tmp_path, "keys", "list").stdout.splitlines()[1:]
+    }
     rotated = run_portcullis(tmp_path, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     rows = [row.split() for row in run_portcullis(tmp_path, "keys", "list").stdout.splitlines()[1:]]
     states = {row[0]: row[2] for row in rows}
-    assert states[first] == "retired"
-    assert [kid for kid, state in states.items() if state == "active"] != [first]
-    assert list(states.values()).count("active") == 1
-    assert rotated.stdout.split()[3] in states
+    assert {states[kid] for kid in first} == {"retired"}
+    active = {row[0]: row[1] for row in rows if row[2] == "active"}
+    assert sorted(active.values()) == ["ES256", "EdDSA", "RS256"]
+    announced = [
+        line.split()[3] for line in rotated.stdout.splitlines() if "new active key" in line
+    ]
+    assert sorted(announced) == sorted(active)
+
+
+def test_keys_rotate_with_an_algorithm_replaces_that_algorithms_key_only(tmp_path: Path) -> None:
+    with serving(tmp_path):
+        pass
+    before = [
+        row.split() for row in run_portcullis(tmp_path, "keys", "list").stdout.splitlines()[1:]
+    ]
+    rotated = run_portcullis(tmp_path, "keys", "rotate", "--algorithm", "RS256")
+    assert rotated.returncode == 0, rotated.stderr
+    rows = [row.split() for row in run_portcullis(tmp_path, "keys", "list").stdout.splitlines()[1:]]
+    states = {row[0]: (row[1], row[2]) for row in rows}
+    assert {states[kid] for kid, *_ in before} == {
+        ("RS256", "retired"),
+        ("ES256", "active"),
+        ("EdDSA", "active"),
+    }
+    assert len(rows) == 4
+    refused = run_portcullis(tmp_path, "keys", "rotate", "--algorithm", "HS256")
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
 
 
 def test_sessions_prune_deletes_expired_and_long_revoked_sessions(tmp_path: Path) -> None:

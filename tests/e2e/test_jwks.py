@@ -1,6 +1,7 @@
 """GET /.well-known/jwks.json over HTTP, for every signing algorithm the service supports and
-across a rotation to another algorithm: the contract's shape ({"keys": [JWK, ...]}, public
-members only), and what a relying service does with it (PyJWT's PyJWKSet) verifies the tokens."""
+across a rotation: the contract's shape ({"keys": [JWK, ...]}, public members only), an active
+key of every algorithm (RS256 for OpenID Connect beside the API's), and what a relying service
+does with it (PyJWT's PyJWKSet) verifies the tokens."""
 
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ async def serving(database_url: str, algorithm: str) -> AsyncIterator[httpx.Asyn
         )
 
 
-async def rotate_keys(database_url: str, algorithm: str) -> str:
-    """What `PORTCULLIS_JWT_ALGORITHM=<algorithm> portcullis keys rotate` does; the new kid."""
-    container = build_container(settings_for(database_url, jwt_algorithm=algorithm))
+async def rotate_keys(database_url: str) -> dict[str, str]:
+    """What `portcullis keys rotate` does; the new kid of each algorithm."""
+    container = build_container(settings_for(database_url))
     try:
-        return (await container.rotate_signing_key().execute(RotateSigningKeyCommand())).kid
+        new_keys = await container.rotate_signing_key().execute(RotateSigningKeyCommand())
     finally:
         await container.database().aclose()
+    return {key.algorithm: key.kid for key in new_keys}
 
 
 async def access_token(client: httpx.AsyncClient) -> str:
@@ -92,8 +94,8 @@ async def test_the_jwks_of_each_algorithm_publishes_the_key_that_verifies_its_to
 
         jwks = await published_jwks(client)
 
-    (jwk,) = jwks["keys"]
-    assert jwk["alg"] == algorithm
+    assert sorted(jwk["alg"] for jwk in jwks["keys"]) == sorted(ALGORITHMS)
+    (jwk,) = (jwk for jwk in jwks["keys"] if jwk["alg"] == algorithm)
     assert jwk["kid"] == jwt.get_unverified_header(token)["kid"]
     assert verify_with(jwks, token)["role"] == "user"
 
@@ -101,16 +103,17 @@ async def test_the_jwks_of_each_algorithm_publishes_the_key_that_verifies_its_to
 @pytest.mark.parametrize(
     ("before", "after"), [("ES256", "RS256"), ("RS256", "EdDSA"), ("EdDSA", "ES256")]
 )
-async def test_after_a_rotation_to_another_algorithm_both_keys_are_published_and_verify(
+async def test_after_a_rotation_and_a_change_of_algorithm_old_and_new_keys_verify(
     database_url: str, before: str, after: str
 ) -> None:
-    """The operator rotates the keys with the new algorithm set, then restarts the service
-    with it: tokens signed before the rotation keep verifying, against the server and against
-    the published JWKS, until they expire."""
+    """The operator rotates the keys, then restarts the service with another algorithm set:
+    tokens signed before the rotation keep verifying, against the server and against the
+    published JWKS, until they expire; the JWKS holds the retired keys and the new ones."""
     async with serving(database_url, before) as client:
         await sign_up(client)
         old_token = await access_token(client)
-    new_kid = await rotate_keys(database_url, after)
+        old_jwks = await published_jwks(client)
+    new_kids = await rotate_keys(database_url)
 
     async with serving(database_url, after) as client:
         new_token = await access_token(client)
@@ -119,10 +122,28 @@ async def test_after_a_rotation_to_another_algorithm_both_keys_are_published_and
             me = await client.get("/api/v1/users/me", headers=bearer({"access_token": token}))
             assert me.status_code == 200, me.text
 
-    assert jwt.get_unverified_header(new_token)["kid"] == new_kid
+    assert jwt.get_unverified_header(new_token)["kid"] == new_kids[after]
     assert {(jwk["kid"], jwk["alg"]) for jwk in jwks["keys"]} == {
-        (jwt.get_unverified_header(old_token)["kid"], before),
-        (new_kid, after),
-    }
+        (jwk["kid"], jwk["alg"]) for jwk in old_jwks["keys"]
+    } | {(kid, algorithm) for algorithm, kid in new_kids.items()}
     for token in (old_token, new_token):
         assert verify_with(jwks, token)["iss"] == "portcullis"
+
+
+async def test_changing_the_algorithm_needs_no_rotation(database_url: str) -> None:
+    """Every algorithm has its active key already: a restart with another one signs with it,
+    and the tokens of the first keep verifying."""
+    async with serving(database_url, "ES256") as client:
+        await sign_up(client)
+        es256_token = await access_token(client)
+
+    async with serving(database_url, "EdDSA") as client:
+        eddsa_token = await access_token(client)
+        jwks = await published_jwks(client)
+        me = await client.get("/api/v1/users/me", headers=bearer({"access_token": es256_token}))
+
+    assert me.status_code == 200, me.text
+    assert jwt.get_unverified_header(eddsa_token)["alg"] == "EdDSA"
+    assert len(jwks["keys"]) == len(ALGORITHMS)
+    for token in (es256_token, eddsa_token):
+        assert verify_with(jwks, token)["sub"]

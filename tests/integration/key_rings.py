@@ -52,11 +52,12 @@ async def ring_after_first_start(
     *,
     on_keys_removed: Callable[[frozenset[str]], None] | None = None,
 ) -> AsyncIterator[tuple[KeyRing, SigningKey]]:
-    """A ring over a database holding the key a first start makes, and that key; the ring is
-    closed after the block."""
-    key = await EnsureSigningKey(uow_factory, key_factory, clock, algorithm).execute(
+    """A ring over a database holding the key of `algorithm` a first start makes (and no other),
+    and that key; the ring is closed after the block."""
+    keys = await EnsureSigningKey(uow_factory, key_factory, clock, (algorithm,)).execute(
         EnsureSigningKeyCommand()
     )
+    key = keys[algorithm]
     ring = ring_over(uow_factory, clock, algorithm, on_keys_removed=on_keys_removed)
     try:
         yield ring, key

@@ -23,7 +23,7 @@ from adapters.system.clock import SystemClock
 from application.ports.system import Clock
 from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
-from domain.signing_key import SigningKey
+from domain.signing_key import SIGNING_ALGORITHMS, SigningKey
 from tests.fakes import FixedClock
 from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory, sql_only
 from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
@@ -53,8 +53,8 @@ async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stay
     ring: KeyRing, uow_factory: UowFactory, clock: FixedClock
 ) -> None:
     old = await ring.signing_key()
-    new = await RotateSigningKey(
-        uow_factory, CryptographySigningKeyFactory(), clock, "ES256"
+    (new,) = await RotateSigningKey(
+        uow_factory, CryptographySigningKeyFactory(), clock, ("ES256",)
     ).execute(RotateSigningKeyCommand())
 
     await ring.load()
@@ -64,26 +64,42 @@ async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stay
     assert {jwk["kid"] for jwk in await ring.public_jwks()} == {old.kid, new.kid}
 
 
-async def test_a_ring_of_another_algorithm_signs_with_that_algorithms_key_only(
-    ring: KeyRing, uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+async def test_the_ring_signs_with_each_algorithms_newest_active_key_and_publishes_them_all(
+    uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
 ) -> None:
-    """After `PORTCULLIS_JWT_ALGORITHM=EdDSA portcullis keys rotate` and a restart."""
-    old = await ring.signing_key()
-    new = await RotateSigningKey(uow_factory, key_factory, clock, "EdDSA").execute(
-        RotateSigningKeyCommand()
+    """As the service keeps them: an active key per algorithm; the API's algorithm (EdDSA
+    here) is the one signed with when none is named."""
+    first = await EnsureSigningKey(uow_factory, key_factory, clock, SIGNING_ALGORITHMS).execute(
+        EnsureSigningKeyCommand()
     )
-    eddsa = ring_over(uow_factory, clock, "EdDSA")
+    clock.advance(seconds=1)
+    (rs256,) = await RotateSigningKey(
+        uow_factory, CryptographySigningKeyFactory(), clock, SIGNING_ALGORITHMS
+    ).execute(RotateSigningKeyCommand("RS256"))
+    ring = ring_over(uow_factory, clock, "EdDSA")
     try:
-        signing = await eddsa.signing_key()
-        verifying = await eddsa.verification_key(old.kid)
-        published = {(jwk["kid"], jwk["alg"]) for jwk in await eddsa.public_jwks()}
+        signing = {
+            algorithm: (await ring.signing_key(algorithm)).kid for algorithm in SIGNING_ALGORITHMS
+        }
+        default = await ring.signing_key()
+        retired = await ring.verification_key(first["RS256"].kid)
+        published = {(jwk["kid"], jwk["alg"]) for jwk in await ring.public_jwks()}
     finally:
-        await eddsa.aclose()
+        await ring.aclose()
 
-    assert (signing.kid, signing.algorithm) == (new.kid, "EdDSA")
-    assert verifying is not None
-    assert verifying.algorithm == "ES256"
-    assert published == {(old.kid, "ES256"), (new.kid, "EdDSA")}
+    assert signing == {"RS256": rs256.kid, "ES256": first["ES256"].kid, "EdDSA": first["EdDSA"].kid}
+    assert (default.kid, default.algorithm) == (first["EdDSA"].kid, "EdDSA")
+    assert retired is not None
+    assert retired.algorithm == "RS256"
+    assert published == {(key.kid, key.algorithm) for key in [*first.values(), rs256]}
+
+
+async def test_a_ring_whose_database_has_no_key_of_an_algorithm_says_so(
+    ring: KeyRing,
+) -> None:
+    """A database only the API's algorithm was ever ensured on (see ring_after_first_start)."""
+    with pytest.raises(RuntimeError, match="no active RS256 signing key"):
+        await ring.signing_key("RS256")
 
 
 async def test_a_stale_copy_is_reloaded_in_the_background(
@@ -134,9 +150,10 @@ async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of
     database = Database(database_url, pool_size=1, pool_timeout=1)
     ring = ring_over(database.unit_of_work, clock)
     try:
-        key = await EnsureSigningKey(database.unit_of_work, key_factory, clock, "ES256").execute(
-            EnsureSigningKeyCommand()
-        )
+        keys = await EnsureSigningKey(
+            database.unit_of_work, key_factory, clock, ("ES256",)
+        ).execute(EnsureSigningKeyCommand())
+        key = keys["ES256"]
         await ring.load()
         clock.advance(seconds=60)  # stale at once
 

@@ -40,7 +40,6 @@ COMMON_PASSWORDS = frozenset({"password", "password1", "12345678", "qwertyuiop",
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
 LIFETIMES = TokenLifetimes(access=ACCESS_TTL, refresh=REFRESH_TTL)
-ALGORITHM = "ES256"
 # With a path and a trailing slash, as an operator behind a proxy might set it.
 PUBLIC_URL = "https://example.org/auth/"
 LINK_BASE = "https://example.org/auth"

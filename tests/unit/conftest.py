@@ -46,6 +46,7 @@ from application.use_cases.second_factor.start_totp_setup import StartTotpSetup
 from application.use_cases.update_profile import UpdateProfile
 from application.use_cases.verify_email import VerifyEmail
 from domain.password import PasswordPolicy
+from domain.signing_key import SIGNING_ALGORITHMS
 from tests.fakes import (
     FakeAccessTokens,
     FakePasswordHasher,
@@ -59,7 +60,6 @@ from tests.fakes import (
     SequentialIds,
 )
 from tests.unit.builders import (
-    ALGORITHM,
     COMMON_PASSWORDS,
     LIFETIMES,
     PUBLIC_URL,
@@ -240,14 +240,14 @@ def prune_sessions(uow: FakeUnitOfWorkFactory, clock: FixedClock) -> PruneSessio
 def ensure_signing_key(
     uow: FakeUnitOfWorkFactory, key_factory: FakeSigningKeyFactory, clock: FixedClock
 ) -> EnsureSigningKey:
-    return EnsureSigningKey(uow, key_factory, clock, ALGORITHM)
+    return EnsureSigningKey(uow, key_factory, clock, SIGNING_ALGORITHMS)
 
 
 @pytest.fixture
 def rotate_signing_key(
     uow: FakeUnitOfWorkFactory, key_factory: FakeSigningKeyFactory, clock: FixedClock
 ) -> RotateSigningKey:
-    return RotateSigningKey(uow, key_factory, clock, ALGORITHM)
+    return RotateSigningKey(uow, key_factory, clock, SIGNING_ALGORITHMS)
 
 
 @pytest.fixture

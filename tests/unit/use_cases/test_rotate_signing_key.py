@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import pytest
+
 from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSigningKeyCommand
 from application.use_cases.list_signing_keys import ListSigningKeys, ListSigningKeysQuery
-from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
-from tests.fakes import FakeSigningKeyFactory, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
-from tests.unit.builders import ALGORITHM
+from application.use_cases.rotate_signing_key import (
+    RotateSigningKey,
+    RotateSigningKeyCommand,
+    UnsupportedSigningAlgorithm,
+)
+from domain.signing_key import SIGNING_ALGORITHMS
+from tests.fakes import FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 
 
-async def test_rotating_adds_a_new_active_key_of_the_configured_algorithm(
+def active_kids(store: InMemoryStore) -> dict[str, str]:
+    return {key.algorithm: key.kid for key in store.signing_keys.values() if key.is_active}
+
+
+async def test_rotating_makes_a_new_active_key_for_every_algorithm(
     rotate_signing_key: RotateSigningKey,
     ensure_signing_key: EnsureSigningKey,
     store: InMemoryStore,
@@ -19,13 +29,14 @@ async def test_rotating_adds_a_new_active_key_of_the_configured_algorithm(
 
     new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
-    assert new.kid != old.kid
-    assert (new.algorithm, new.is_active, new.created_at) == (ALGORITHM, True, clock.now())
-    assert store.signing_keys[new.kid] == new
+    assert [key.algorithm for key in new] == list(SIGNING_ALGORITHMS)
+    assert all(key.is_active and key.created_at == clock.now() for key in new)
+    assert active_kids(store) == {key.algorithm: key.kid for key in new}
+    assert not {key.kid for key in new} & {key.kid for key in old.values()}
     assert uow.commits == 2
 
 
-async def test_rotating_retires_the_previously_active_key_at_that_moment(
+async def test_rotating_retires_the_previously_active_keys_at_that_moment(
     rotate_signing_key: RotateSigningKey,
     ensure_signing_key: EnsureSigningKey,
     store: InMemoryStore,
@@ -36,30 +47,43 @@ async def test_rotating_retires_the_previously_active_key_at_that_moment(
 
     await rotate_signing_key.execute(RotateSigningKeyCommand())
 
-    assert store.signing_keys[old.kid].retired_at == clock.now()
-    assert not store.signing_keys[old.kid].is_active
+    for key in old.values():
+        assert store.signing_keys[key.kid].retired_at == clock.now()
 
 
-async def test_rotating_retires_every_active_key_whatever_its_algorithm(
+async def test_rotating_one_algorithm_leaves_the_others_keys_active(
     rotate_signing_key: RotateSigningKey,
-    uow: FakeUnitOfWorkFactory,
-    key_factory: FakeSigningKeyFactory,
+    ensure_signing_key: EnsureSigningKey,
     store: InMemoryStore,
     clock: FixedClock,
 ) -> None:
-    es256 = await EnsureSigningKey(uow, key_factory, clock, "ES256").execute(
-        EnsureSigningKeyCommand()
-    )
-    eddsa = await EnsureSigningKey(uow, key_factory, clock, "EdDSA").execute(
-        EnsureSigningKeyCommand()
-    )
+    old = await ensure_signing_key.execute(EnsureSigningKeyCommand())
     clock.advance(days=1)
 
-    new = await rotate_signing_key.execute(RotateSigningKeyCommand())
+    (new,) = await rotate_signing_key.execute(RotateSigningKeyCommand("RS256"))
 
-    assert [key.kid for key in store.signing_keys.values() if key.is_active] == [new.kid]
-    assert store.signing_keys[es256.kid].retired_at == clock.now()
-    assert store.signing_keys[eddsa.kid].retired_at == clock.now()
+    assert new.algorithm == "RS256"
+    assert active_kids(store) == {
+        "RS256": new.kid,
+        "ES256": old["ES256"].kid,
+        "EdDSA": old["EdDSA"].kid,
+    }
+    assert store.signing_keys[old["RS256"].kid].retired_at == clock.now()
+
+
+async def test_an_algorithm_the_service_does_not_sign_with_is_refused_and_nothing_changes(
+    rotate_signing_key: RotateSigningKey,
+    ensure_signing_key: EnsureSigningKey,
+    store: InMemoryStore,
+) -> None:
+    await ensure_signing_key.execute(EnsureSigningKeyCommand())
+    before = active_kids(store)
+
+    with pytest.raises(UnsupportedSigningAlgorithm):
+        await rotate_signing_key.execute(RotateSigningKeyCommand("HS256"))
+
+    assert active_kids(store) == before
+    assert len(store.signing_keys) == len(SIGNING_ALGORITHMS)
 
 
 async def test_a_key_retired_earlier_keeps_its_retirement_time(
@@ -73,37 +97,20 @@ async def test_a_key_retired_earlier_keeps_its_retirement_time(
 
     await rotate_signing_key.execute(RotateSigningKeyCommand())
 
-    assert store.signing_keys[first.kid].retired_at == first_retired
-    assert len(store.signing_keys) == 3
+    assert {store.signing_keys[key.kid].retired_at for key in first} == {first_retired}
+    assert len(store.signing_keys) == 3 * len(SIGNING_ALGORITHMS)
 
 
-async def test_rotating_with_no_key_yet_makes_the_first_one(
+async def test_rotating_with_no_key_yet_makes_the_first_ones(
     rotate_signing_key: RotateSigningKey, store: InMemoryStore
 ) -> None:
     new = await rotate_signing_key.execute(RotateSigningKeyCommand())
 
-    assert list(store.signing_keys.values()) == [new]
-    assert new.is_active
+    assert sorted(store.signing_keys) == sorted(key.kid for key in new)
+    assert all(key.is_active for key in new)
 
 
-async def test_the_new_key_has_the_configured_algorithm_even_if_the_old_one_had_another(
-    ensure_signing_key: EnsureSigningKey,
-    uow: FakeUnitOfWorkFactory,
-    key_factory: FakeSigningKeyFactory,
-    store: InMemoryStore,
-    clock: FixedClock,
-) -> None:
-    es256 = await ensure_signing_key.execute(EnsureSigningKeyCommand())
-
-    eddsa = await RotateSigningKey(uow, key_factory, clock, "EdDSA").execute(
-        RotateSigningKeyCommand()
-    )
-
-    assert eddsa.algorithm == "EdDSA"
-    assert store.signing_keys[es256.kid].retired_at == clock.now()
-
-
-async def test_after_a_rotation_the_next_start_signs_with_the_new_key(
+async def test_after_a_rotation_the_next_start_signs_with_the_new_keys(
     rotate_signing_key: RotateSigningKey,
     ensure_signing_key: EnsureSigningKey,
     store: InMemoryStore,
@@ -114,11 +121,13 @@ async def test_after_a_rotation_the_next_start_signs_with_the_new_key(
     new = await rotate_signing_key.execute(RotateSigningKeyCommand())
     clock.advance(minutes=1)
 
-    assert await ensure_signing_key.execute(EnsureSigningKeyCommand()) == new
-    assert len(store.signing_keys) == 2
+    assert await ensure_signing_key.execute(EnsureSigningKeyCommand()) == {
+        key.algorithm: key for key in new
+    }
+    assert len(store.signing_keys) == 2 * len(SIGNING_ALGORITHMS)
 
 
-async def test_the_new_key_is_listed_first(
+async def test_the_new_keys_are_listed_first(
     rotate_signing_key: RotateSigningKey,
     ensure_signing_key: EnsureSigningKey,
     uow: FakeUnitOfWorkFactory,
@@ -130,4 +139,5 @@ async def test_the_new_key_is_listed_first(
 
     listed = await ListSigningKeys(uow).execute(ListSigningKeysQuery())
 
-    assert [key.kid for key in listed] == [new.kid, old.kid]
+    assert {key.kid for key in listed[:3]} == {key.kid for key in new}
+    assert {key.kid for key in listed[3:]} == {key.kid for key in old.values()}
