@@ -21,6 +21,8 @@ from adapters.security.bcrypt_hasher import BcryptPasswordHasher
 from adapters.security.common_passwords import common_passwords
 from adapters.security.jwt_access_tokens import JwtAccessTokens
 from adapters.security.jwt_codec import JwtCodec
+from adapters.security.jwt_id_tokens import JwtIdTokens
+from adapters.security.jwt_oauth_access_tokens import JwtOAuthAccessTokens
 from adapters.security.key_ring import KeyRing
 from adapters.security.qr_codes import SegnoQrCodes
 from adapters.security.secret_sealer import make_secret_sealer
@@ -161,6 +163,11 @@ class Container(containers.DeclarativeContainer):
     )
     access_tokens = providers.Singleton(
         JwtAccessTokens, keys=key_ring, codec=jwt_codec, verified=verified_tokens
+    )
+    # The OpenID provider's tokens: their issuer is the issuer identifier, the public URL.
+    id_tokens = providers.Singleton(JwtIdTokens, keys=key_ring, issuer=settings.provided.public_url)
+    oauth_access_tokens = providers.Singleton(
+        JwtOAuthAccessTokens, keys=key_ring, clock=clock, issuer=settings.provided.public_url
     )
     totp_authenticator = providers.Singleton(
         PyotpTotpAuthenticator, issuer=settings.provided.mfa_issuer

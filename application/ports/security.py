@@ -1,4 +1,5 @@
-"""Ports to the cryptography: password hashing, access tokens and secrets sealed at rest."""
+"""Ports to the cryptography: password hashing, the API's access tokens, the OpenID provider's
+tokens, and secrets sealed at rest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.oidc_tokens import IdTokenClaims, IdTokenHint, OAuthAccessTokenClaims
 from domain.auth_method import AuthMethods
+from domain.oauth_client import IdTokenAlgorithm
 from domain.role import Role
 from domain.signing_key import SigningKey
 
@@ -41,6 +44,25 @@ class AccessTokens(Protocol):
 
     async def public_jwks(self) -> list[dict[str, Any]]:
         """The public keys that may have signed a still-valid token."""
+
+
+class IdTokens(Protocol):
+    async def sign(self, claims: IdTokenClaims, algorithm: IdTokenAlgorithm) -> str:
+        """An ID token, signed with the active key of the client's registered algorithm."""
+
+    async def verify_hint(self, token: str) -> IdTokenHint | None:
+        """What an ID token issued here names, if its signature and issuer check out: expired
+        or not, since a hint at logout is often an old token (OpenID Connect RP-Initiated
+        Logout 1.0 §2). None for anything else."""
+
+
+class OAuthAccessTokens(Protocol):
+    """Access tokens for clients (RFC 9068), which the API refuses and userinfo accepts."""
+
+    async def issue(self, claims: OAuthAccessTokenClaims) -> str: ...
+
+    async def verify(self, token: str) -> OAuthAccessTokenClaims:
+        """The claims of a well-signed, unexpired token; else raise InvalidAccessToken."""
 
 
 class SigningKeyFactory(Protocol):

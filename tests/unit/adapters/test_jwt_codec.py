@@ -14,6 +14,8 @@ from uuid import uuid4
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.security.jwt_codec import LEEWAY, JwtCodec, JwtKey
 from adapters.security.signing_key_factory import CryptographySigningKeyFactory
@@ -205,3 +207,29 @@ def test_the_kid_is_read_only_from_what_claims_to_be_an_access_token(
 def test_the_kid_of_what_is_not_a_jws_is_refused(codec: JwtCodec, token: str) -> None:
     with pytest.raises(InvalidAccessToken):
         codec.kid_of(token)
+
+
+def test_a_stored_rsa_key_that_does_not_sign_correctly_is_refused_when_loaded() -> None:
+    """The stored key's own checks are skipped for speed; a signature round trip stands in."""
+    stored = CryptographySigningKeyFactory().generate("RS256", LONG_AGO)
+    private = JwtKey.of(stored).private
+    assert isinstance(private, rsa.RSAPrivateKey)
+    numbers = private.private_numbers()
+    # Damaged exponents (OpenSSL already falls back to d when a CRT exponent alone is wrong).
+    broken = rsa.RSAPrivateNumbers(
+        p=numbers.p,
+        q=numbers.q,
+        d=numbers.d ^ 4,
+        dmp1=numbers.dmp1 ^ 4,
+        dmq1=numbers.dmq1 ^ 4,
+        iqmp=numbers.iqmp,
+        public_numbers=numbers.public_numbers,
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = broken.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+    with pytest.raises(ValueError, match="not a consistent RSA key"):
+        JwtKey.of(replace(stored, private_key_pem=pem))
