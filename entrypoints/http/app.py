@@ -37,6 +37,7 @@ from entrypoints.http.routers import (
     me,
     mfa,
     oauth_clients,
+    oidc_discovery,
     passkeys,
     recovery,
     sessions,
@@ -80,7 +81,18 @@ def create_app(container: Container) -> FastAPI:
     # Routes are matched in order, one by one, and matching is much of what a light request
     # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
     # /users/{id}.
-    for module in (me, health, auth, mfa, sessions, passkeys, recovery, admin, oauth_clients):
+    for module in (
+        me,
+        health,
+        auth,
+        mfa,
+        sessions,
+        passkeys,
+        recovery,
+        admin,
+        oauth_clients,
+        oidc_discovery,
+    ):
         app.include_router(module.router)
     for page_module in (
         sign_in,

@@ -56,6 +56,7 @@ CONTRACT_OPERATIONS = {
     ("PATCH", "/api/v1/oauth-clients/{client_id}"),
     ("DELETE", "/api/v1/oauth-clients/{client_id}"),
     ("POST", "/api/v1/oauth-clients/{client_id}/secret"),
+    ("GET", "/.well-known/openid-configuration"),
     ("GET", "/accept-invitation"),
     ("GET", "/login"),
     ("GET", "/signup"),

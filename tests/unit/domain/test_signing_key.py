@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.signing_key import SigningKey
+from domain.oauth_client import IdTokenAlgorithm
+from domain.signing_key import SIGNING_ALGORITHMS, SigningKey
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 RETIRED = T0 + timedelta(days=90)
@@ -57,3 +58,8 @@ def test_a_retired_key_signed_no_live_token_once_a_token_lifetime_has_passed() -
     key.retire(RETIRED)
     assert not key.may_have_signed_a_live_token(RETIRED + TOKEN_LIFETIME, TOKEN_LIFETIME)
     assert not key.may_have_signed_a_live_token(RETIRED + timedelta(days=1), TOKEN_LIFETIME)
+
+
+def test_every_algorithm_a_client_may_register_has_a_key_rs256_first() -> None:
+    assert SIGNING_ALGORITHMS[0] == "RS256"
+    assert set(SIGNING_ALGORITHMS) == {algorithm.value for algorithm in IdTokenAlgorithm}
