@@ -11,13 +11,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from domain.oauth_client import IdTokenAlgorithm
+from domain.oauth_scope import Scope
 from entrypoints.http.dependencies import container_of
 
 PATH = "/.well-known/openid-configuration"
 # The document changes only when the service is configured anew; an hour is what relying
 # parties commonly keep it for anyway.
 CACHE_CONTROL = "public, max-age=3600"
-SCOPES = ("openid", "profile", "email", "offline_access")
 CLAIMS = (
     "iss",
     "sub",
@@ -80,7 +80,7 @@ def provider_metadata(issuer: str) -> bytes:
             revocation_endpoint=f"{issuer}/oauth2/revoke",
             introspection_endpoint=f"{issuer}/oauth2/introspect",
             end_session_endpoint=f"{issuer}/oauth2/logout",
-            scopes_supported=list(SCOPES),
+            scopes_supported=[scope.value for scope in Scope],
             response_types_supported=["code"],
             response_modes_supported=["query"],
             grant_types_supported=["authorization_code", "refresh_token"],
