@@ -15,6 +15,7 @@ from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteA
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
+from tests.signing_keys import with_reused_key_material
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,7 +38,8 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def app(database_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[FastAPI]:
-    application = create_app(build_container(settings_for(database_url, **settings_overrides)))
+    container = build_container(settings_for(database_url, **settings_overrides))
+    application = create_app(with_reused_key_material(container))
     async with LifespanManager(application):
         yield application
 
