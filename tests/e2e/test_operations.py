@@ -19,12 +19,15 @@ async def test_healthz_and_readyz_answer_ok(client: httpx.AsyncClient) -> None:
 
 async def test_jwks_publishes_public_keys_only(client: httpx.AsyncClient) -> None:
     keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
-    assert len(keys) == 1
-    key = keys[0]
-    assert key["kty"] == "EC"
-    assert key["alg"] == "ES256"
-    assert key["use"] == "sig"
-    assert "d" not in key
+    assert sorted((key["alg"], key["kty"]) for key in keys) == [
+        ("ES256", "EC"),
+        ("EdDSA", "OKP"),
+        ("RS256", "RSA"),
+    ]
+    for key in keys:
+        assert key["use"] == "sig"
+        # The private members of EC, OKP and RSA keys.
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
 
 
 async def _client_of_app_without_database() -> AsyncIterator[httpx.AsyncClient]:
