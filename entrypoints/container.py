@@ -60,6 +60,7 @@ from application.use_cases.oauth_clients.list_clients import ListClients
 from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
+from application.use_cases.oidc.authorize import Authorize
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.passkeys.begin_passkey_registration import (
     BeginPasskeyRegistration,
@@ -450,6 +451,9 @@ class Container(containers.DeclarativeContainer):
         register=register_user,
         clock=clock,
         audit=audit,
+    )
+    authorize = providers.Singleton(
+        Authorize, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     register_client = providers.Singleton(
         RegisterClient, uow=unit_of_work.provider, clock=clock, audit=audit

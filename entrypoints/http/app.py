@@ -26,6 +26,7 @@ from entrypoints.http.pages import (
     account_security,
     email_links,
     forgot_password,
+    oauth_authorize,
     sign_in,
     sign_up,
 )
@@ -102,6 +103,7 @@ def create_app(container: Container) -> FastAPI:
         account_passkeys,
         account_security,
         email_links,
+        oauth_authorize,
     ):
         app.include_router(page_module.router)
     app.include_router(mfa.login_router)

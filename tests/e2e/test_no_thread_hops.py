@@ -17,6 +17,7 @@ from entrypoints.http.pages import (
     account_security,
     email_links,
     forgot_password,
+    oauth_authorize,
     sign_in,
     sign_up,
 )
@@ -51,6 +52,7 @@ ROUTERS = [
     account,
     account_passkeys,
     account_security,
+    oauth_authorize,
 ]
 
 

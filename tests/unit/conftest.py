@@ -28,6 +28,7 @@ from application.use_cases.oauth_clients.delete_client import DeleteClient
 from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
+from application.use_cases.oidc.authorize import Authorize
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.refresh_tokens import RefreshTokens
@@ -421,3 +422,10 @@ def renew(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> 
 @pytest.fixture
 def delete(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteClient:
     return DeleteClient(uow, audit)
+
+
+@pytest.fixture
+def authorize(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> Authorize:
+    return Authorize(uow, clock, ids, audit)

@@ -4,6 +4,7 @@ has one, or a passkey; then back to where the person was going."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
@@ -44,6 +45,7 @@ from entrypoints.http.browser_session import (
 )
 from entrypoints.http.dependencies import container_of, rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
+from entrypoints.http.pages.oauth_authorize import AUTHORIZE_PATH
 from entrypoints.http.pages.rendering import HTML, page, see_other
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT, MAX_TOKEN_INPUT, RequestModel
 
@@ -51,6 +53,7 @@ router = APIRouter(tags=["pages"])
 SIGNED_IN = {"description": "Signed in: on to `return_to`"}
 
 SIGN_IN = "Sign in"
+SIGNED_IN_TITLE = "Signed in"
 SECOND_STEP = "Confirm it is you"
 WRONG_PASSWORD = "That email and password do not match an account. Please try again."  # noqa: S105
 DISABLED = "This account is deactivated. Ask an administrator if you think it should not be."
@@ -112,8 +115,17 @@ def second_step_form(
 
 
 def signed_in_to(request: Request, pair: TokenPair, return_to: str) -> Response:
-    """The browser, now holding its session, on its way to where it was going."""
-    response = see_other(safe_return_to(return_to))
+    """The browser, now holding its session, on its way to where it was going. An authorization
+    request goes on from a page that moves on by itself rather than by a redirect: its answer
+    may be a redirect to the client's origin, which Chromium would check against the sign-in
+    form's `form-action 'self'` were it still the navigation the form's POST started."""
+    destination = safe_return_to(return_to)
+    if urlsplit(destination).path == AUTHORIZE_PATH:
+        response: Response = page(
+            request, "continue.html", title=SIGNED_IN_TITLE, destination=destination
+        )
+    else:
+        response = see_other(destination)
     set_session_cookie(response, container_of(request).settings(), pair.refresh_token)
     return response
 
@@ -122,13 +134,17 @@ def signed_in_to(request: Request, pair: TokenPair, return_to: str) -> Response:
 async def login_page(
     request: Request,
     return_to: Annotated[str | None, Query(max_length=2048)] = None,
+    reauthenticate: bool = False,
+    login_hint: Annotated[str | None, Query(max_length=MAX_EMAIL_LENGTH)] = None,
     visitor: Visitor | None = maybe_signed_in(),
 ) -> Response:
-    """The sign-in page. Someone already signed in goes straight on to `return_to`."""
+    """The sign-in page. Someone already signed in goes straight on to `return_to`, unless
+    asked to `reauthenticate` (an application asked for a fresh sign-in). `login_hint`
+    prefills the email."""
     destination = safe_return_to(return_to)
-    if visitor is not None:
+    if visitor is not None and not reauthenticate:
         return see_other(destination)
-    return login_form(request, return_to=destination)
+    return login_form(request, return_to=destination, email=login_hint or "")
 
 
 @router.post(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
@@ -46,6 +47,12 @@ from application.use_cases.oauth_clients.renew_client_secret import (
     RenewClientSecretCommand,
 )
 from application.use_cases.oauth_clients.update_client import UpdateClient, UpdateClientCommand
+from application.use_cases.oidc.authorize import (
+    Authorize,
+    AuthorizeCommand,
+    ConsentDecision,
+    RedirectToClient,
+)
 from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
 from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
@@ -73,6 +80,7 @@ from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
 from domain.oauth_client import ClientType
 from domain.role import Role
+from domain.session import SessionKind
 from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
     CALLER,
@@ -737,6 +745,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     update: UpdateClient,
     renew: RenewClientSecret,
     delete: DeleteClient,
+    authorize: Authorize,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -863,6 +872,26 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     secrets.add(registered.client_secret)
     await update.execute(UpdateClientCommand(root_signed_in, client_id, name="Wiki 2"))
     secrets.add(await renew.execute(RenewClientSecretCommand(root_signed_in, client_id)))
+    ivy = next(user for user in store.users.values() if user.email.value == "ivy@example.com")
+    browser_session = accounts.session(ivy)
+    browser_session.kind = SessionKind.BROWSER
+    store.sessions[browser_session.id] = copy.deepcopy(browser_session)
+    consented = await authorize.execute(
+        AuthorizeCommand(
+            (
+                ("response_type", "code"),
+                ("client_id", client_id),
+                ("redirect_uri", "https://wiki.example.com/cb"),
+                ("scope", "openid email"),
+            ),
+            Principal(user=ivy, session_id=browser_session.id),
+            ConsentDecision.ALLOW,
+            DEVICE,
+        )
+    )
+    assert isinstance(consented, RedirectToClient)
+    secrets.add(parse_qs(urlsplit(consented.location).query)["code"][0])
+    secrets.update(code.code_hash for code in store.oauth_codes.values())
     remember_stored_hashes()
     await delete.execute(DeleteClientCommand(root_signed_in, client_id))
 

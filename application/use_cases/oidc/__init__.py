@@ -1,0 +1,1 @@
+"""The OpenID Provider's use cases."""

@@ -1,0 +1,212 @@
+"""An application's sign-in as a person goes through it, in headless Chromium against a real
+`portcullis serve`: the authorization request finds no session, the sign-in page (and its
+second step) and the consent page follow, and the browser lands on the client's redirect URI,
+on another origin, with a code and the state it was sent with.
+
+The client is a small HTTP server on another port (another origin) that notes the URLs the
+browser brings it. (Playwright's routing would not do: it does not see the request a redirect
+makes.) The visitor's own checks (no console error, which is where Chromium reports a
+navigation its Content-Security-Policy blocked) still apply."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from domain.pkce import s256_challenge
+from tests.e2e.browser import (
+    OLD_PASSWORD,
+    Site,
+    Visitor,
+    log_in,
+    new_address,
+    screenshot,
+    serve_site,
+    sign_up,
+)
+
+# The browser fixtures are imported by name, which is how pytest finds them in a module.
+from tests.e2e.browser import api as api
+from tests.e2e.browser import browser as browser
+from tests.e2e.browser import chromium as chromium
+from tests.e2e.browser import javascript as javascript
+from tests.e2e.browser import visitor as visitor
+from tests.e2e.processes import free_port, run_portcullis
+from tests.e2e.test_mfa import code_at, enroll
+
+CLIENT_PORT = free_port()
+CLIENT_ORIGIN = f"http://127.0.0.1:{CLIENT_PORT}"
+CALLBACK = f"{CLIENT_ORIGIN}/callback"
+VERIFIER = "a-relying-partys-code-verifier-that-is-long-enough-for-pkce"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_site(tmp_path_factory.mktemp("authorize")) as served:
+        yield served
+
+
+def registered(site: Site, *options: str) -> str:
+    created = run_portcullis(
+        site.workdir, "clients", "create", "Team notes", "--redirect-uri", CALLBACK, *options
+    )
+    assert created.returncode == 0, created.stderr
+    return str(json.loads(created.stdout)["client_id"])
+
+
+@pytest.fixture(scope="module")
+def client_id(site: Site) -> str:
+    return registered(site, "--public")
+
+
+@pytest.fixture(scope="module")
+def first_party_client_id(site: Site) -> str:
+    return registered(site, "--public", "--first-party")
+
+
+class ClientPages(BaseHTTPRequestHandler):
+    """The relying party: notes each URL it is asked for and answers with a plain page."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        if self.path != "/favicon.ico":  # the browser's own request, not the flow's
+            self.seen.append(CLIENT_ORIGIN + self.path)
+        body = b"<!doctype html><title>Notes</title><p>Signed in</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def relying_party() -> Iterator[list[str]]:
+    """The URLs the client has been asked for."""
+    server = ThreadingHTTPServer(("127.0.0.1", CLIENT_PORT), ClientPages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ClientPages.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def landed(relying_party: list[str], visitor: Visitor) -> Iterator[list[str]]:
+    """The URLs the browser was sent to at the client, in this test."""
+    relying_party.clear()
+    yield relying_party
+    # The client's page is the one request off the site, on purpose.
+    visitor.requests[:] = [url for url in visitor.requests if not url.startswith(CLIENT_ORIGIN)]
+
+
+def authorization_url(site: Site, client_id: str, state: str) -> str:
+    return f"{site.base_url}/oauth2/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile email",
+            "state": state,
+            "nonce": "n-0S6_WzA2Mj",
+            "code_challenge": s256_challenge(VERIFIER),
+            "code_challenge_method": "S256",
+        }
+    )
+
+
+async def password_step(page: Page, address: str) -> None:
+    assert urlsplit(page.url).path == "/login"
+    await page.get_by_label("Email").fill(address)
+    await page.get_by_label("Password").fill(OLD_PASSWORD)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+async def consent_then_land(
+    page: Page, landed: list[str], tmp_path: Path, state: str
+) -> dict[str, list[str]]:
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Allow access to your account?")
+    await expect(page.get_by_text("Team notes")).to_be_visible()
+    await expect(page.get_by_text("See your email address")).to_be_visible()
+    await screenshot(page, tmp_path, "consent")
+    async with page.expect_navigation(url=f"{CALLBACK}?**"):
+        await page.get_by_role("button", name="Allow").click()
+    [url] = landed
+    assert url.startswith(CALLBACK + "?")
+    query = parse_qs(urlsplit(url).query)
+    assert query["state"] == [state]
+    assert len(query["code"]) == 1
+    return query
+
+
+async def test_sign_in_then_consent_lands_on_the_client_with_a_code_and_the_state(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    client_id: str,
+    landed: list[str],
+    tmp_path: Path,
+) -> None:
+    address = new_address("oidc")
+    await sign_up(api, address)
+
+    page, _ = await visitor.open(authorization_url(site, client_id, "xyz-state"))
+    await password_step(page, address)
+
+    await consent_then_land(page, landed, tmp_path, "xyz-state")
+
+
+async def test_an_account_with_totp_passes_its_second_step_on_the_way(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    client_id: str,
+    landed: list[str],
+    tmp_path: Path,
+) -> None:
+    address = new_address("oidc-totp")
+    await sign_up(api, address)
+    secret, _ = await enroll(api, (await log_in(api, address, OLD_PASSWORD)).json())
+
+    page, _ = await visitor.open(authorization_url(site, client_id, "totp-state"))
+    await password_step(page, address)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+    await page.get_by_label("Code from your authenticator app").fill(code_at(secret, 1))
+    await page.get_by_role("button", name="Continue").click()
+
+    await consent_then_land(page, landed, tmp_path, "totp-state")
+
+
+async def test_for_a_first_party_client_the_sign_in_form_leads_straight_to_the_client(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    first_party_client_id: str,
+    landed: list[str],
+) -> None:
+    address = new_address("oidc-first-party")
+    await sign_up(api, address)
+
+    page, _ = await visitor.open(authorization_url(site, first_party_client_id, "fp-state"))
+    async with page.expect_navigation(url=f"{CALLBACK}?**"):
+        await password_step(page, address)
+
+    [url] = landed
+    query = parse_qs(urlsplit(url).query)
+    assert query["state"] == ["fp-state"]
+    assert len(query["code"]) == 1
