@@ -46,6 +46,7 @@ from application.use_cases.oauth_clients.renew_client_secret import (
     RenewClientSecretCommand,
 )
 from application.use_cases.oauth_clients.update_client import UpdateClient, UpdateClientCommand
+from application.use_cases.oidc.withdraw_grant import WithdrawGrant, WithdrawGrantCommand
 from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
 from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
@@ -71,7 +72,9 @@ from application.use_cases.update_profile import UpdateProfile, UpdateProfileCom
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
+from domain.grant import Grant
 from domain.oauth_client import ClientType
+from domain.oauth_scope import Scope
 from domain.role import Role
 from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
 from tests.unit.builders import (
@@ -737,6 +740,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     update: UpdateClient,
     renew: RenewClientSecret,
     delete: DeleteClient,
+    withdraw_grant: WithdrawGrant,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -864,6 +868,10 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     await update.execute(UpdateClientCommand(root_signed_in, client_id, name="Wiki 2"))
     secrets.add(await renew.execute(RenewClientSecretCommand(root_signed_in, client_id)))
     remember_stored_hashes()
+    store.oauth_grants[(root.id, client_id)] = Grant.give(
+        root.id, client_id, {Scope.OPENID}, store.users[root.id].created_at
+    )
+    await withdraw_grant.execute(WithdrawGrantCommand(root_signed_in, client_id))
     await delete.execute(DeleteClientCommand(root_signed_in, client_id))
 
     events = recorded_events(store)
