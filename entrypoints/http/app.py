@@ -33,6 +33,7 @@ from entrypoints.http.pages.errors import install_page_error_handlers
 from entrypoints.http.routers import (
     admin,
     auth,
+    grants,
     health,
     me,
     mfa,
@@ -89,6 +90,7 @@ def create_app(container: Container) -> FastAPI:
         sessions,
         passkeys,
         recovery,
+        grants,
         admin,
         oauth_clients,
         oidc_discovery,

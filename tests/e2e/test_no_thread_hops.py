@@ -23,6 +23,7 @@ from entrypoints.http.pages import (
 from entrypoints.http.routers import (
     admin,
     auth,
+    grants,
     health,
     me,
     mfa,
@@ -44,6 +45,7 @@ ROUTERS = [
     passkeys,
     oauth_clients,
     oidc_discovery,
+    grants,
     email_links,
     sign_in,
     sign_up,

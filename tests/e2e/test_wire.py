@@ -57,6 +57,8 @@ CONTRACT_OPERATIONS = {
     ("DELETE", "/api/v1/oauth-clients/{client_id}"),
     ("POST", "/api/v1/oauth-clients/{client_id}/secret"),
     ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/api/v1/users/me/grants"),
+    ("DELETE", "/api/v1/users/me/grants/{client_id}"),
     ("GET", "/accept-invitation"),
     ("GET", "/login"),
     ("GET", "/signup"),
