@@ -22,6 +22,7 @@ from entrypoints.http.middleware import (
 from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.pages import (
     account,
+    account_applications,
     account_passkeys,
     account_security,
     email_links,
@@ -101,6 +102,7 @@ def create_app(container: Container) -> FastAPI:
         sign_up,
         forgot_password,
         account,
+        account_applications,
         account_passkeys,
         account_security,
         email_links,

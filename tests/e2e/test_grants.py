@@ -16,6 +16,7 @@ from domain.grant import Grant
 from domain.oauth_scope import Scope
 from domain.session import Session
 from tests.e2e.conftest import LogIn, SignUp, bearer
+from tests.e2e.test_browser_session import FROM_OUR_PAGE, signed_in_browser
 from tests.integration.builders import NOW, an_oauth_client, an_oauth_session
 
 GRANTS = "/api/v1/users/me/grants"
@@ -172,3 +173,74 @@ async def test_grants_need_a_bearer_token(client: httpx.AsyncClient) -> None:
     for response in (await client.get(GRANTS), await client.delete(f"{GRANTS}/anything")):
         assert response.status_code == 401
         assert response.json()["code"] == "not_authenticated"
+
+
+# --- the account console's "Applications" ---------------------------------------------------
+
+
+async def test_the_console_lists_granted_applications_in_words(
+    app: FastAPI, client: httpx.AsyncClient, ada: dict[str, Any]
+) -> None:
+    await signed_in_browser(client)
+    empty = await client.get("/account", headers={"Accept": "text/html"})
+    assert "No application has access to your account." in empty.text
+    wiki = await registered(app, "Wiki <b>")
+    await granted(app, ada["id"], wiki, {Scope.OPENID, Scope.EMAIL, Scope.OFFLINE_ACCESS})
+
+    console = await client.get("/account", headers={"Accept": "text/html"})
+
+    section = console.text.split('id="applications-heading"')[1].split("</section>")[0]
+    assert "<strong>Wiki &lt;b&gt;</strong>" in section
+    assert (
+        "It may know who you are on this site, see your email address and whether it is "
+        "confirmed and stay signed in while you are away." in section
+    )
+    assert f'action="/account/applications/{wiki}/remove"' in section
+    assert "Remove access" in section
+    assert "No application has access" not in console.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "with_token"),
+    [(FROM_OUR_PAGE, False), ({"Sec-Fetch-Site": "cross-site", "Accept": "text/html"}, True)],
+    ids=["without-its-token", "from-another-site"],
+)
+async def test_removing_access_from_the_console_is_refused_without_token_or_from_elsewhere(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: dict[str, Any],
+    headers: dict[str, str],
+    with_token: bool,
+) -> None:
+    csrf = await signed_in_browser(client)
+    wiki = await registered(app, "Wiki")
+    await granted(app, ada["id"], wiki, {Scope.OPENID})
+
+    refused = await client.post(
+        f"/account/applications/{wiki}/remove",
+        data={"csrf_token": csrf if with_token else ""},
+        headers=headers,
+    )
+
+    assert refused.status_code == 403
+    assert await usable_clients_of(app, ada["id"]) == [wiki]
+
+
+async def test_removing_access_from_the_console_withdraws_and_says_so(
+    app: FastAPI, client: httpx.AsyncClient, ada: dict[str, Any]
+) -> None:
+    csrf = await signed_in_browser(client)
+    wiki = await registered(app, "Wiki")
+    await granted(app, ada["id"], wiki, {Scope.OPENID})
+    path = f"/account/applications/{wiki}/remove"
+
+    removed = await client.post(path, data={"csrf_token": csrf}, headers=FROM_OUR_PAGE)
+
+    assert removed.status_code == 303
+    assert removed.headers["location"] == "/account?done=application-removed"
+    assert await usable_clients_of(app, ada["id"]) == []
+    console = await client.get(removed.headers["location"], headers={"Accept": "text/html"})
+    assert "That application no longer has access to your account" in console.text
+    assert "No application has access to your account." in console.text
+    again = await client.post(path, data={"csrf_token": csrf}, headers=FROM_OUR_PAGE)
+    assert again.headers["location"] == "/account?done=application-gone"

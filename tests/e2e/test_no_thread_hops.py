@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.pages import (
     account,
+    account_applications,
     account_passkeys,
     account_security,
     email_links,
@@ -51,6 +52,7 @@ ROUTERS = [
     sign_up,
     forgot_password,
     account,
+    account_applications,
     account_passkeys,
     account_security,
 ]
