@@ -27,6 +27,7 @@ from entrypoints.http.pages import (
     account_security,
     email_links,
     forgot_password,
+    oauth_logout,
     sign_in,
     sign_up,
 )
@@ -106,6 +107,7 @@ def create_app(container: Container) -> FastAPI:
         account_passkeys,
         account_security,
         email_links,
+        oauth_logout,
     ):
         app.include_router(page_module.router)
     app.include_router(mfa.login_router)

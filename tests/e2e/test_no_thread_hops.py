@@ -18,6 +18,7 @@ from entrypoints.http.pages import (
     account_security,
     email_links,
     forgot_password,
+    oauth_logout,
     sign_in,
     sign_up,
 )
@@ -55,6 +56,7 @@ ROUTERS = [
     account_applications,
     account_passkeys,
     account_security,
+    oauth_logout,
 ]
 
 

@@ -65,6 +65,7 @@ CONTRACT_OPERATIONS = {
     ("GET", "/forgot-password"),
     ("GET", "/account"),
     ("POST", "/logout"),
+    ("GET", "/oauth2/logout"),
     ("GET", "/reset-password"),
     ("GET", "/verify-email"),
     ("GET", "/healthz"),

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from application.audit import AuditEvents
@@ -8,11 +7,8 @@ from application.caller import NO_CALLER, Caller, Principal
 from application.errors import NotFound
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock
+from application.use_cases.oidc.client_ids import could_be_client_id
 from domain.audit_event import AuditEventType
-
-# The shape of every client id (URL-safe, short): anything else names no grant, and is answered
-# without asking the database, which may refuse some characters (PostgreSQL a NUL) outright.
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +33,7 @@ class WithdrawGrant:
 
     async def execute(self, command: WithdrawGrantCommand) -> None:
         user_id = command.principal.user.id
-        if not _CLIENT_ID.fullmatch(command.client_id):
+        if not could_be_client_id(command.client_id):
             raise NotFound("grant")
         async with self._uow() as uow:
             if not await uow.oauth_grants.delete(user_id, command.client_id):
