@@ -41,6 +41,7 @@ class AuditEventType(StrEnum):
     OAUTH_CLIENT_DELETED = "oauth_client.deleted"
     OAUTH_CLIENT_SECRET_RENEWED = "oauth_client.secret_renewed"
     CONSENT_GRANTED = "consent.granted"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,9 @@ from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.oidc.authorize import Authorize
+from application.use_cases.oidc.list_grants import ListGrants
+from application.use_cases.oidc.read_logout_request import ReadLogoutRequest
+from application.use_cases.oidc.withdraw_grant import WithdrawGrant
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.passkeys.begin_passkey_registration import (
     BeginPasskeyRegistration,
@@ -467,6 +470,11 @@ class Container(containers.DeclarativeContainer):
         RenewClientSecret, uow=unit_of_work.provider, clock=clock, audit=audit
     )
     delete_client = providers.Singleton(DeleteClient, uow=unit_of_work.provider, audit=audit)
+    list_grants = providers.Singleton(ListGrants, uow=unit_of_work.provider)
+    read_logout_request = providers.Singleton(ReadLogoutRequest, uow=unit_of_work.provider)
+    withdraw_grant = providers.Singleton(
+        WithdrawGrant, uow=unit_of_work.provider, clock=clock, audit=audit
+    )
     check_readiness = providers.Singleton(CheckReadiness, probe=database)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
 

@@ -22,11 +22,13 @@ from entrypoints.http.middleware import (
 from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.pages import (
     account,
+    account_applications,
     account_passkeys,
     account_security,
     email_links,
     forgot_password,
     oauth_authorize,
+    oauth_logout,
     sign_in,
     sign_up,
 )
@@ -34,6 +36,7 @@ from entrypoints.http.pages.errors import install_page_error_handlers
 from entrypoints.http.routers import (
     admin,
     auth,
+    grants,
     health,
     me,
     mfa,
@@ -90,6 +93,7 @@ def create_app(container: Container) -> FastAPI:
         sessions,
         passkeys,
         recovery,
+        grants,
         admin,
         oauth_clients,
         oidc_discovery,
@@ -100,10 +104,12 @@ def create_app(container: Container) -> FastAPI:
         sign_up,
         forgot_password,
         account,
+        account_applications,
         account_passkeys,
         account_security,
         email_links,
         oauth_authorize,
+        oauth_logout,
     ):
         app.include_router(page_module.router)
     app.include_router(mfa.login_router)

@@ -175,6 +175,18 @@ async def _checked_form(
     return visitor
 
 
+async def _checked_form_if_signed_in(
+    request: Request, csrf_token: Annotated[str, Form(max_length=128)] = ""
+) -> Visitor | None:
+    await _form_of_this_site(request)
+    visitor = await _visitor(request)
+    if visitor is not None and not hmac.compare_digest(
+        csrf_token.encode(), visitor.csrf_token.encode()
+    ):
+        raise CrossSiteRequest()
+    return visitor
+
+
 async def _checked_script_request(request: Request) -> Visitor:
     await _form_of_this_site(request)
     visitor = await _visitor(request)
@@ -199,6 +211,12 @@ def signed_in() -> Visitor:
 def checked_form() -> Visitor:
     """The signed-in visitor of a POST from one of our pages, carrying its session's token."""
     return depends_on(_checked_form)
+
+
+def checked_form_if_signed_in() -> Visitor | None:
+    """As `checked_form` for a form that also means something to a browser no longer signed in
+    (signing out): that one gets None, and its post needs no session token."""
+    return depends_on(_checked_form_if_signed_in)
 
 
 def checked_script_request() -> Visitor:

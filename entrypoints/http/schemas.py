@@ -18,6 +18,7 @@ from pydantic import (
 
 from application.tokens import TokenPair
 from application.use_cases.list_sessions import SessionView
+from application.use_cases.oidc.list_grants import GrantView
 from application.use_cases.passkeys.common import PasskeyCeremony, PasskeyView
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
@@ -33,6 +34,7 @@ from domain.oauth_client import (
     check_client_name,
     redirect_uri_problem,
 )
+from domain.oauth_scope import Scope
 from domain.role import Role
 from domain.user import MAX_NAME_LENGTH, User, check_display_name
 
@@ -231,6 +233,24 @@ class SessionResponse(BaseModel):
             user_agent=view.user_agent,
             ip=view.ip,
             current=view.current,
+        )
+
+
+class GrantResponse(BaseModel):
+    client_id: str
+    name: str = Field(description="The application's name, as its admin registered it.")
+    scopes: list[Scope]
+    created_at: datetime
+    updated_at: datetime = Field(description="When the grant last widened.")
+
+    @classmethod
+    def of(cls, view: GrantView) -> GrantResponse:
+        return cls(
+            client_id=view.client_id,
+            name=view.client_name,
+            scopes=list(view.scopes),
+            created_at=view.created_at,
+            updated_at=view.updated_at,
         )
 
 

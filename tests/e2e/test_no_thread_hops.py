@@ -13,17 +13,20 @@ from fastapi.routing import APIRoute
 from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.pages import (
     account,
+    account_applications,
     account_passkeys,
     account_security,
     email_links,
     forgot_password,
     oauth_authorize,
+    oauth_logout,
     sign_in,
     sign_up,
 )
 from entrypoints.http.routers import (
     admin,
     auth,
+    grants,
     health,
     me,
     mfa,
@@ -45,14 +48,17 @@ ROUTERS = [
     passkeys,
     oauth_clients,
     oidc_discovery,
+    grants,
     email_links,
     sign_in,
     sign_up,
     forgot_password,
     account,
+    account_applications,
     account_passkeys,
     account_security,
     oauth_authorize,
+    oauth_logout,
 ]
 
 

@@ -29,6 +29,8 @@ from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.oidc.authorize import Authorize
+from application.use_cases.oidc.list_grants import ListGrants
+from application.use_cases.oidc.withdraw_grant import WithdrawGrant
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
 from application.use_cases.refresh_tokens import RefreshTokens
@@ -429,3 +431,15 @@ def authorize(
     uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> Authorize:
     return Authorize(uow, clock, ids, audit)
+
+
+@pytest.fixture
+def list_grants(uow: FakeUnitOfWorkFactory) -> ListGrants:
+    return ListGrants(uow)
+
+
+@pytest.fixture
+def withdraw_grant(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+) -> WithdrawGrant:
+    return WithdrawGrant(uow, clock, audit)

@@ -19,6 +19,7 @@ from application.errors import (
     NotFound,
 )
 from application.use_cases.list_sessions import ListSessionsQuery
+from application.use_cases.oidc.list_grants import ListGrantsQuery
 from application.use_cases.passkeys.list_passkeys import ListPasskeysQuery
 from application.use_cases.revoke_sessions import (
     RevokeOwnSession,
@@ -56,6 +57,9 @@ NOTICES = {
     "passkey-renamed": "Your passkey is renamed.",
     "passkey-removed": "That passkey is removed: it no longer signs in to your account.",
     "passkey-gone": "That passkey is no longer on your account.",
+    "application-removed": "That application no longer has access to your account, and "
+    "every sign-in it held is ended.",
+    "application-gone": "That application no longer had access to your account.",
     "password": "Your password is changed, and every other session is signed out.",
     "totp-off": "Two-step sign-in is off, and every other session is signed out.",
 }
@@ -78,6 +82,7 @@ async def render_console(
     sessions = await container.list_sessions().execute(ListSessionsQuery(principal))
     mfa = await container.get_mfa_status().execute(MfaStatusQuery(principal))
     passkeys = await container.list_passkeys().execute(ListPasskeysQuery(principal))
+    applications = await container.list_grants().execute(ListGrantsQuery(principal))
     return page(
         request,
         "account.html",
@@ -89,6 +94,7 @@ async def render_console(
         sessions=sessions,
         mfa=mfa,
         passkeys=passkeys,
+        applications=applications,
         notice=notice,
         errors=errors or {},
         **extra,

@@ -28,11 +28,25 @@ SCRIPTED_PAGE_HEADERS = {
 HTML: dict[str, Any] = {"content": {"text/html": {}}}
 
 
+def headers_for_forms_leading_to(origin: str) -> dict[str, str]:
+    """A page's headers when its form's answer redirects to another origin: in Chromium,
+    `form-action` governs every redirect that follows a form's submission, not only its action.
+    `origin` must be a bare scheme://host[:port], nothing a policy could read more into."""
+    policy = _POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
+
 def page(
-    request: Request, template: str, status: int = 200, *, scripted: bool = False, **context: Any
+    request: Request,
+    template: str,
+    status: int = 200,
+    *,
+    scripted: bool = False,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
-    """`scripted`: the page loads our passkey script."""
-    headers = SCRIPTED_PAGE_HEADERS if scripted else PAGE_HEADERS
+    """`scripted`: the page loads our passkey script. `headers` replace the usual ones."""
+    headers = headers or (SCRIPTED_PAGE_HEADERS if scripted else PAGE_HEADERS)
     return templates.TemplateResponse(
         request, template, context, status_code=status, headers=headers
     )

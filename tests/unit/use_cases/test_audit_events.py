@@ -53,6 +53,7 @@ from application.use_cases.oidc.authorize import (
     ConsentDecision,
     RedirectToClient,
 )
+from application.use_cases.oidc.withdraw_grant import WithdrawGrant, WithdrawGrantCommand
 from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
 from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
@@ -78,7 +79,9 @@ from application.use_cases.update_profile import UpdateProfile, UpdateProfileCom
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
+from domain.grant import Grant
 from domain.oauth_client import ClientType
+from domain.oauth_scope import Scope
 from domain.role import Role
 from domain.session import SessionKind
 from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
@@ -746,6 +749,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     renew: RenewClientSecret,
     delete: DeleteClient,
     authorize: Authorize,
+    withdraw_grant: WithdrawGrant,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -893,6 +897,10 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     secrets.add(parse_qs(urlsplit(consented.location).query)["code"][0])
     secrets.update(code.code_hash for code in store.oauth_codes.values())
     remember_stored_hashes()
+    store.oauth_grants[(root.id, client_id)] = Grant.give(
+        root.id, client_id, {Scope.OPENID}, store.users[root.id].created_at
+    )
+    await withdraw_grant.execute(WithdrawGrantCommand(root_signed_in, client_id))
     await delete.execute(DeleteClientCommand(root_signed_in, client_id))
 
     events = recorded_events(store)
