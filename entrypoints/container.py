@@ -471,7 +471,9 @@ class Container(containers.DeclarativeContainer):
     )
     delete_client = providers.Singleton(DeleteClient, uow=unit_of_work.provider, audit=audit)
     list_grants = providers.Singleton(ListGrants, uow=unit_of_work.provider)
-    read_logout_request = providers.Singleton(ReadLogoutRequest, uow=unit_of_work.provider)
+    read_logout_request = providers.Singleton(
+        ReadLogoutRequest, uow=unit_of_work.provider, id_tokens=id_tokens
+    )
     withdraw_grant = providers.Singleton(
         WithdrawGrant, uow=unit_of_work.provider, clock=clock, audit=audit
     )

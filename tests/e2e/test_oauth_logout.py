@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from application.oidc_tokens import IdTokenClaims
+from domain.auth_method import PASSWORD_ONLY
+from domain.oauth_client import IdTokenAlgorithm
 from tests.e2e.conftest import SignUp
 from tests.e2e.test_browser_session import COOKIE, FROM_OUR_PAGE, signed_in_browser
 from tests.integration.builders import an_oauth_client
@@ -146,3 +151,53 @@ async def test_the_confirmation_needs_its_token_and_this_site(
     # Opening the page with a GET signs nobody out: only its form does.
     await client.get(LOGOUT, params=form, headers=PAGE)
     assert (await client.get("/account", headers=PAGE)).status_code == 200
+
+
+async def an_id_token(app: FastAPI, client_id: str, subject: str, *, days_old: int = 0) -> str:
+    """An ID token the service signed for this client, as a relying party keeps it."""
+    issued = datetime.now(UTC) - timedelta(days=days_old)
+    claims = IdTokenClaims(
+        subject=UUID(subject),
+        client_id=client_id,
+        session_id=uuid4(),
+        issued_at=issued,
+        expires_at=issued + timedelta(minutes=5),
+        auth_time=issued,
+        amr=PASSWORD_ONLY,
+    )
+    token: str = await app.state.container.id_tokens().sign(claims, IdTokenAlgorithm.RS256)
+    return token
+
+
+async def test_the_hint_names_the_client_whose_registered_uri_is_followed(
+    client: httpx.AsyncClient, app: FastAPI, wiki: str, ada: dict[str, Any]
+) -> None:
+    # A week old: a hint is often an expired token, and still names its client.
+    hint = await an_id_token(app, wiki, ada["id"], days_old=7)
+    await signed_in_browser(client)
+
+    done = await confirmed(client, id_token_hint=hint, post_logout_redirect_uri=BACK, state="x")
+
+    assert done.status_code == 303
+    assert done.headers["location"] == BACK + "&state=x"
+    assert COOKIE not in client.cookies
+
+
+async def test_a_hint_that_does_not_verify_or_names_another_client_sends_nobody_anywhere(
+    client: httpx.AsyncClient, app: FastAPI, wiki: str, ada: dict[str, Any]
+) -> None:
+    other = an_oauth_client(name="Other", post_logout_redirect_uris=(BACK,))
+    async with app.state.container.unit_of_work() as uow:
+        await uow.oauth_clients.add(other)
+        await uow.commit()
+    hint = await an_id_token(app, wiki, ada["id"])
+    header, payload, signature = hint.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+
+    for parameters in (
+        {"id_token_hint": forged, "post_logout_redirect_uri": BACK},
+        {"id_token_hint": hint, "client_id": other.client_id, "post_logout_redirect_uri": BACK},
+    ):
+        response = await client.get(LOGOUT, params=parameters, headers=PAGE)
+        assert response.status_code == 200
+        assert "You are signed out" in response.text

@@ -93,12 +93,14 @@ async def logout_requested(
     client_id: ClientIdParameter = None,
     post_logout_redirect_uri: RedirectParameter = None,
     state: StateParameter = None,
-    id_token_hint: HintParameter = None,  # noqa: ARG001 (documented and bounded; see above)
+    id_token_hint: HintParameter = None,
     visitor: Visitor | None = maybe_signed_in(),
     read: ReadLogoutRequest = use_case(lambda c: c.read_logout_request),
 ) -> Response:
     """Asks a signed-in person to confirm; a browser signed out already goes straight on."""
-    logout = await read.execute(LogoutRequestQuery(client_id, post_logout_redirect_uri, state))
+    logout = await read.execute(
+        LogoutRequestQuery(client_id, post_logout_redirect_uri, state, id_token_hint)
+    )
     afterwards = _afterwards(logout)
     if visitor is None:
         return see_other(afterwards[0]) if afterwards else _signed_out(request)
@@ -110,7 +112,7 @@ async def logout_requested(
         csrf_token=visitor.csrf_token,
         user=visitor.principal.user,
         client_name=logout.client_name,
-        client_id=client_id if logout.client_name else None,
+        client_id=logout.client_id,
         post_logout_redirect_uri=post_logout_redirect_uri if afterwards else None,
         state=state if afterwards else None,
     )
