@@ -22,9 +22,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Form, Request, params
 from fastapi.responses import Response
 
-from application.caller import Principal
+from application.caller import Caller, Principal
 from application.use_cases.authenticate_browser import AuthenticateBrowserQuery
-from entrypoints.http.dependencies import container_of, depends_on
+from application.use_cases.revoke_sessions import RevokeSessionsCommand
+from entrypoints.http.dependencies import client_ip_of, container_of, depends_on, user_agent_of
 from entrypoints.http.openapi import problems
 from entrypoints.settings import Settings
 
@@ -32,6 +33,8 @@ PLAIN_COOKIE = "portcullis_session"
 HOST_COOKIE = "__Host-portcullis_session"
 # Our secrets are 43 characters; anything much longer is not one of ours.
 MAX_SECRET_LENGTH = 128
+# Room for an authorization request with long parameters, which the sign-in returns to.
+MAX_RETURN_TO = 8192
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
@@ -83,6 +86,19 @@ def set_session_cookie(response: Response, settings: Settings, secret: str) -> N
         httponly=True,
         samesite="lax",
     )
+
+
+async def hand_over_session(request: Request, response: Response, secret: str) -> None:
+    """Gives the browser the cookie of the session it just opened. A session it held until now
+    (signing in again to prove it is still the same person, or as someone else) is ended: a
+    cookie the browser drops must not stay good in the database."""
+    container = container_of(request)
+    previous = await _visitor(request)
+    if previous is not None:
+        caller = Caller(ip=client_ip_of(request), user_agent=user_agent_of(request))
+        command = RevokeSessionsCommand(previous.principal, caller=caller)
+        await container.revoke_sessions().execute(command)
+    set_session_cookie(response, container.settings(), secret)
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
@@ -143,7 +159,7 @@ def safe_return_to(candidate: str | None, default: str = "/account") -> str:
     """`candidate` when it is a path on this origin (with its query), else `default`: never
     another site, whatever form the attempt takes (`//evil`, `/\\evil`, `https:`, control
     characters that browsers strip)."""
-    if not candidate or len(candidate) > 2048 or not candidate.startswith("/"):
+    if not candidate or len(candidate) > MAX_RETURN_TO or not candidate.startswith("/"):
         return default
     if candidate.startswith(("//", "/\\")) or any(ord(c) < 0x21 or c == "\\" for c in candidate):
         return default

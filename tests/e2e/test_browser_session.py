@@ -304,3 +304,18 @@ async def test_a_page_error_is_a_page(client: httpx.AsyncClient) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     assert "missing or too long" in response.text
+
+
+async def test_signing_in_again_ends_the_session_the_browser_held(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    await signed_in_browser(client)
+    first = client.cookies[COOKIE]
+    await sign_up(email="grace@example.com")
+
+    again = await page_login(client, email="grace@example.com")
+
+    assert again.status_code == 303
+    assert client.cookies[COOKIE] != first
+    client.cookies.set(COOKIE, first)
+    assert (await client.get("/account", headers={"Accept": "text/html"})).status_code == 303

@@ -35,13 +35,14 @@ from domain.email import MAX_EMAIL_LENGTH
 from domain.session import SessionKind
 from entrypoints.http.browser_session import (
     FORM_RESPONSES,
+    MAX_RETURN_TO,
     Visitor,
     checked_form,
     clear_session_cookie,
     form_of_this_site,
+    hand_over_session,
     maybe_signed_in,
     safe_return_to,
-    set_session_cookie,
 )
 from entrypoints.http.dependencies import container_of, rate_limited, request_caller, use_case
 from entrypoints.http.openapi import problems
@@ -60,7 +61,7 @@ DISABLED = "This account is deactivated. Ask an administrator if you think it sh
 STEP_EXPIRED = "That sign-in took too long or had too many wrong codes. Please sign in again."
 WRONG_CODE = "That code is not right. Please try again."
 
-ReturnTo = Annotated[str, Form(max_length=2048)]
+ReturnTo = Annotated[str, Form(max_length=MAX_RETURN_TO)]
 EmailField = Annotated[str, Form(max_length=MAX_EMAIL_LENGTH + 64)]
 PasswordField = Annotated[str, Form(max_length=MAX_PASSWORD_INPUT)]
 CodeField = Annotated[str, Form(max_length=64)]
@@ -114,7 +115,7 @@ def second_step_form(
     )
 
 
-def signed_in_to(request: Request, pair: TokenPair, return_to: str) -> Response:
+async def signed_in_to(request: Request, pair: TokenPair, return_to: str) -> Response:
     """The browser, now holding its session, on its way to where it was going. An authorization
     request goes on from a page that moves on by itself rather than by a redirect: its answer
     may be a redirect to the client's origin, which Chromium would check against the sign-in
@@ -126,14 +127,14 @@ def signed_in_to(request: Request, pair: TokenPair, return_to: str) -> Response:
         )
     else:
         response = see_other(destination)
-    set_session_cookie(response, container_of(request).settings(), pair.refresh_token)
+    await hand_over_session(request, response, pair.refresh_token)
     return response
 
 
 @router.get("/login", response_class=HTMLResponse, responses={303: SIGNED_IN})
 async def login_page(
     request: Request,
-    return_to: Annotated[str | None, Query(max_length=2048)] = None,
+    return_to: Annotated[str | None, Query(max_length=MAX_RETURN_TO)] = None,
     reauthenticate: bool = False,
     login_hint: Annotated[str | None, Query(max_length=MAX_EMAIL_LENGTH)] = None,
     visitor: Visitor | None = maybe_signed_in(),
@@ -184,7 +185,7 @@ async def login_form_posted(
             status=429,
             headers={"Retry-After": str(throttled.retry_after_seconds)},
         )
-    return signed_in_to(request, pair, destination)
+    return await signed_in_to(request, pair, destination)
 
 
 @router.post(
@@ -225,7 +226,7 @@ async def second_step_posted(
         return login_form(request, return_to=destination, error=DISABLED, status=403)
     except TooManyRequests as throttled:
         return login_form(request, return_to=destination, error=too_many(throttled), status=429)
-    return signed_in_to(request, pair, destination)
+    return await signed_in_to(request, pair, destination)
 
 
 class PagePasskeyLogin(RequestModel):
@@ -254,7 +255,7 @@ async def passkey_login_posted(
     )
     pair = await sign_in.execute(command)
     response = JSONResponse({"location": safe_return_to(body.return_to)})
-    set_session_cookie(response, container_of(request).settings(), pair.refresh_token)
+    await hand_over_session(request, response, pair.refresh_token)
     return response
 
 

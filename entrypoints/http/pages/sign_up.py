@@ -26,6 +26,7 @@ from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
 from domain.session import SessionKind
 from domain.user import MAX_NAME_LENGTH, check_display_name
 from entrypoints.http.browser_session import (
+    MAX_RETURN_TO,
     Visitor,
     form_of_this_site,
     login_url,
@@ -46,7 +47,7 @@ EMAIL_TAKEN = (
 )
 PASSWORDS_DIFFER = "The two passwords differ. Please type it again."
 
-ReturnTo = Annotated[str, Form(max_length=2048)]
+ReturnTo = Annotated[str, Form(max_length=MAX_RETURN_TO)]
 EmailField = Annotated[str, Form(max_length=MAX_EMAIL_LENGTH + 64)]
 # Room past the longest name, so an overlong one is reported beside its field.
 NameField = Annotated[str, Form(max_length=4 * MAX_NAME_LENGTH)]
@@ -116,7 +117,7 @@ def form_errors(email: str, name: str | None, password: str, again: str) -> Fiel
 @router.get("/signup", response_class=HTMLResponse, responses={303: SIGNED_IN})
 async def sign_up_page(
     request: Request,
-    return_to: Annotated[str | None, Query(max_length=2048)] = None,
+    return_to: Annotated[str | None, Query(max_length=MAX_RETURN_TO)] = None,
     visitor: Visitor | None = maybe_signed_in(),
 ) -> Response:
     """The sign-up page. Someone already signed in goes straight on to `return_to`."""
@@ -179,4 +180,4 @@ async def signed_in_as_new(
         pair = await log_in.execute(command)
     except (MfaRequired, InvalidCredentials, AccountDisabled, TooManyRequests):
         return see_other(login_url(destination))
-    return signed_in_to(request, pair, destination)
+    return await signed_in_to(request, pair, destination)
