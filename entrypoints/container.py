@@ -61,8 +61,13 @@ from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.oidc.authorize import Authorize
+from application.use_cases.oidc.exchange_code import CodeExchange
 from application.use_cases.oidc.list_grants import ListGrants
 from application.use_cases.oidc.read_logout_request import ReadLogoutRequest
+from application.use_cases.oidc.refresh_oauth_tokens import OAuthRefresh
+from application.use_cases.oidc.token_endpoint import RequestTokens
+from application.use_cases.oidc.token_response import OAuthTokenIssuer
+from application.use_cases.oidc.userinfo import ReadUserInfo
 from application.use_cases.oidc.withdraw_grant import WithdrawGrant
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.passkeys.begin_passkey_registration import (
@@ -457,6 +462,35 @@ class Container(containers.DeclarativeContainer):
     )
     authorize = providers.Singleton(
         Authorize, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
+    )
+    oauth_token_issuer = providers.Singleton(
+        OAuthTokenIssuer,
+        access_tokens=oauth_access_tokens,
+        id_tokens=id_tokens,
+        ids=ids,
+        lifetimes=token_lifetimes,
+    )
+    request_tokens = providers.Singleton(
+        RequestTokens,
+        code_exchange=providers.Singleton(
+            CodeExchange,
+            uow=unit_of_work.provider,
+            clock=clock,
+            ids=ids,
+            lifetimes=token_lifetimes,
+            issuer=oauth_token_issuer,
+        ),
+        refresh=providers.Singleton(
+            OAuthRefresh,
+            uow=unit_of_work.provider,
+            clock=clock,
+            issuer=oauth_token_issuer,
+            audit=audit,
+            metrics=security_metrics,
+        ),
+    )
+    read_userinfo = providers.Singleton(
+        ReadUserInfo, uow=unit_of_work.provider, clock=clock, tokens=oauth_access_tokens
     )
     register_client = providers.Singleton(
         RegisterClient, uow=unit_of_work.provider, clock=clock, audit=audit

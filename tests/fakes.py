@@ -24,6 +24,7 @@ from application.errors import (
     PasskeyAlreadyRegistered,
     StorageUnavailable,
 )
+from application.oidc_tokens import IdTokenClaims, IdTokenHint, OAuthAccessTokenClaims
 from application.outbox import OutboxMessage
 from application.pagination import Position
 from application.ports.mail import MailDeliveryFailed, MailMessage
@@ -54,7 +55,7 @@ from domain.email import Email
 from domain.grant import Grant
 from domain.invitation import Invitation
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
-from domain.oauth_client import OAuthClient
+from domain.oauth_client import IdTokenAlgorithm, OAuthClient
 from domain.one_time_token import OneTimeToken, TokenPurpose
 from domain.passkey import (
     ChallengePurpose,
@@ -1135,6 +1136,44 @@ class FakeAccessTokens:
 
     async def public_jwks(self) -> list[dict[str, Any]]:
         return self.public_keys
+
+
+class FakeIdTokens:
+    """ID tokens are opaque handles to the claims and the algorithm they were signed with."""
+
+    def __init__(self) -> None:
+        self.signed: dict[str, tuple[IdTokenClaims, IdTokenAlgorithm]] = {}
+
+    async def sign(self, claims: IdTokenClaims, algorithm: IdTokenAlgorithm) -> str:
+        token = f"id-token-{len(self.signed) + 1}"
+        self.signed[token] = (claims, algorithm)
+        return token
+
+    async def verify_hint(self, token: str) -> IdTokenHint | None:
+        signed = self.signed.get(token)
+        if signed is None:
+            return None
+        claims = signed[0]
+        return IdTokenHint(claims.subject, claims.client_id, claims.session_id)
+
+
+class FakeOAuthAccessTokens:
+    """Tokens are opaque handles to the claims they were issued with."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self._clock = clock
+        self.issued: dict[str, OAuthAccessTokenClaims] = {}
+
+    async def issue(self, claims: OAuthAccessTokenClaims) -> str:
+        token = f"oauth-token-{len(self.issued) + 1}"
+        self.issued[token] = claims
+        return token
+
+    async def verify(self, token: str) -> OAuthAccessTokenClaims:
+        claims = self.issued.get(token)
+        if claims is None or claims.expires_at <= self._clock.now():
+            raise InvalidAccessToken()
+        return claims
 
 
 class FixedClock:

@@ -41,6 +41,8 @@ from entrypoints.http.routers import (
     me,
     mfa,
     oauth_clients,
+    oauth_token,
+    oauth_userinfo,
     oidc_discovery,
     passkeys,
     recovery,
@@ -97,6 +99,8 @@ def create_app(container: Container) -> FastAPI:
         admin,
         oauth_clients,
         oidc_discovery,
+        oauth_token,
+        oauth_userinfo,
     ):
         app.include_router(module.router)
     for page_module in (

@@ -50,9 +50,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+OAUTH_ERROR_SCHEMA_REF = "#/components/schemas/OAuthError"
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route: which error statuses it can answer with."""
     return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
+
+
+def _is_oauth_error(response: dict[str, Any]) -> bool:
+    """An OAuth endpoint's error (RFC 6749 §5.2 JSON, which clients' libraries read), declared
+    with entrypoints.http.oauth_requests.oauth_errors: kept as it is, not made a problem."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref") == OAUTH_ERROR_SCHEMA_REF)
 
 
 def install_problem_openapi(app: FastAPI) -> None:
@@ -68,6 +78,8 @@ def install_problem_openapi(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     for status, response in operation.get("responses", {}).items():
+                        if _is_oauth_error(response):
+                            continue
                         if status.isdigit() and int(status) >= 400:
                             response["description"] = HTTPStatus(int(status)).phrase
                             # The HTML pages answer some errors with a page; keep that, and

@@ -31,6 +31,8 @@ from entrypoints.http.routers import (
     me,
     mfa,
     oauth_clients,
+    oauth_token,
+    oauth_userinfo,
     oidc_discovery,
     passkeys,
     recovery,
@@ -59,6 +61,8 @@ ROUTERS = [
     account_security,
     oauth_authorize,
     oauth_logout,
+    oauth_token,
+    oauth_userinfo,
 ]
 
 

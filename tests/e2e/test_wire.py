@@ -67,12 +67,21 @@ CONTRACT_OPERATIONS = {
     ("GET", "/account"),
     ("POST", "/logout"),
     ("GET", "/oauth2/logout"),
+    ("POST", "/oauth2/token"),
+    ("GET", "/oauth2/userinfo"),
+    ("POST", "/oauth2/userinfo"),
     ("GET", "/reset-password"),
     ("GET", "/verify-email"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/metrics"),
+}
+# Their clients are OAuth libraries, which read RFC 6749 §5.2's JSON (`error`,
+# `error_description`) from a 400 or 401, not a problem document; every other error status there
+# is a problem as everywhere else.
+OAUTH_ERRORS = {("/oauth2/token", "400"), ("/oauth2/token", "401")} | {
+    ("/oauth2/userinfo", status) for status in ("400", "401")
 }
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 
@@ -174,7 +183,12 @@ async def test_openapi_documents_every_error_as_a_problem(client: httpx.AsyncCli
     assert documented >= CONTRACT_OPERATIONS, CONTRACT_OPERATIONS - documented
     for path, method, operation in operations:
         for status, response in operation["responses"].items():
-            if int(status) >= 400:
+            if (path, status) in OAUTH_ERRORS:
+                assert list(response["content"]) == ["application/json"], (path, method)
+                assert response["content"]["application/json"]["schema"]["$ref"].endswith(
+                    "/OAuthError"
+                )
+            elif int(status) >= 400:
                 media_types = list(response["content"])
                 assert media_types[0] == "application/problem+json", (path, method)
                 assert set(media_types) <= {"application/problem+json", "text/html"}
