@@ -1,4 +1,4 @@
-"""Signing keys for tests that start the app many times over.
+"""Signing keys for tests that make many: the HTTP tests' apps, the key-ring contract tests.
 
 Each start on an empty database makes a key of every algorithm, and an RSA-3072 key takes
 0.1 to 0.5 s of CPU to generate: for the hundreds of apps the HTTP tests start, that was minutes.

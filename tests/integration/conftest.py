@@ -6,15 +6,12 @@ tests use, so that the fakes keep the adapters' rules. A test that reaches benea
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import Database
-from adapters.security.signing_key_factory import CryptographySigningKeyFactory
 from application.outbox import OutboxMessage
 from application.ports.persistence import AuthenticatedUserReader, UnitOfWork
 from domain.audit_event import AuditEvent
@@ -28,6 +25,7 @@ from domain.signing_key import SigningKey
 from domain.user import User
 from tests.databases import SQL_BACKENDS
 from tests.fakes import FakeUnitOfWorkFactory, InMemoryAuthenticatedUserReader
+from tests.signing_keys import REUSED_KEY_MATERIAL, ReusedKeyMaterial
 
 UowFactory = Callable[[], UnitOfWork]
 Persist = Callable[..., Awaitable[None]]
@@ -121,22 +119,6 @@ def authenticated_users(
     return database.authenticated_users
 
 
-class ReusingSigningKeyFactory:
-    """The real factory, but each algorithm's key pair (and kid) is made once per run: RSA is
-    slow. For a key distinct from the others, use CryptographySigningKeyFactory itself."""
-
-    def __init__(self) -> None:
-        self._real = CryptographySigningKeyFactory()
-        self._made: dict[str, SigningKey] = {}
-
-    def generate(self, algorithm: str, now: datetime) -> SigningKey:
-        if algorithm not in self._made:
-            self._made[algorithm] = self._real.generate(algorithm, now)
-        key = copy.deepcopy(self._made[algorithm])
-        key.created_at = now
-        return key
-
-
 @pytest.fixture(scope="session")
-def key_factory() -> ReusingSigningKeyFactory:
-    return ReusingSigningKeyFactory()
+def key_factory() -> ReusedKeyMaterial:
+    return REUSED_KEY_MATERIAL

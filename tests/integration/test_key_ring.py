@@ -25,9 +25,10 @@ from application.use_cases.ensure_signing_key import EnsureSigningKey, EnsureSig
 from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
 from domain.signing_key import SIGNING_ALGORITHMS, SigningKey
 from tests.fakes import FixedClock
-from tests.integration.conftest import ReusingSigningKeyFactory, UowFactory, sql_only
+from tests.integration.conftest import UowFactory, sql_only
 from tests.integration.key_rings import clock as clock  # a fixture: pytest finds it here
 from tests.integration.key_rings import ring_after_first_start, ring_over
+from tests.signing_keys import ReusedKeyMaterial
 
 
 async def store(uow_factory: UowFactory, key: SigningKey) -> None:
@@ -42,7 +43,7 @@ def a_newer_key(clock: Clock) -> SigningKey:
 
 @pytest.fixture
 async def ring(
-    uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+    uow_factory: UowFactory, key_factory: ReusedKeyMaterial, clock: FixedClock
 ) -> AsyncIterator[KeyRing]:
     """A ring over a database holding the key a first start makes."""
     async with ring_after_first_start(uow_factory, key_factory, clock) as (ring, _):
@@ -65,7 +66,7 @@ async def test_a_rotation_is_signed_with_from_the_next_load_and_the_old_key_stay
 
 
 async def test_the_ring_signs_with_each_algorithms_newest_active_key_and_publishes_them_all(
-    uow_factory: UowFactory, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+    uow_factory: UowFactory, key_factory: ReusedKeyMaterial, clock: FixedClock
 ) -> None:
     """As the service keeps them: an active key per algorithm; the API's algorithm (EdDSA
     here) is the one signed with when none is named."""
@@ -143,7 +144,7 @@ async def test_a_key_removed_from_the_table_leaves_the_ring(
 
 @sql_only
 async def test_nothing_waits_for_a_connection_to_reload_the_keys_while_a_unit_of_work_holds_one(
-    database_url: str, key_factory: ReusingSigningKeyFactory, clock: FixedClock
+    database_url: str, key_factory: ReusedKeyMaterial, clock: FixedClock
 ) -> None:
     """Login and refresh issue tokens while their unit of work holds a connection. With every
     connection of the pool held so, a reload that waited for one would never get it."""
