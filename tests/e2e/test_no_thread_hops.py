@@ -74,13 +74,20 @@ def dependencies(dependant: Dependant) -> Iterator[object]:
 
 def api_routes() -> list[APIRoute]:
     routes = [route for module in ROUTERS for route in module.router.routes]
-    routes += metrics_router.routes
+    routes += metrics_router.routes + mfa.login_router.routes + passkeys.login_router.routes
     return [route for route in routes if isinstance(route, APIRoute)]
 
 
 def test_the_routers_are_all_found() -> None:
     paths = {route.path for route in api_routes()}
-    assert {"/api/v1/users/me", "/api/v1/auth/login", "/healthz", "/metrics"} <= paths
+    assert {
+        "/api/v1/users/me",
+        "/api/v1/auth/login",
+        "/api/v1/auth/mfa",
+        "/api/v1/auth/passkey/login",
+        "/healthz",
+        "/metrics",
+    } <= paths
 
 
 def is_async(call: object) -> bool:
