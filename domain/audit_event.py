@@ -15,6 +15,8 @@ class AuditEventType(StrEnum):
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
     REFRESH_TOKEN_REUSED = "refresh_token.reused"
+    AUTHORIZATION_CODE_REUSED = "authorization_code.reused"
+    OAUTH_TOKEN_REVOKED = "oauth_token.revoked"
     LOGGED_OUT = "session.logged_out"
     SESSIONS_REVOKED = "sessions.revoked"
     PASSWORD_CHANGED = "password.changed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -33,6 +34,8 @@ from adapters.security.webauthn_ceremonies import PyWebAuthnCeremonies
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from application.audit import AuditEvents
+from application.oidc_tokens import OAuthAccessTokenClaims
+from application.ports.security import AccessTokenClaims
 from application.tokens import TokenLifetimes
 from application.use_cases.accept_invitation import AcceptInvitation
 from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
@@ -62,9 +65,11 @@ from application.use_cases.oauth_clients.renew_client_secret import RenewClientS
 from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.oidc.authorize import Authorize
 from application.use_cases.oidc.exchange_code import CodeExchange
+from application.use_cases.oidc.introspect_token import IntrospectToken
 from application.use_cases.oidc.list_grants import ListGrants
 from application.use_cases.oidc.read_logout_request import ReadLogoutRequest
 from application.use_cases.oidc.refresh_oauth_tokens import OAuthRefresh
+from application.use_cases.oidc.revoke_token import RevokeToken
 from application.use_cases.oidc.token_endpoint import RequestTokens
 from application.use_cases.oidc.token_response import OAuthTokenIssuer
 from application.use_cases.oidc.userinfo import ReadUserInfo
@@ -107,6 +112,19 @@ STATEMENT_TIMEOUT_SECONDS = 15.0
 
 def _seconds(value: int) -> timedelta:
     return timedelta(seconds=value)
+
+
+def _forgetting_keys_in(
+    *caches: VerifiedTokens[AccessTokenClaims] | VerifiedTokens[OAuthAccessTokenClaims],
+) -> Callable[[frozenset[str]], None]:
+    """What the key ring calls when keys leave it: every kind of verified token forgets the
+    tokens those keys signed."""
+
+    def forget(kids: frozenset[str]) -> None:
+        for cache in caches:
+            cache.forget_keys(kids)
+
+    return forget
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -155,14 +173,17 @@ class Container(containers.DeclarativeContainer):
         window=providers.Callable(_seconds, settings.provided.login_failure_window_seconds),
     )
     signing_key_factory = providers.Singleton(CryptographySigningKeyFactory)
-    verified_tokens = providers.Singleton(VerifiedTokens, clock=clock)
+    verified_tokens = providers.Singleton(VerifiedTokens[AccessTokenClaims], clock=clock)
+    verified_oauth_tokens = providers.Singleton(VerifiedTokens[OAuthAccessTokenClaims], clock=clock)
     key_ring = providers.Singleton(
         KeyRing,
         uow=unit_of_work.provider,
         clock=clock,
         algorithm=settings.provided.jwt_algorithm,
         access_token_ttl=token_lifetimes.provided.access,
-        on_keys_removed=verified_tokens.provided.forget_keys,
+        on_keys_removed=providers.Callable(
+            _forgetting_keys_in, verified_tokens, verified_oauth_tokens
+        ),
     )
     jwt_codec = providers.Singleton(
         JwtCodec,
@@ -176,7 +197,11 @@ class Container(containers.DeclarativeContainer):
     # The OpenID provider's tokens: their issuer is the issuer identifier, the public URL.
     id_tokens = providers.Singleton(JwtIdTokens, keys=key_ring, issuer=settings.provided.public_url)
     oauth_access_tokens = providers.Singleton(
-        JwtOAuthAccessTokens, keys=key_ring, clock=clock, issuer=settings.provided.public_url
+        JwtOAuthAccessTokens,
+        keys=key_ring,
+        clock=clock,
+        verified=verified_oauth_tokens,
+        issuer=settings.provided.public_url,
     )
     totp_authenticator = providers.Singleton(
         PyotpTotpAuthenticator, issuer=settings.provided.mfa_issuer
@@ -479,6 +504,8 @@ class Container(containers.DeclarativeContainer):
             ids=ids,
             lifetimes=token_lifetimes,
             issuer=oauth_token_issuer,
+            audit=audit,
+            metrics=security_metrics,
         ),
         refresh=providers.Singleton(
             OAuthRefresh,
@@ -488,6 +515,16 @@ class Container(containers.DeclarativeContainer):
             audit=audit,
             metrics=security_metrics,
         ),
+    )
+    revoke_token = providers.Singleton(
+        RevokeToken, uow=unit_of_work.provider, clock=clock, tokens=oauth_access_tokens, audit=audit
+    )
+    introspect_token = providers.Singleton(
+        IntrospectToken,
+        uow=unit_of_work.provider,
+        reader=database.provided.introspection,
+        clock=clock,
+        tokens=oauth_access_tokens,
     )
     read_userinfo = providers.Singleton(
         ReadUserInfo, uow=unit_of_work.provider, clock=clock, tokens=oauth_access_tokens

@@ -33,10 +33,12 @@ from application.ports.persistence import (
     AuditLog,
     AuthorizationCodeRepository,
     GrantRepository,
+    IntrospectionFacts,
     InvitationRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
     OAuthClientRepository,
+    OAuthSessionOfToken,
     OneTimeTokenRepository,
     Outbox,
     PasskeyRepository,
@@ -1069,8 +1071,36 @@ class InMemoryAuthenticatedUserReader:
         user = self._store.users.get(user_id)
         return copy.deepcopy(user) if user and user.is_active else None
 
-    async def aclose(self) -> None:
-        pass
+
+class InMemoryIntrospectionReader:
+    """Reads the store as it stands, with the rule of SqlIntrospectionReader."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def read(
+        self, asking_client_id: str, session: OAuthSessionOfToken, now: datetime
+    ) -> IntrospectionFacts:
+        client = self._store.oauth_clients.get(asking_client_id)
+        if client is None:
+            return IntrospectionFacts(client=None, session_live=False)
+        found = self._store.sessions.get(session.session_id)
+        live = (
+            found is not None
+            and found.kind is SessionKind.OAUTH
+            and found.user_id == session.user_id
+            and found.client_id == session.client_id
+            and found.is_usable_under(
+                self._store.sessions.get(found.parent_session_id)
+                if found.parent_session_id
+                else None,
+                now,
+            )
+        )
+        user = self._store.users.get(session.user_id)
+        return IntrospectionFacts(
+            client=copy.deepcopy(client), session_live=live and user is not None and user.is_active
+        )
 
 
 class FakePasswordHasher:
@@ -1158,14 +1188,16 @@ class FakeIdTokens:
 
 
 class FakeOAuthAccessTokens:
-    """Tokens are opaque handles to the claims they were issued with."""
+    """Tokens are handles to the claims they were issued with, shaped as a JWS in compact form
+    (three parts joined by dots) as the real ones are: what a client hands back is told apart
+    by that shape."""
 
     def __init__(self, clock: FixedClock) -> None:
         self._clock = clock
         self.issued: dict[str, OAuthAccessTokenClaims] = {}
 
     async def issue(self, claims: OAuthAccessTokenClaims) -> str:
-        token = f"oauth-token-{len(self.issued) + 1}"
+        token = f"fake.oauth-token-{len(self.issued) + 1}.signature"
         self.issued[token] = claims
         return token
 
@@ -1238,9 +1270,13 @@ class RecordingSecurityMetrics:
     def __init__(self) -> None:
         self.logins: list[LoginOutcome] = []
         self.refresh_token_reuses = 0
+        self.authorization_code_reuses = 0
 
     def login(self, outcome: LoginOutcome) -> None:
         self.logins.append(outcome)
 
     def refresh_token_reused(self) -> None:
         self.refresh_token_reuses += 1
+
+    def authorization_code_reused(self) -> None:
+        self.authorization_code_reuses += 1

@@ -22,9 +22,18 @@ class PrometheusSecurityMetrics:
             "Replays of an already-rotated refresh token (each revoked a session).",
             registry=registry,
         )
+        self._authorization_code_reuse = Counter(
+            "portcullis_authorization_code_reuse_detections",
+            "Authorization codes presented again after their exchange (each revoked what the"
+            " first exchange opened).",
+            registry=registry,
+        )
 
     def login(self, outcome: LoginOutcome) -> None:
         self._logins[outcome].inc()
 
     def refresh_token_reused(self) -> None:
         self._refresh_token_reuse.inc()
+
+    def authorization_code_reused(self) -> None:
+        self._authorization_code_reuse.inc()

@@ -1,7 +1,7 @@
 """The one persistence adapter. It owns the engine, the connection string and its variants per
 driver, the timeouts, the mapping of driver errors to application errors, and shutdown. Its
-write side is the unit of work with its repositories; its read side, the authenticated-user
-read that every authenticated request makes."""
+write side is the unit of work with its repositories; its read side, the reads made on every
+request of a kind: the authenticated user, and introspection's."""
 
 from __future__ import annotations
 
@@ -17,15 +17,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from adapters.persistence.authenticated_users import (
-    PooledAsyncpgAuthenticatedUserReader,
-    ThreadedSqliteAuthenticatedUserReader,
-)
+from adapters.persistence.authenticated_users import SqlAuthenticatedUserReader
 from adapters.persistence.errors import is_unavailable
+from adapters.persistence.fast_reads import FastReads, PooledAsyncpgReads, ThreadedSqliteReads
+from adapters.persistence.introspection import SqlIntrospectionReader
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security.secret_sealer import PlainSecretSealer
 from application.errors import StorageUnavailable
-from application.ports.persistence import AuthenticatedUserReader
+from application.ports.persistence import AuthenticatedUserReader, IntrospectionReader
 from application.ports.security import SecretSealer
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -57,11 +56,16 @@ class Database:
         # stored as they are.
         self.sealer: SecretSealer = sealer if sealer is not None else PlainSecretSealer()
         self.engine = _create_engine(self.url, pool_size, pool_timeout, statement_timeout)
-        self.authenticated_users: AuthenticatedUserReader = (
-            ThreadedSqliteAuthenticatedUserReader(self._connect_sqlite, self.engine.dialect)
+        self.fast_reads: FastReads = (
+            ThreadedSqliteReads(self._connect_sqlite)
             if self.is_sqlite
-            else PooledAsyncpgAuthenticatedUserReader(self, self.engine.dialect)
+            else PooledAsyncpgReads(self)
         )
+        dialect = self.engine.dialect
+        self.authenticated_users: AuthenticatedUserReader = SqlAuthenticatedUserReader(
+            self.fast_reads, dialect
+        )
+        self.introspection: IntrospectionReader = SqlIntrospectionReader(self.fast_reads, dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,7 +77,7 @@ class Database:
             await asyncio.to_thread(ensure_sqlite_directory, self.url)
 
     async def aclose(self) -> None:
-        await self.authenticated_users.aclose()
+        await self.fast_reads.aclose()
         await self.engine.dispose()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:

@@ -3,6 +3,7 @@ their foreign keys do it (ON DELETE CASCADE), in the same statement."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -73,15 +74,20 @@ def _editable(client: OAuthClient) -> dict[str, Any]:
 
 
 def _client(row: Row[Any]) -> OAuthClient:
+    return client_from_mapping(row._mapping)
+
+
+def client_from_mapping(row: Mapping[Any, Any]) -> OAuthClient:
+    """From a row of the oauth_clients table, its values as SQLAlchemy's column types give them."""
     return OAuthClient(
-        client_id=row.client_id,
-        name=row.name,
-        type=ClientType(row.type),
-        redirect_uris=tuple(row.redirect_uris),
-        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris),
-        first_party=row.first_party,
-        id_token_signed_response_alg=IdTokenAlgorithm(row.id_token_signed_response_alg),
-        secret_hash=row.secret_hash,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        client_id=row["client_id"],
+        name=row["name"],
+        type=ClientType(row["type"]),
+        redirect_uris=tuple(row["redirect_uris"]),
+        post_logout_redirect_uris=tuple(row["post_logout_redirect_uris"]),
+        first_party=row["first_party"],
+        id_token_signed_response_alg=IdTokenAlgorithm(row["id_token_signed_response_alg"]),
+        secret_hash=row["secret_hash"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )

@@ -5,7 +5,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, exists, insert, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,7 +47,7 @@ def session_from_row(row: Row[Any]) -> Session:
 _parents = sessions.alias("parent")
 
 
-def _usable(now: datetime) -> ColumnElement[bool]:
+def usable_at(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Session.is_usable_under, as SQL: neither revoked nor expired, and within a parent that is
     neither, if it has one."""
     parent_usable = exists().where(
@@ -101,7 +111,7 @@ class SqlAlchemySessionRepository:
             .where(
                 sessions.c.refresh_token_hash == presented_hash,
                 sessions.c.kind == kind,
-                _usable(now),
+                usable_at(now),
             )
             .values(refresh_token_hash=new_hash, last_used_at=now)
             .returning(*sessions.c)
@@ -120,14 +130,14 @@ class SqlAlchemySessionRepository:
         self, token_hash: str, kind: SessionKind, now: datetime
     ) -> Session | None:
         statement = select(sessions).where(
-            sessions.c.refresh_token_hash == token_hash, sessions.c.kind == kind, _usable(now)
+            sessions.c.refresh_token_hash == token_hash, sessions.c.kind == kind, usable_at(now)
         )
         row = (await self._connection.execute(statement)).first()
         return session_from_row(row) if row else None
 
     async def find_usable_oauth_session(self, session_id: UUID, now: datetime) -> Session | None:
         statement = select(sessions).where(
-            sessions.c.id == session_id, sessions.c.kind == SessionKind.OAUTH, _usable(now)
+            sessions.c.id == session_id, sessions.c.kind == SessionKind.OAUTH, usable_at(now)
         )
         row = (await self._connection.execute(statement)).first()
         return session_from_row(row) if row else None
@@ -144,7 +154,7 @@ class SqlAlchemySessionRepository:
     async def list_usable_of_user(self, user_id: UUID, now: datetime) -> list[Session]:
         statement = (
             select(sessions)
-            .where(sessions.c.user_id == user_id, _usable(now))
+            .where(sessions.c.user_id == user_id, usable_at(now))
             .order_by(sessions.c.created_at.desc(), sessions.c.id)
         )
         return [session_from_row(row) for row in await self._connection.execute(statement)]

@@ -13,7 +13,9 @@ from application.ports.security import AccessTokenClaims
 
 
 class JwtAccessTokens:
-    def __init__(self, keys: KeyRing, codec: JwtCodec, verified: VerifiedTokens) -> None:
+    def __init__(
+        self, keys: KeyRing, codec: JwtCodec, verified: VerifiedTokens[AccessTokenClaims]
+    ) -> None:
         self._keys = keys
         self._codec = codec
         self._verified = verified

@@ -13,6 +13,7 @@ from jwt.types import Options
 
 from adapters.security.jwt_codec import LEEWAY, REFUSED, numeric_date, within_lifetime
 from adapters.security.key_ring import KeyRing
+from adapters.security.verified_tokens import VerifiedTokens
 from application.errors import InvalidAccessToken
 from application.oidc_tokens import OAuthAccessTokenClaims
 from application.ports.system import Clock
@@ -34,9 +35,20 @@ _DECODE_OPTIONS: Options = {
 
 
 class JwtOAuthAccessTokens:
-    def __init__(self, keys: KeyRing, clock: Clock, *, issuer: str) -> None:
+    """`verified`: tokens that verified, which are not checked again until they expire (a
+    resource server that introspects sends the same token with every request it serves)."""
+
+    def __init__(
+        self,
+        keys: KeyRing,
+        clock: Clock,
+        verified: VerifiedTokens[OAuthAccessTokenClaims],
+        *,
+        issuer: str,
+    ) -> None:
         self._keys = keys
         self._clock = clock
+        self._verified = verified
         self._issuer = issuer
 
     async def issue(self, claims: OAuthAccessTokenClaims) -> str:
@@ -56,6 +68,9 @@ class JwtOAuthAccessTokens:
         return jwt.encode(payload, key.private, algorithm=key.algorithm, headers=headers)
 
     async def verify(self, token: str) -> OAuthAccessTokenClaims:
+        claims = self._verified.get(token)
+        if claims is not None:
+            return claims
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -98,6 +113,9 @@ class JwtOAuthAccessTokens:
             leeway=LEEWAY,
         ):
             raise InvalidAccessToken()
+        # Nothing is awaited between finding the key and remembering the token: a reload that
+        # drops the key comes after, and forgets this token with the others of its key.
+        self._verified.remember(token, claims, kid=key.kid, until=claims.expires_at + LEEWAY)
         return claims
 
 

@@ -10,28 +10,32 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from application.ports.security import AccessTokenClaims
 from application.ports.system import Clock
+
+Claims = TypeVar("Claims")
 
 # Bounded, so a flood of valid tokens costs at most this many entries (about 1 kB each).
 VERIFIED_TOKENS_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class _Verified:
-    claims: AccessTokenClaims
+class _Verified(Generic[Claims]):
+    claims: Claims
     kid: str
     until: datetime  # accepted while the clock reads earlier than this
 
 
-class VerifiedTokens:
+class VerifiedTokens(Generic[Claims]):
+    """The claims of each kind of token are its own: one instance per kind."""
+
     def __init__(self, clock: Clock, *, size: int = VERIFIED_TOKENS_SIZE) -> None:
         self._clock = clock
         self._size = size
-        self._entries: dict[str, _Verified] = {}  # oldest first
+        self._entries: dict[str, _Verified[Claims]] = {}  # oldest first
 
-    def get(self, token: str) -> AccessTokenClaims | None:
+    def get(self, token: str) -> Claims | None:
         """The claims of this exact token if it verified and is still acceptable; else None."""
         entry = self._entries.get(token)
         if entry is None:
@@ -41,7 +45,7 @@ class VerifiedTokens:
         del self._entries[token]
         return None
 
-    def remember(self, token: str, claims: AccessTokenClaims, *, kid: str, until: datetime) -> None:
+    def remember(self, token: str, claims: Claims, *, kid: str, until: datetime) -> None:
         """Remember a token that verified with the key kid, until the clock reads `until`."""
         if token not in self._entries and len(self._entries) >= self._size:
             del self._entries[next(iter(self._entries))]  # the oldest

@@ -21,3 +21,7 @@ class SecurityMetrics(Protocol):
 
     def refresh_token_reused(self) -> None:
         """A refresh token that was already traded came back; its session was revoked."""
+
+    def authorization_code_reused(self) -> None:
+        """An authorization code that was already exchanged came back; what it opened was
+        revoked."""

@@ -383,8 +383,33 @@ class AuthenticatedUserReader(Protocol):
     async def find(self, session_id: UUID, user_id: UUID, now: datetime) -> User | None:
         """The active user owning this usable session, in one round trip; else None."""
 
-    async def aclose(self) -> None:
-        """Release what the reader holds of its own (at shutdown)."""
+
+@dataclass(frozen=True, slots=True)
+class OAuthSessionOfToken:
+    """What an OAuth access token says of the session it was issued in."""
+
+    session_id: UUID
+    user_id: UUID
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntrospectionFacts:
+    """`client`: the client asking, found by the id it presented (None: no such client).
+    `session_live`: the token's session is an OAuth session of that account and client, usable
+    (within its browser session, if it lives in one), and the account is active."""
+
+    client: OAuthClient | None
+    session_live: bool
+
+
+class IntrospectionReader(Protocol):
+    """A resource server may introspect the access token of every request it serves, so this
+    stands outside the unit of work too: one read, no transaction to begin or end."""
+
+    async def read(
+        self, asking_client_id: str, session: OAuthSessionOfToken, now: datetime
+    ) -> IntrospectionFacts: ...
 
 
 class DatabaseProbe(Protocol):

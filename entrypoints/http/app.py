@@ -41,6 +41,7 @@ from entrypoints.http.routers import (
     me,
     mfa,
     oauth_clients,
+    oauth_revocation,
     oauth_token,
     oauth_userinfo,
     oidc_discovery,
@@ -99,6 +100,7 @@ def create_app(container: Container) -> FastAPI:
         admin,
         oauth_clients,
         oidc_discovery,
+        oauth_revocation,
         oauth_token,
         oauth_userinfo,
     ):

@@ -41,6 +41,25 @@ def oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": OAuthError} for status in statuses}
 
 
+def form_request_body(fields: Sequence[str], required: Sequence[str]) -> dict[str, Any]:
+    """The `openapi_extra` of an endpoint whose form is read by hand (so that a parameter sent
+    twice is seen and refused, RFC 6749 §3.2): the document still describes it."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM_MEDIA_TYPE: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {name: {"type": "string"} for name in fields},
+                        "required": list(required),
+                    }
+                }
+            },
+        }
+    }
+
+
 def oauth_error_response(
     status: int, error: str, description: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -31,6 +31,7 @@ from entrypoints.http.routers import (
     me,
     mfa,
     oauth_clients,
+    oauth_revocation,
     oauth_token,
     oauth_userinfo,
     oidc_discovery,
@@ -61,6 +62,7 @@ ROUTERS = [
     account_security,
     oauth_authorize,
     oauth_logout,
+    oauth_revocation,
     oauth_token,
     oauth_userinfo,
 ]

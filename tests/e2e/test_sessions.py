@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
-from adapters.persistence.authenticated_users import ThreadedSqliteAuthenticatedUserReader
+from adapters.persistence.fast_reads import ThreadedSqliteReads
 from tests.e2e.conftest import LogIn, SignUp, bearer
 
 REFRESH = "/api/v1/auth/refresh"
@@ -211,11 +211,11 @@ async def test_authenticating_a_request_costs_one_query(
         statements.append(statement)
 
     # Every SQLAlchemy engine in the process, and each driver as the authentication read uses
-    # it directly (adapters/persistence/authenticated_users.py): asyncpg's fetchrow, and the
-    # SQLite reader's own connection, which it opened for the first request.
-    reader = app.state.container.authenticated_users()
-    if isinstance(reader, ThreadedSqliteAuthenticatedUserReader):
-        # Its connection is the reader's own: nothing else could show the statements it runs.
+    # it directly (adapters/persistence/fast_reads.py): asyncpg's fetchrow, and the SQLite
+    # reads' own connection, which they opened for the first request.
+    reader = app.state.container.database().fast_reads
+    if isinstance(reader, ThreadedSqliteReads):
+        # Its connection is the reads' own: nothing else could show the statements they run.
         connection = reader._connection  # noqa: SLF001
         assert connection is not None
         connection.set_trace_callback(statements.append)

@@ -68,6 +68,8 @@ CONTRACT_OPERATIONS = {
     ("POST", "/logout"),
     ("GET", "/oauth2/logout"),
     ("POST", "/oauth2/token"),
+    ("POST", "/oauth2/revoke"),
+    ("POST", "/oauth2/introspect"),
     ("GET", "/oauth2/userinfo"),
     ("POST", "/oauth2/userinfo"),
     ("GET", "/reset-password"),
@@ -80,8 +82,10 @@ CONTRACT_OPERATIONS = {
 # Their clients are OAuth libraries, which read RFC 6749 §5.2's JSON (`error`,
 # `error_description`) from a 400 or 401, not a problem document; every other error status there
 # is a problem as everywhere else.
-OAUTH_ERRORS = {("/oauth2/token", "400"), ("/oauth2/token", "401")} | {
-    ("/oauth2/userinfo", status) for status in ("400", "401")
+OAUTH_ERRORS = {
+    (path, status)
+    for path in ("/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/userinfo")
+    for status in ("400", "401")
 }
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import Database
 from application.outbox import OutboxMessage
-from application.ports.persistence import AuthenticatedUserReader, UnitOfWork
+from application.ports.persistence import AuthenticatedUserReader, IntrospectionReader, UnitOfWork
 from domain.audit_event import AuditEvent
 from domain.authorization_code import AuthorizationCode
 from domain.grant import Grant
@@ -24,7 +24,11 @@ from domain.session import Session
 from domain.signing_key import SigningKey
 from domain.user import User
 from tests.databases import SQL_BACKENDS
-from tests.fakes import FakeUnitOfWorkFactory, InMemoryAuthenticatedUserReader
+from tests.fakes import (
+    FakeUnitOfWorkFactory,
+    InMemoryAuthenticatedUserReader,
+    InMemoryIntrospectionReader,
+)
 from tests.signing_keys import REUSED_KEY_MATERIAL, ReusedKeyMaterial
 
 UowFactory = Callable[[], UnitOfWork]
@@ -117,6 +121,17 @@ def authenticated_users(
         return InMemoryAuthenticatedUserReader(memory.store)
     database: Database = request.getfixturevalue("database")
     return database.authenticated_users
+
+
+@pytest.fixture
+def introspection(
+    memory: FakeUnitOfWorkFactory | None, request: pytest.FixtureRequest
+) -> IntrospectionReader:
+    """Introspection's read as the service makes it on this database (see authenticated_users)."""
+    if memory is not None:
+        return InMemoryIntrospectionReader(memory.store)
+    database: Database = request.getfixturevalue("database")
+    return database.introspection
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The reader behind every authenticated request, beyond the answers the repository tests
-check: many reads at once each get their own answer, and the SQLite reader's thread survives
-callers that give up and stops when closed."""
+check: many reads at once each get their own answer, and the thread that runs SQLite's fast
+reads survives callers that give up and stops when closed."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.persistence.authenticated_users import (
-    CompiledRead,
-    ThreadedSqliteAuthenticatedUserReader,
-    _Request,
-)
+from adapters.persistence.authenticated_users import AUTHENTICATED_USER
 from adapters.persistence.database import Database
+from adapters.persistence.fast_reads import CompiledRead, ThreadedSqliteReads, _Request
+from adapters.persistence.users import user_from_mapping
 from application.ports.persistence import AuthenticatedUserReader
 from domain.session import Session
 from domain.user import User
@@ -50,11 +48,16 @@ async def sqlite_database(sqlite_database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def threaded(sqlite_database: Database) -> ThreadedSqliteAuthenticatedUserReader:
-    """The SQLite reader, whose thread is its own (PostgreSQL's reader has none)."""
-    reader = sqlite_database.authenticated_users
-    assert isinstance(reader, ThreadedSqliteAuthenticatedUserReader)
-    return reader
+def threaded(sqlite_database: Database) -> ThreadedSqliteReads:
+    """SQLite's fast reads, whose thread is their own (PostgreSQL's have none)."""
+    reads = sqlite_database.fast_reads
+    assert isinstance(reads, ThreadedSqliteReads)
+    return reads
+
+
+@pytest.fixture
+def reader(sqlite_database: Database) -> AuthenticatedUserReader:
+    return sqlite_database.authenticated_users
 
 
 async def store_user_with_session(database: Database) -> tuple[User, Session]:
@@ -68,62 +71,63 @@ async def store_user_with_session(database: Database) -> tuple[User, Session]:
 
 
 def reader_threads() -> set[threading.Thread]:
-    return {thread for thread in threading.enumerate() if thread.name == "sqlite-auth-read"}
+    return {thread for thread in threading.enumerate() if thread.name == "sqlite-reads"}
 
 
 async def test_a_caller_that_gives_up_waiting_leaves_the_reader_working(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
+    reader: AuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
-    abandoned = [asyncio.create_task(threaded.find(session.id, user.id, NOW)) for _ in range(20)]
+    abandoned = [asyncio.create_task(reader.find(session.id, user.id, NOW)) for _ in range(20)]
     await asyncio.sleep(0)  # the reads are queued
     for task in abandoned:
         task.cancel()
 
-    assert await threaded.find(session.id, user.id, NOW) == user
+    assert await reader.find(session.id, user.id, NOW) == user
 
 
 async def test_a_read_for_a_loop_closed_meanwhile_leaves_the_reader_working(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
+    threaded: ThreadedSqliteReads, reader: AuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
-    assert await threaded.find(session.id, user.id, NOW) == user  # the thread is running
+    assert await reader.find(session.id, user.id, NOW) == user  # the thread is running
     closed = asyncio.new_event_loop()
     orphan = closed.create_future()
     closed.close()
-    parameters = CompiledRead.for_dialect(sqlite_database.engine.dialect).parameters(
-        session.id, user.id, NOW
+    read = CompiledRead.for_dialect(
+        AUTHENTICATED_USER, sqlite_database.engine.dialect, user_from_mapping
     )
+    parameters = read.parameters({"session_id": session.id, "user_id": user.id, "now": NOW})
     # No caller can make a read whose loop closes before its answer in a test's time: queue one.
     requests = threaded._requests  # noqa: SLF001
-    requests.put(_Request(closed, orphan, parameters))
+    requests.put(_Request(closed, orphan, read, parameters))
     for _ in range(500):  # until the thread has taken it, alone in its batch
         if requests.empty():
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
 
-    assert await asyncio.wait_for(threaded.find(session.id, user.id, NOW), timeout=5) == user
+    assert await asyncio.wait_for(reader.find(session.id, user.id, NOW), timeout=5) == user
 
 
 async def test_the_reader_starts_its_thread_with_the_first_read_not_when_built(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
+    reader: AuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
     before = reader_threads()
 
-    assert await threaded.find(session.id, user.id, NOW) == user
+    assert await reader.find(session.id, user.id, NOW) == user
 
     [started] = reader_threads() - before
     assert started.is_alive()
 
 
 async def test_closing_the_reader_stops_its_thread(
-    threaded: ThreadedSqliteAuthenticatedUserReader, sqlite_database: Database
+    threaded: ThreadedSqliteReads, reader: AuthenticatedUserReader, sqlite_database: Database
 ) -> None:
     user, session = await store_user_with_session(sqlite_database)
     before = reader_threads()
-    await threaded.find(session.id, user.id, NOW)
+    await reader.find(session.id, user.id, NOW)
     [thread] = reader_threads() - before
     assert thread.is_alive()
 

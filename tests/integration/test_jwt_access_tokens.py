@@ -57,7 +57,7 @@ PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 class Setup:
     tokens: JwtAccessTokens
     keys: KeyRing
-    verified: VerifiedTokens
+    verified: VerifiedTokens[AccessTokenClaims]
     key: SigningKey
 
     @cached_property
@@ -76,7 +76,7 @@ async def set_up(
 ) -> AsyncIterator[Setup]:
     """The adapter as the container composes it, over the key made on first start."""
     clock = clock or SystemClock()
-    verified = VerifiedTokens(clock, size=remembered)
+    verified = VerifiedTokens[AccessTokenClaims](clock, size=remembered)
     codec = JwtCodec(clock, issuer=ISSUER, audience=AUDIENCE)
     async with ring_after_first_start(
         uow_factory, factory, clock, algorithm, on_keys_removed=verified.forget_keys

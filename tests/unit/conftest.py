@@ -29,7 +29,13 @@ from application.use_cases.oauth_clients.register_client import RegisterClient
 from application.use_cases.oauth_clients.renew_client_secret import RenewClientSecret
 from application.use_cases.oauth_clients.update_client import UpdateClient
 from application.use_cases.oidc.authorize import Authorize
+from application.use_cases.oidc.exchange_code import CodeExchange
+from application.use_cases.oidc.introspect_token import IntrospectToken
 from application.use_cases.oidc.list_grants import ListGrants
+from application.use_cases.oidc.refresh_oauth_tokens import OAuthRefresh
+from application.use_cases.oidc.revoke_token import RevokeToken
+from application.use_cases.oidc.token_endpoint import RequestTokens
+from application.use_cases.oidc.token_response import OAuthTokenIssuer
 from application.use_cases.oidc.withdraw_grant import WithdrawGrant
 from application.use_cases.open_invitation import OpenInvitation
 from application.use_cases.prune_sessions import PruneSessions
@@ -52,11 +58,14 @@ from domain.password import PasswordPolicy
 from domain.signing_key import SIGNING_ALGORITHMS
 from tests.fakes import (
     FakeAccessTokens,
+    FakeIdTokens,
+    FakeOAuthAccessTokens,
     FakePasswordHasher,
     FakeSigningKeyFactory,
     FakeUnitOfWorkFactory,
     FixedClock,
     InMemoryAuthenticatedUserReader,
+    InMemoryIntrospectionReader,
     InMemoryStore,
     RecordingMailer,
     RecordingSecurityMetrics,
@@ -436,6 +445,53 @@ def authorize(
 @pytest.fixture
 def list_grants(uow: FakeUnitOfWorkFactory) -> ListGrants:
     return ListGrants(uow)
+
+
+@pytest.fixture
+def id_tokens() -> FakeIdTokens:
+    return FakeIdTokens()
+
+
+@pytest.fixture
+def access_tokens(clock: FixedClock) -> FakeOAuthAccessTokens:
+    return FakeOAuthAccessTokens(clock)
+
+
+@pytest.fixture
+def request_tokens(
+    uow: FakeUnitOfWorkFactory,
+    clock: FixedClock,
+    ids: SequentialIds,
+    id_tokens: FakeIdTokens,
+    access_tokens: FakeOAuthAccessTokens,
+    audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
+) -> RequestTokens:
+    issuer = OAuthTokenIssuer(access_tokens, id_tokens, ids, LIFETIMES)
+    return RequestTokens(
+        CodeExchange(uow, clock, ids, LIFETIMES, issuer, audit, security_metrics),
+        OAuthRefresh(uow, clock, issuer, audit, security_metrics),
+    )
+
+
+@pytest.fixture
+def revoke_token(
+    uow: FakeUnitOfWorkFactory,
+    clock: FixedClock,
+    access_tokens: FakeOAuthAccessTokens,
+    audit: AuditEvents,
+) -> RevokeToken:
+    return RevokeToken(uow, clock, access_tokens, audit)
+
+
+@pytest.fixture
+def introspect_token(
+    uow: FakeUnitOfWorkFactory,
+    store: InMemoryStore,
+    clock: FixedClock,
+    access_tokens: FakeOAuthAccessTokens,
+) -> IntrospectToken:
+    return IntrospectToken(uow, InMemoryIntrospectionReader(store), clock, access_tokens)
 
 
 @pytest.fixture

@@ -44,13 +44,19 @@ def _refused(credentials: ClientCredentials, description: str) -> TokenRequestRe
 async def authenticate_client(
     uow: UnitOfWork, credentials: ClientCredentials | None
 ) -> OAuthClient:
-    """The registered client the credentials prove, or invalid_client. A confidential client
-    must present its secret; a public one must not present any (it has none to prove)."""
+    """The registered client the credentials prove, or invalid_client."""
     if credentials is None:
         raise TokenRequestRefused(TokenError.INVALID_CLIENT, "client authentication is required")
     client = None
     if could_be_client_id(credentials.client_id):
         client = await uow.oauth_clients.get(credentials.client_id)
+    return proven_client(client, credentials)
+
+
+def proven_client(client: OAuthClient | None, credentials: ClientCredentials) -> OAuthClient:
+    """`client` (the one registered under the presented id, or None) if the credentials prove
+    it, else invalid_client. A confidential client must present its secret; a public one must
+    not present any (it has none to prove)."""
     secret = credentials.client_secret
     if secret is not None:
         expected = client.secret_hash if client is not None else _NO_SUCH_SECRET_HASH

@@ -4,11 +4,14 @@ challenge (RFC 7636 §4.6), for a session of that client and its tokens."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
+from application.audit import AuditEvents
 from application.caller import Caller
+from application.ports.metrics import SecurityMetrics
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
@@ -20,11 +23,14 @@ from application.use_cases.oidc.client_authentication import (
 )
 from application.use_cases.oidc.token_errors import invalid_grant, invalid_request
 from application.use_cases.oidc.token_response import OAuthTokenIssuer, OAuthTokenResponse
+from domain.audit_event import AuditEventType
 from domain.authorization_code import AuthorizationCode
 from domain.oauth_client import OAuthClient
 from domain.session import SessionKind
 from domain.session_scope import SessionScope
 from domain.user import User
+
+log = logging.getLogger(__name__)
 
 UNUSABLE_CODE = "the code is invalid, expired or was already used"
 
@@ -37,12 +43,16 @@ class CodeExchange:
         ids: IdGenerator,
         lifetimes: TokenLifetimes,
         issuer: OAuthTokenIssuer,
+        audit: AuditEvents,
+        metrics: SecurityMetrics,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._lifetimes = lifetimes
         self._issuer = issuer
+        self._audit = audit
+        self._metrics = metrics
 
     async def exchange(
         self,
@@ -60,7 +70,7 @@ class CodeExchange:
             client = await authenticate_client(uow, credentials)
             code = await uow.oauth_codes.redeem(code_hash, now)
             if code is None:
-                await _revoke_what_it_opened(uow, code_hash, now)
+                await self._revoke_what_it_opened(uow, code_hash, caller, now)
                 raise invalid_grant(UNUSABLE_CODE)
             user = await uow.users.get(code.user_id)
             problem = await _problem(uow, code, client, user, parameters, now)
@@ -98,15 +108,34 @@ class CodeExchange:
             now=now,
         )
 
-
-async def _revoke_what_it_opened(uow: UnitOfWork, code_hash: str, now: datetime) -> None:
-    """A code presented again was copied (RFC 6749 §10.5): whatever its first exchange opened
-    is revoked, every token of it with it."""
-    spent = await uow.oauth_codes.find_spent(code_hash)
-    if spent is None or spent.issued_session_id is None:
-        return
-    await uow.sessions.revoke(SessionScope.one(spent.user_id, spent.issued_session_id), now)
-    await uow.commit()
+    async def _revoke_what_it_opened(
+        self, uow: UnitOfWork, code_hash: str, caller: Caller, now: datetime
+    ) -> None:
+        """A code presented again was copied (RFC 6749 §10.5): whatever its first exchange
+        opened is revoked, every token of it with it, and the replay is audited and counted."""
+        spent = await uow.oauth_codes.find_spent(code_hash)
+        if spent is None:
+            return
+        if spent.issued_session_id is not None:
+            await uow.sessions.revoke(SessionScope.one(spent.user_id, spent.issued_session_id), now)
+        await uow.audit.record(
+            self._audit.event(
+                AuditEventType.AUTHORIZATION_CODE_REUSED,
+                caller,
+                user_id=spent.user_id,
+                actor_id=None,
+                client_id=spent.client_id,
+                session_id=None
+                if spent.issued_session_id is None
+                else str(spent.issued_session_id),
+            )
+        )
+        await uow.commit()
+        log.warning(
+            "authorization_code_reused",
+            extra={"client_id": spent.client_id, "user_id": str(spent.user_id)},
+        )
+        self._metrics.authorization_code_reused()
 
 
 async def _problem(

@@ -11,10 +11,10 @@ from application.use_cases.oidc.token_endpoint import RequestTokens, TokenComman
 from application.use_cases.oidc.token_errors import TokenRequestRefused
 from entrypoints.http.dependencies import rate_limited, request_caller, use_case
 from entrypoints.http.oauth_requests import (
-    FORM_MEDIA_TYPE,
     NO_STORE,
     client_credentials,
     form_parameters,
+    form_request_body,
     oauth_errors,
     refused_response,
 )
@@ -22,32 +22,19 @@ from entrypoints.http.openapi import problems
 
 router = APIRouter(tags=["openid connect"])
 
-_FORM_FIELDS = (
-    "grant_type",
-    "code",
-    "redirect_uri",
-    "code_verifier",
-    "refresh_token",
-    "scope",
-    "client_id",
-    "client_secret",
+_REQUEST_BODY = form_request_body(
+    (
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+        "client_id",
+        "client_secret",
+    ),
+    required=("grant_type",),
 )
-# The body is read by hand, so that a parameter sent twice is seen and refused (RFC 6749 §3.2);
-# the document still describes it.
-_REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            FORM_MEDIA_TYPE: {
-                "schema": {
-                    "type": "object",
-                    "properties": {name: {"type": "string"} for name in _FORM_FIELDS},
-                    "required": ["grant_type"],
-                }
-            }
-        },
-    }
-}
 
 
 class TokenResponse(BaseModel):

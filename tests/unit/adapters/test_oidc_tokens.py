@@ -78,7 +78,7 @@ def id_tokens(ring: KeyRing) -> JwtIdTokens:
 
 @pytest.fixture
 def oauth_tokens(ring: KeyRing, clock: FixedClock) -> JwtOAuthAccessTokens:
-    return JwtOAuthAccessTokens(ring, clock, issuer=ISSUER)
+    return JwtOAuthAccessTokens(ring, clock, VerifiedTokens(clock), issuer=ISSUER)
 
 
 @pytest.fixture

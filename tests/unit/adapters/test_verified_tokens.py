@@ -26,17 +26,19 @@ def claims_expiring_in(clock: FixedClock, lifetime: timedelta) -> AccessTokenCla
     )
 
 
-def remember(verified: VerifiedTokens, clock: FixedClock, token: str, kid: str = "k1") -> None:
+def remember(
+    verified: VerifiedTokens[AccessTokenClaims], clock: FixedClock, token: str, kid: str = "k1"
+) -> None:
     claims = claims_expiring_in(clock, timedelta(minutes=15))
     verified.remember(token, claims, kid=kid, until=claims.expires_at + LEEWAY)
 
 
 def test_a_token_never_remembered_is_not_found(clock: FixedClock) -> None:
-    assert VerifiedTokens(clock).get("header.payload.signature") is None
+    assert VerifiedTokens[AccessTokenClaims](clock).get("header.payload.signature") is None
 
 
 def test_a_remembered_token_is_found_until_the_clock_reaches_its_time(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock)
+    verified = VerifiedTokens[AccessTokenClaims](clock)
     claims = claims_expiring_in(clock, timedelta(seconds=60))
     verified.remember("token", claims, kid="k1", until=claims.expires_at + LEEWAY)
 
@@ -49,7 +51,7 @@ def test_a_remembered_token_is_found_until_the_clock_reaches_its_time(clock: Fix
 
 
 def test_a_token_is_found_by_its_exact_text_only(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock)
+    verified = VerifiedTokens[AccessTokenClaims](clock)
     remember(verified, clock, "aaa.bbb.ccc")
 
     assert verified.get("aaa.bbb.ccd") is None
@@ -58,7 +60,7 @@ def test_a_token_is_found_by_its_exact_text_only(clock: FixedClock) -> None:
 
 
 def test_the_size_is_bounded_and_the_oldest_goes_first(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock, size=2)
+    verified = VerifiedTokens[AccessTokenClaims](clock, size=2)
     for token in ("first", "second", "third"):
         remember(verified, clock, token)
 
@@ -69,7 +71,7 @@ def test_the_size_is_bounded_and_the_oldest_goes_first(clock: FixedClock) -> Non
 
 
 def test_remembering_a_token_again_pushes_nothing_out(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock, size=2)
+    verified = VerifiedTokens[AccessTokenClaims](clock, size=2)
     for token in ("first", "second", "first"):
         remember(verified, clock, token)
 
@@ -78,7 +80,7 @@ def test_remembering_a_token_again_pushes_nothing_out(clock: FixedClock) -> None
 
 
 def test_forgetting_keys_forgets_exactly_the_tokens_they_signed(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock)
+    verified = VerifiedTokens[AccessTokenClaims](clock)
     remember(verified, clock, "by-k1", kid="k1")
     remember(verified, clock, "by-k2", kid="k2")
     remember(verified, clock, "by-k3", kid="k3")
@@ -91,7 +93,7 @@ def test_forgetting_keys_forgets_exactly_the_tokens_they_signed(clock: FixedCloc
 
 
 def test_the_default_bound(clock: FixedClock) -> None:
-    verified = VerifiedTokens(clock)
+    verified = VerifiedTokens[AccessTokenClaims](clock)
     for number in range(VERIFIED_TOKENS_SIZE + 10):
         remember(verified, clock, f"token-{number}")
 

@@ -53,6 +53,10 @@ from application.use_cases.oidc.authorize import (
     ConsentDecision,
     RedirectToClient,
 )
+from application.use_cases.oidc.client_authentication import ClientAuthMethod, ClientCredentials
+from application.use_cases.oidc.revoke_token import RevocationCommand, RevokeToken
+from application.use_cases.oidc.token_endpoint import RequestTokens, TokenCommand
+from application.use_cases.oidc.token_errors import TokenRequestRefused
 from application.use_cases.oidc.withdraw_grant import WithdrawGrant, WithdrawGrantCommand
 from application.use_cases.passkeys.delete_passkey import DeletePasskeyCommand
 from application.use_cases.passkeys.rename_passkey import RenamePasskeyCommand
@@ -749,6 +753,8 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     renew: RenewClientSecret,
     delete: DeleteClient,
     authorize: Authorize,
+    request_tokens: RequestTokens,
+    revoke_token: RevokeToken,
     withdraw_grant: WithdrawGrant,
     accounts: Accounts,
     store: InMemoryStore,
@@ -875,7 +881,8 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     assert registered.client_secret is not None
     secrets.add(registered.client_secret)
     await update.execute(UpdateClientCommand(root_signed_in, client_id, name="Wiki 2"))
-    secrets.add(await renew.execute(RenewClientSecretCommand(root_signed_in, client_id)))
+    client_secret = await renew.execute(RenewClientSecretCommand(root_signed_in, client_id))
+    secrets.add(client_secret)
     ivy = next(user for user in store.users.values() if user.email.value == "ivy@example.com")
     browser_session = accounts.session(ivy)
     browser_session.kind = SessionKind.BROWSER
@@ -894,9 +901,21 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         )
     )
     assert isinstance(consented, RedirectToClient)
-    secrets.add(parse_qs(urlsplit(consented.location).query)["code"][0])
+    code = parse_qs(urlsplit(consented.location).query)["code"][0]
+    secrets.add(code)
     secrets.update(code.code_hash for code in store.oauth_codes.values())
+    wiki = ClientCredentials(ClientAuthMethod.CLIENT_SECRET_BASIC, client_id, client_secret)
+    exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "https://wiki.example.com/cb"),
+    ]
+    issued = await request_tokens.execute(TokenCommand(exchange, wiki, CALLER))
+    secrets |= {issued.access_token, issued.id_token}
     remember_stored_hashes()
+    await revoke_token.execute(RevocationCommand([("token", issued.access_token)], wiki, CALLER))
+    with pytest.raises(TokenRequestRefused):
+        await request_tokens.execute(TokenCommand(exchange, wiki, CALLER))
     store.oauth_grants[(root.id, client_id)] = Grant.give(
         root.id, client_id, {Scope.OPENID}, store.users[root.id].created_at
     )

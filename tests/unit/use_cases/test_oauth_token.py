@@ -7,16 +7,13 @@ import copy
 
 import pytest
 
-from application.audit import AuditEvents
 from application.caller import NO_CALLER
 from application.client_credentials import hash_client_secret
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.use_cases.oidc.client_authentication import ClientAuthMethod, ClientCredentials
-from application.use_cases.oidc.exchange_code import CodeExchange
-from application.use_cases.oidc.refresh_oauth_tokens import OAuthRefresh
 from application.use_cases.oidc.token_endpoint import RequestTokens, TokenCommand
 from application.use_cases.oidc.token_errors import TokenError, TokenRequestRefused
-from application.use_cases.oidc.token_response import OAuthTokenIssuer, OAuthTokenResponse
+from application.use_cases.oidc.token_response import OAuthTokenResponse
 from domain.audit_event import AuditEventType
 from domain.auth_method import PASSWORD_AND_TOTP
 from domain.authorization_code import AuthorizationCode
@@ -28,46 +25,18 @@ from domain.user import User
 from tests.fakes import (
     FakeIdTokens,
     FakeOAuthAccessTokens,
-    FakeUnitOfWorkFactory,
     FixedClock,
     InMemoryStore,
     RecordingSecurityMetrics,
     SequentialIds,
 )
-from tests.unit.builders import ACCESS_TTL, LIFETIMES, Accounts, recorded_events
+from tests.unit.builders import ACCESS_TTL, Accounts, recorded_events
 
 CALLBACK = "https://app.example.com/callback"
 VERIFIER = "a-verifier-of-the-client-that-is-long-enough-for-rfc-7636"
 SECRET = "the-secret-of-the-confidential-client"
 OPENID_EMAIL: Scopes = frozenset({Scope.OPENID, Scope.EMAIL})
 OFFLINE: Scopes = frozenset({Scope.OPENID, Scope.EMAIL, Scope.PROFILE, Scope.OFFLINE_ACCESS})
-
-
-@pytest.fixture
-def id_tokens() -> FakeIdTokens:
-    return FakeIdTokens()
-
-
-@pytest.fixture
-def access_tokens(clock: FixedClock) -> FakeOAuthAccessTokens:
-    return FakeOAuthAccessTokens(clock)
-
-
-@pytest.fixture
-def request_tokens(
-    uow: FakeUnitOfWorkFactory,
-    clock: FixedClock,
-    ids: SequentialIds,
-    id_tokens: FakeIdTokens,
-    access_tokens: FakeOAuthAccessTokens,
-    audit: AuditEvents,
-    security_metrics: RecordingSecurityMetrics,
-) -> RequestTokens:
-    issuer = OAuthTokenIssuer(access_tokens, id_tokens, ids, LIFETIMES)
-    return RequestTokens(
-        CodeExchange(uow, clock, ids, LIFETIMES, issuer),
-        OAuthRefresh(uow, clock, issuer, audit, security_metrics),
-    )
 
 
 def register(
@@ -426,6 +395,7 @@ async def test_a_code_presented_twice_is_refused_and_revokes_what_the_first_open
     clock: FixedClock,
     ids: SequentialIds,
     accounts: Accounts,
+    security_metrics: RecordingSecurityMetrics,
 ) -> None:
     app = register(store, clock)
     user, browser = await signed_in(accounts, store)
@@ -439,6 +409,27 @@ async def test_a_code_presented_twice_is_refused_and_revokes_what_the_first_open
     [session] = oauth_sessions(store)
     assert session.revoked_at == clock.now()
     assert store.sessions[browser.id].revoked_at is None
+    [replay] = [
+        e for e in recorded_events(store) if e.type is AuditEventType.AUTHORIZATION_CODE_REUSED
+    ]
+    assert (replay.user_id, replay.data["client_id"]) == (user.id, app.client_id)
+    assert replay.data["session_id"] == str(session.id)
+    assert security_metrics.authorization_code_reuses == 1
+
+
+async def test_an_unknown_code_is_not_counted_as_a_replay(
+    request_tokens: RequestTokens,
+    store: InMemoryStore,
+    clock: FixedClock,
+    security_metrics: RecordingSecurityMetrics,
+) -> None:
+    app = register(store, clock)
+
+    refusal = await refused(request_tokens, exchange(new_secret_token(), public(app)))
+
+    assert refusal.error is TokenError.INVALID_GRANT
+    assert AuditEventType.AUTHORIZATION_CODE_REUSED not in {e.type for e in recorded_events(store)}
+    assert security_metrics.authorization_code_reuses == 0
 
 
 @pytest.mark.parametrize(
