@@ -3,11 +3,12 @@
 second step) and the consent page follow, and the browser lands on the client's redirect URI,
 on another origin, with a code and the state it was sent with.
 
-Then a relying party's own library finishes the job from the provider's discovery document:
-Authlib's client (a confidential client, client_secret_basic, PKCE) trades the code the browser
-brought for tokens and reads userinfo with the access token. The ID token is verified by
-jwcrypto, a JOSE library of its own, against the published JWKS, and tells how the person
-signed in (amr).
+Then relying parties' own libraries finish the job, each from the provider's discovery
+document: Authlib's client (a confidential client, client_secret_basic, PKCE) and
+requests-oauthlib (a public client, PKCE, offline_access) trade the code the browser brought
+for tokens, read userinfo with the access token, and requests-oauthlib refreshes once. Their
+ID tokens are verified by jwcrypto, a JOSE library of its own, against the published JWKS, and
+tell how the person signed in (amr).
 
 The client is a small HTTP server on another port (another origin) that notes the URLs the
 browser brings it. (Playwright's routing would not do: it does not see the request a redirect
@@ -16,7 +17,9 @@ navigation its Content-Security-Policy blocked) still apply."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +32,7 @@ import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from playwright.async_api import Page, expect
+from requests_oauthlib import OAuth2Session
 
 from domain.pkce import s256_challenge
 from tests.e2e.browser import (
@@ -300,6 +304,81 @@ async def test_authlib_signs_in_a_person_with_totp_and_verifies_the_id_token(
     assert header["typ"] == "JWT"
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     assert claims["email"] == address
+    assert info.status_code == 200, info.text
+    assert info.json()["sub"] == person["id"]
+    assert info.json()["email"] == address
+
+
+async def test_requests_oauthlib_signs_in_a_public_client_then_refreshes(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    landed: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # oauthlib refuses any endpoint that is not https, and the test server speaks plain HTTP.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    address = new_address("oauthlib")
+    await sign_up(api, address)
+    tokens = (await log_in(api, address, OLD_PASSWORD)).json()
+    person = (await api.get("/api/v1/users/me", headers=bearer(tokens))).json()
+    provider = await discovered(api)
+    public_id = registered(site, "--public")["client_id"]
+    nonce = secrets.token_urlsafe(16)
+    with OAuth2Session(
+        public_id,
+        redirect_uri=CALLBACK,
+        scope=["openid", "email", "offline_access"],
+        pkce="S256",
+    ) as oauth:
+        url, state = oauth.authorization_url(provider["authorization_endpoint"], nonce=nonce)
+        assert parse_qs(urlsplit(url).query)["code_challenge_method"] == ["S256"]
+        page, _ = await visitor.open(url)
+        await password_step(page, address)
+        await expect(page.get_by_text("Keep this access after you sign out")).to_be_visible()
+        await consent_then_land(page, landed, tmp_path, state)
+        [callback] = landed
+        # requests is synchronous: its calls go to a thread, so that the browser's loop runs on.
+        first: dict[str, Any] = dict(
+            await asyncio.to_thread(
+                oauth.fetch_token,
+                provider["token_endpoint"],
+                authorization_response=callback,
+                include_client_id=True,
+                timeout=10,
+            )
+        )
+        refreshed: dict[str, Any] = dict(
+            await asyncio.to_thread(
+                oauth.refresh_token, provider["token_endpoint"], client_id=public_id, timeout=10
+            )
+        )
+        info = await asyncio.to_thread(oauth.get, provider["userinfo_endpoint"], timeout=10)
+
+    keys = await published_keys(api, provider)
+    _, claims = verify_independently(
+        first["id_token"],
+        keys,
+        algorithm="RS256",
+        iss=provider["issuer"],
+        aud=public_id,
+        sub=person["id"],
+        nonce=nonce,
+    )
+    assert claims["amr"] == ["pwd"]
+    assert refreshed["refresh_token"] != first["refresh_token"]
+    assert refreshed["access_token"] != first["access_token"]
+    _, renewed = verify_independently(
+        refreshed["id_token"],
+        keys,
+        algorithm="RS256",
+        iss=provider["issuer"],
+        aud=public_id,
+        sub=person["id"],
+        sid=claims["sid"],
+    )
+    assert "nonce" not in renewed
     assert info.status_code == 200, info.text
     assert info.json()["sub"] == person["id"]
     assert info.json()["email"] == address
