@@ -378,6 +378,8 @@ async def test_requests_oauthlib_signs_in_a_public_client_then_refreshes(
         sub=person["id"],
         sid=claims["sid"],
     )
+    # A refresh is not a sign-in: the person's proof of who they are is the one they gave.
+    assert (renewed["auth_time"], renewed["amr"]) == (claims["auth_time"], claims["amr"])
     assert "nonce" not in renewed
     assert info.status_code == 200, info.text
     assert info.json()["sub"] == person["id"]
