@@ -3,6 +3,13 @@
 second step) and the consent page follow, and the browser lands on the client's redirect URI,
 on another origin, with a code and the state it was sent with.
 
+Then relying parties' own libraries finish the job, each from the provider's discovery
+document: Authlib's client (a confidential client, client_secret_basic, PKCE) and
+requests-oauthlib (a public client, PKCE, offline_access) trade the code the browser brought
+for tokens, read userinfo with the access token, and requests-oauthlib refreshes once. Their
+ID tokens are verified by jwcrypto, a JOSE library of its own, against the published JWKS, and
+tell how the person signed in (amr).
+
 The client is a small HTTP server on another port (another origin) that notes the URLs the
 browser brings it. (Playwright's routing would not do: it does not see the request a redirect
 makes.) The visitor's own checks (no console error, which is where Chromium reports a
@@ -10,17 +17,22 @@ navigation its Content-Security-Policy blocked) still apply."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from authlib.common.security import generate_token
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 from playwright.async_api import Page, expect
+from requests_oauthlib import OAuth2Session
 
 from domain.pkce import s256_challenge
 from tests.e2e.browser import (
@@ -40,8 +52,10 @@ from tests.e2e.browser import browser as browser
 from tests.e2e.browser import chromium as chromium
 from tests.e2e.browser import javascript as javascript
 from tests.e2e.browser import visitor as visitor
+from tests.e2e.conftest import bearer
 from tests.e2e.processes import free_port, run_portcullis
 from tests.e2e.test_mfa import code_at, enroll
+from tests.jose import verify_independently
 
 CLIENT_PORT = free_port()
 CLIENT_ORIGIN = f"http://127.0.0.1:{CLIENT_PORT}"
@@ -55,22 +69,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield served
 
 
-def registered(site: Site, *options: str) -> str:
+def registered(site: Site, *options: str) -> dict[str, str]:
+    """The client's id, and a confidential one's secret."""
     created = run_portcullis(
         site.workdir, "clients", "create", "Team notes", "--redirect-uri", CALLBACK, *options
     )
     assert created.returncode == 0, created.stderr
-    return str(json.loads(created.stdout)["client_id"])
+    shown: dict[str, str] = json.loads(created.stdout)
+    return shown
 
 
 @pytest.fixture(scope="module")
 def client_id(site: Site) -> str:
-    return registered(site, "--public")
+    return registered(site, "--public")["client_id"]
 
 
 @pytest.fixture(scope="module")
 def first_party_client_id(site: Site) -> str:
-    return registered(site, "--public", "--first-party")
+    return registered(site, "--public", "--first-party")["client_id"]
 
 
 class ClientPages(BaseHTTPRequestHandler):
@@ -137,6 +153,13 @@ async def password_step(page: Page, address: str) -> None:
     await page.get_by_role("button", name="Sign in", exact=True).click()
 
 
+async def totp_step(page: Page, secret: str) -> None:
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+    # A step ahead: the enrolment's confirmation spent the current one.
+    await page.get_by_label("Code from your authenticator app").fill(code_at(secret, 1))
+    await page.get_by_role("button", name="Continue").click()
+
+
 async def consent_then_land(
     page: Page, landed: list[str], tmp_path: Path, state: str
 ) -> dict[str, list[str]]:
@@ -185,9 +208,7 @@ async def test_an_account_with_totp_passes_its_second_step_on_the_way(
 
     page, _ = await visitor.open(authorization_url(site, client_id, "totp-state"))
     await password_step(page, address)
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
-    await page.get_by_label("Code from your authenticator app").fill(code_at(secret, 1))
-    await page.get_by_role("button", name="Continue").click()
+    await totp_step(page, secret)
 
     await consent_then_land(page, landed, tmp_path, "totp-state")
 
@@ -210,3 +231,156 @@ async def test_for_a_first_party_client_the_sign_in_form_leads_straight_to_the_c
     query = parse_qs(urlsplit(url).query)
     assert query["state"] == ["fp-state"]
     assert len(query["code"]) == 1
+
+
+# --- relying parties' own libraries --------------------------------------------------------------
+
+
+async def discovered(api: httpx.AsyncClient) -> dict[str, Any]:
+    """The provider as a relying party learns it: its discovery document."""
+    response = await api.get("/.well-known/openid-configuration")
+    assert response.status_code == 200, response.text
+    provider: dict[str, Any] = response.json()
+    return provider
+
+
+async def published_keys(api: httpx.AsyncClient, provider: dict[str, Any]) -> dict[str, Any]:
+    keys: dict[str, Any] = (await api.get(provider["jwks_uri"])).json()
+    return keys
+
+
+async def test_authlib_signs_in_a_person_with_totp_and_verifies_the_id_token(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    landed: list[str],
+    tmp_path: Path,
+) -> None:
+    address = new_address("authlib")
+    await sign_up(api, address)
+    tokens = (await log_in(api, address, OLD_PASSWORD)).json()
+    person = (await api.get("/api/v1/users/me", headers=bearer(tokens))).json()
+    secret, _ = await enroll(api, tokens)
+    provider = await discovered(api)
+    notes = registered(site)
+    verifier = generate_token(48)
+    nonce = generate_token(20)
+
+    async with AsyncOAuth2Client(
+        client_id=notes["client_id"],
+        client_secret=notes["client_secret"],
+        token_endpoint_auth_method="client_secret_basic",
+        redirect_uri=CALLBACK,
+        scope="openid profile email",
+        code_challenge_method="S256",
+        timeout=10,
+    ) as oauth:
+        url, state = oauth.create_authorization_url(
+            provider["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+        )
+        page, _ = await visitor.open(url)
+        await password_step(page, address)
+        await totp_step(page, secret)
+        await consent_then_land(page, landed, tmp_path, state)
+        [callback] = landed
+        token = await oauth.fetch_token(
+            provider["token_endpoint"],
+            authorization_response=callback,
+            state=state,
+            code_verifier=verifier,
+        )
+        info = await oauth.get(provider["userinfo_endpoint"])
+
+    assert provider["issuer"] == site.base_url
+    header, claims = verify_independently(
+        token["id_token"],
+        await published_keys(api, provider),
+        algorithm="RS256",
+        iss=provider["issuer"],
+        aud=notes["client_id"],
+        sub=person["id"],
+        nonce=nonce,
+    )
+    assert header["typ"] == "JWT"
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["email"] == address
+    assert info.status_code == 200, info.text
+    assert info.json()["sub"] == person["id"]
+    assert info.json()["email"] == address
+
+
+async def test_requests_oauthlib_signs_in_a_public_client_then_refreshes(
+    visitor: Visitor,
+    api: httpx.AsyncClient,
+    site: Site,
+    landed: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # oauthlib refuses any endpoint that is not https, and the test server speaks plain HTTP.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    address = new_address("oauthlib")
+    await sign_up(api, address)
+    tokens = (await log_in(api, address, OLD_PASSWORD)).json()
+    person = (await api.get("/api/v1/users/me", headers=bearer(tokens))).json()
+    provider = await discovered(api)
+    public_id = registered(site, "--public")["client_id"]
+    nonce = secrets.token_urlsafe(16)
+    with OAuth2Session(
+        public_id,
+        redirect_uri=CALLBACK,
+        scope=["openid", "email", "offline_access"],
+        pkce="S256",
+    ) as oauth:
+        url, state = oauth.authorization_url(provider["authorization_endpoint"], nonce=nonce)
+        assert parse_qs(urlsplit(url).query)["code_challenge_method"] == ["S256"]
+        page, _ = await visitor.open(url)
+        await password_step(page, address)
+        await expect(page.get_by_text("Keep this access after you sign out")).to_be_visible()
+        await consent_then_land(page, landed, tmp_path, state)
+        [callback] = landed
+        # requests is synchronous: its calls go to a thread, so that the browser's loop runs on.
+        first: dict[str, Any] = dict(
+            await asyncio.to_thread(
+                oauth.fetch_token,
+                provider["token_endpoint"],
+                authorization_response=callback,
+                include_client_id=True,
+                timeout=10,
+            )
+        )
+        refreshed: dict[str, Any] = dict(
+            await asyncio.to_thread(
+                oauth.refresh_token, provider["token_endpoint"], client_id=public_id, timeout=10
+            )
+        )
+        info = await asyncio.to_thread(oauth.get, provider["userinfo_endpoint"], timeout=10)
+
+    keys = await published_keys(api, provider)
+    _, claims = verify_independently(
+        first["id_token"],
+        keys,
+        algorithm="RS256",
+        iss=provider["issuer"],
+        aud=public_id,
+        sub=person["id"],
+        nonce=nonce,
+    )
+    assert claims["amr"] == ["pwd"]
+    assert refreshed["refresh_token"] != first["refresh_token"]
+    assert refreshed["access_token"] != first["access_token"]
+    _, renewed = verify_independently(
+        refreshed["id_token"],
+        keys,
+        algorithm="RS256",
+        iss=provider["issuer"],
+        aud=public_id,
+        sub=person["id"],
+        sid=claims["sid"],
+    )
+    # A refresh is not a sign-in: the person's proof of who they are is the one they gave.
+    assert (renewed["auth_time"], renewed["amr"]) == (claims["auth_time"], claims["amr"])
+    assert "nonce" not in renewed
+    assert info.status_code == 200, info.text
+    assert info.json()["sub"] == person["id"]
+    assert info.json()["email"] == address
