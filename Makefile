@@ -66,7 +66,8 @@ bench-load: install check-wrk
 bench-login-timing: install
 	$(BIN)/python -m bench.login_timing
 
-# Where a worker's CPU goes under GET /users/me (PROFILE=patch: PATCH /users/me), by py-spy.
+# Where a worker's CPU goes under GET /users/me (PROFILE=patch: PATCH /users/me;
+# PROFILE=introspect: POST /oauth2/introspect), by py-spy.
 PROFILE ?= me
 bench-profile: install check-wrk
 	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet --disable-pip-version-check py-spy

@@ -1,4 +1,5 @@
-"""`make bench-profile`: py-spy samples one worker while wrk drives GET or PATCH /users/me."""
+"""`make bench-profile`: py-spy samples one worker while wrk drives GET or PATCH /users/me, or
+POST /oauth2/introspect."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from bench import config, wrk
 from bench.database import database
 from bench.profile_summary import summarise_profile
 from bench.seed import seed
-from bench.server import Server, migrate, serving, start_service
+from bench.server import Server, migrate, register_client, serving, start_service
 from bench.wrk import Load
 
-SCRIPTS = {"me": "me.lua", "patch": "patch_me.lua"}
+SCRIPTS = {"me": "me.lua", "patch": "patch_me.lua", "introspect": "introspect.lua"}
 _ACCOUNTS = 4
 _SAMPLES_PER_SECOND = 200
 
@@ -74,10 +75,14 @@ def profile(workload: str) -> int:
             migrate(db.url, workdir)
             stem = config.RESULTS_DIR / f"profile-{workload}-{db.kind}-{stamp}"
             stacks, flame_graph = stem.with_suffix(".txt"), stem.with_suffix(".svg")
+            oauth = register_client(db.url, workdir)
             with serving(start_service(db.url, workdir, 1)) as service:
-                seeded = seed(service.base_url, secrets.token_hex(3), _ACCOUNTS, workdir)
-                tokens = (str(seeded.access_tokens), str(config.THREADS))
-                load = Load(SCRIPTS[workload], tokens, seconds=config.SECONDS + 1)
+                seeded = seed(service.base_url, oauth, secrets.token_hex(3), _ACCOUNTS, workdir)
+                args: tuple[str, ...] = (str(seeded.access_tokens), str(config.THREADS))
+                if workload == "introspect":
+                    args = (str(seeded.oauth_access_tokens), str(config.THREADS))
+                    args += (oauth.basic_credentials,)
+                load = Load(SCRIPTS[workload], args, seconds=config.SECONDS + 1)
                 _record(py_spy, service, load, "raw", stacks)
                 rps = _record(py_spy, service, load, "flamegraph", flame_graph)
     print(f"{workload} on {db.kind}, 1 worker, under wrk ({rps:.0f} req/s while sampled)")

@@ -132,6 +132,7 @@ def rows(results: BenchResults) -> list[Row]:
         _wrk_row(results, "reference GET /ping", ref1, 1, ref1),
         _wrk_row(results, "GET /users/me", one.me, 1, ref1),
         _wrk_row(results, "PATCH /users/me", one.patch_me, 1, ref1),
+        _wrk_row(results, "POST /oauth2/introspect", one.introspect, 1, ref1),
         _wrk_row(results, "POST /auth/signup", one.signup, 1, ref1),
         _wrk_row(
             results,

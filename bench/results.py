@@ -93,6 +93,7 @@ class OneWorker:
     reference_server: Served
     me: WrkRun
     patch_me: WrkRun
+    introspect: WrkRun
     signup: WrkRun
     login: WrkRun
     healthz_under_login: WrkRun
@@ -166,6 +167,7 @@ class BenchResults:
             ("reference GET /ping, 1 worker", one.reference),
             ("GET /users/me, 1 worker", one.me),
             ("PATCH /users/me, 1 worker", one.patch_me),
+            ("POST /oauth2/introspect, 1 worker", one.introspect),
             ("signup, 1 worker", one.signup),
             ("login, 1 worker", one.login),
             ("/healthz during logins, 1 worker", one.healthz_under_login),

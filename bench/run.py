@@ -7,7 +7,8 @@ GET /users/me against 1 worker pinned to one CPU, for its tail latency; the raw 
 the targets met or missed, and bench/results/<UTC timestamp>.json and .md. bench/README.md says
 what each workload and column is.
 
-`--profile me|patch` instead samples one worker with py-spy while wrk drives that workload.
+`--profile me|patch|introspect` instead samples one worker with py-spy while wrk drives that
+workload.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import httpx
 
 from bench import config, proc
 from bench.results import Memory, Served
+from bench.seed import Client
 
 _START_LIMIT_SECONDS = 60
 
@@ -222,3 +224,30 @@ def migrate(database_url: str, workdir: Path) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"portcullis migrate failed:\n{done.stdout}{done.stderr}")
+
+
+def register_client(database_url: str, workdir: Path) -> Client:
+    """The bench's OAuth client, registered with `portcullis clients create` as an operator
+    would: confidential and first party, so that signing in asks no consent."""
+    redirect_uri = "http://127.0.0.1:9/callback"  # never visited: the code is read off the redirect
+    done = subprocess.run(  # noqa: S603
+        [
+            str(config.PORTCULLIS),
+            "clients",
+            "create",
+            "Bench resource server",
+            "--redirect-uri",
+            redirect_uri,
+            "--first-party",
+        ],
+        cwd=workdir,
+        env=service_env(database_url, workdir, 1),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"portcullis clients create failed:\n{done.stdout}{done.stderr}")
+    registered = json.loads(done.stdout)
+    return Client(registered["client_id"], registered["client_secret"], redirect_uri)

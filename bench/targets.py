@@ -9,6 +9,7 @@ from bench.results import BenchResults, WrkRun
 
 ME_VS_REFERENCE = 0.35
 PATCH_VS_REFERENCE = 0.15
+INTROSPECT_VS_REFERENCE = 0.25
 LOGIN_VS_BCRYPT = 0.90
 TAIL_P99_MS = 20.0
 TAIL_P999_MS = 50.0
@@ -100,6 +101,9 @@ def targets(results: BenchResults) -> list[Target]:
     return [
         _vs_reference("GET /users/me", one.me, one.reference, ME_VS_REFERENCE),
         _vs_reference("PATCH /users/me", one.patch_me, one.reference, PATCH_VS_REFERENCE),
+        _vs_reference(
+            "POST /oauth2/introspect", one.introspect, one.reference, INTROSPECT_VS_REFERENCE
+        ),
         _login_vs_bcrypt(results),
         *_tail(results),
         _no_errors(results),

@@ -11,7 +11,14 @@ from bench import config, wrk
 from bench.proc import CpuWatch
 from bench.results import MoreWorkers, OneWorker, Served, TailLatency, WrkRun
 from bench.seed import Seeded, seed
-from bench.server import Server, served, serving, start_reference, start_service
+from bench.server import (
+    Server,
+    register_client,
+    served,
+    serving,
+    start_reference,
+    start_service,
+)
 from bench.wrk import Load
 
 # A refresh connection holds one token in flight, and each wrk thread keeps one spare (see
@@ -65,15 +72,20 @@ def login_with_probe(service: Server, seeded: Seeded) -> tuple[WrkRun, WrkRun]:
 def measure_one_worker(database_url: str, workdir: Path, tag: str) -> tuple[OneWorker, Seeded]:
     """Every workload against one worker; the accounts it seeded, for the later phases."""
     reference, reference_server = measure_reference(workdir, 1)
-    say("portcullis, 1 worker: seeding accounts through the API")
+    oauth = register_client(database_url, workdir)
+    say("portcullis, 1 worker: seeding accounts through the API and the pages")
     with serving(start_service(database_url, workdir, 1)) as service:
         url = service.base_url
-        seeded = seed(url, tag, config.ACCOUNTS, workdir)
+        seeded = seed(url, oauth, tag, config.ACCOUNTS, workdir)
         tokens = _shared_out(seeded.access_tokens)
         say("GET /users/me")
         me = wrk.run(url, Load("me.lua", tokens), service)
         say("PATCH /users/me")
         patch_me = wrk.run(url, Load("patch_me.lua", tokens), service)
+        service.settle()
+        say("POST /oauth2/introspect")
+        introspection = (*_shared_out(seeded.oauth_access_tokens), oauth.basic_credentials)
+        introspect = wrk.run(url, Load("introspect.lua", introspection), service)
         service.settle()
         say("signup")
         signup_args = (tag, f"signup-{tag}-Tr0mbone-quartz")
@@ -99,6 +111,7 @@ def measure_one_worker(database_url: str, workdir: Path, tag: str) -> tuple[OneW
         reference_server=reference_server,
         me=me,
         patch_me=patch_me,
+        introspect=introspect,
         signup=signed_up,
         login=login,
         healthz_under_login=healthz,

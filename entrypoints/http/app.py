@@ -86,10 +86,13 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     install_page_error_handlers(app)
     # Routes are matched in order, one by one, and matching is much of what a light request
-    # costs: the paths every client calls all the time come first. /users/me stays ahead of admin's
-    # /users/{id}.
+    # costs: the paths every client calls all the time come first (an API client's /users/me, a
+    # resource server's introspection, a relying party's userinfo). /users/me stays ahead of
+    # admin's /users/{id}.
     for module in (
         me,
+        oauth_revocation,
+        oauth_userinfo,
         health,
         auth,
         mfa,
@@ -100,9 +103,7 @@ def create_app(container: Container) -> FastAPI:
         admin,
         oauth_clients,
         oidc_discovery,
-        oauth_revocation,
         oauth_token,
-        oauth_userinfo,
     ):
         app.include_router(module.router)
     for page_module in (

@@ -8,7 +8,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -26,6 +26,7 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 Parameters = Sequence[tuple[str, str]]
+MAX_FORM_FIELDS = 100
 
 
 class OAuthError(BaseModel):
@@ -78,12 +79,19 @@ def refused_response(refusal: TokenRequestRefused) -> JSONResponse:
 
 
 async def form_parameters(request: Request) -> Parameters:
-    """The parameters of a form-encoded body, as sent; invalid_request for any other body."""
+    """The parameters of a form-encoded body, as sent; invalid_request for any other body.
+
+    Read with the standard library's parser rather than Starlette's form parser: these forms are
+    a few short fields, sent on every request a resource server serves, and parse_qsl reads them
+    several times faster. It decodes as the form parser does (`+` and percent-escapes, UTF-8)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != FORM_MEDIA_TYPE:
         raise invalid_request(f"the body must be {FORM_MEDIA_TYPE}")
-    form = await request.form()
-    return [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    body = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        return parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise invalid_request(f"a form has at most {MAX_FORM_FIELDS} fields") from None
 
 
 def client_credentials(request: Request, parameters: Parameters) -> ClientCredentials | None:

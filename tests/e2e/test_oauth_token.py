@@ -212,6 +212,13 @@ async def test_a_code_used_twice_is_refused_and_its_tokens_stop_working(
 
     assert refusal(await exchange(client, code, notes)) == "invalid_grant"
     assert await userinfo_status(client, first.json()["access_token"]) == 401
+    audited = await client.get(
+        "/api/v1/audit-events", params={"type": "authorization_code.reused"}, headers=admin
+    )
+    [replay] = audited.json()["items"]
+    assert replay["data"]["client_id"] == notes
+    metrics = (await client.get("/metrics")).text
+    assert "portcullis_authorization_code_reuse_detections_total 1.0" in metrics
 
 
 @pytest.mark.parametrize(
