@@ -8,7 +8,6 @@ import dataclasses
 import pytest
 
 from application.caller import NO_CALLER
-from application.secret_tokens import new_secret_token
 from application.use_cases.oidc.client_authentication import ClientAuthMethod, ClientCredentials
 from application.use_cases.oidc.introspect_token import (
     IntrospectionCommand,
@@ -342,7 +341,10 @@ async def test_any_confidential_client_sees_an_access_token_but_a_refresh_token_
     assert set(refresh_by_owner.scope) == set(OFFLINE)
 
 
-@pytest.mark.parametrize("token", ["never-issued", "forged.access.token", new_secret_token()])
+@pytest.mark.parametrize(
+    "token",
+    ["never-issued", "forged.access.token", "a-refresh-token-of-the-right-shape-never-issued-0123"],
+)
 async def test_an_unknown_token_is_inactive(
     request_tokens: RequestTokens,
     introspect_token: IntrospectToken,
