@@ -132,3 +132,10 @@ class LastLoginMethod(ApplicationError):
 
 class PasskeyAlreadyRegistered(InvalidPasskey):
     """The credential id is stored already (for this account or another)."""
+
+
+class IdentityAlreadyLinked(ApplicationError):
+    """The upstream account is linked to a local account already (this one or another)."""
+
+    def __init__(self) -> None:
+        super().__init__("this account at the provider is linked already")

@@ -40,7 +40,8 @@ def check_display_name(name: str | None) -> str | None:
 class User:
     id: UUID
     email: Email
-    password_hash: str
+    # None: an account made through an upstream provider, with no password yet.
+    password_hash: str | None
     name: str | None
     role: Role
     is_active: bool
@@ -55,7 +56,7 @@ class User:
         *,
         id: UUID,
         email: Email,
-        password_hash: str,
+        password_hash: str | None,
         name: str | None,
         now: datetime,
         role: Role = Role.USER,

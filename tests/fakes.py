@@ -18,6 +18,7 @@ from uuid import UUID
 
 from application.errors import (
     EmailAlreadyRegistered,
+    IdentityAlreadyLinked,
     InvalidAccessToken,
     MfaAlreadyEnabled,
     NotFound,
@@ -35,6 +36,7 @@ from application.ports.persistence import (
     GrantRepository,
     IntrospectionFacts,
     InvitationRepository,
+    LinkedIdentityRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
     OAuthClientRepository,
@@ -46,6 +48,7 @@ from application.ports.persistence import (
     SessionRepository,
     SigningKeyRepository,
     TotpFactorRepository,
+    UpstreamSignInRepository,
     UserFilter,
     UserRepository,
     WebAuthnChallengeRepository,
@@ -56,6 +59,7 @@ from domain.authorization_code import AuthorizationCode
 from domain.email import Email
 from domain.grant import Grant
 from domain.invitation import Invitation
+from domain.linked_identity import LinkedIdentity
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.oauth_client import IdTokenAlgorithm, OAuthClient
 from domain.one_time_token import OneTimeToken, TokenPurpose
@@ -70,6 +74,7 @@ from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, To
 from domain.session import Session, SessionKind
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
+from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
 
 K = TypeVar("K", bound=Hashable)
@@ -98,6 +103,8 @@ class InMemoryStore:
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
     oauth_codes: dict[UUID, AuthorizationCode] = field(default_factory=dict)
     oauth_grants: dict[tuple[UUID, str], Grant] = field(default_factory=dict)
+    linked_identities: dict[UUID, LinkedIdentity] = field(default_factory=dict)
+    upstream_sign_ins: dict[UUID, UpstreamSignIn] = field(default_factory=dict)
 
 
 RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
@@ -129,6 +136,8 @@ class Transaction:
         self.oauth_clients = Table("oauth_clients", store.oauth_clients, self)
         self.oauth_codes = Table("oauth_codes", store.oauth_codes, self)
         self.oauth_grants = Table("oauth_grants", store.oauth_grants, self)
+        self.linked_identities = Table("linked_identities", store.linked_identities, self)
+        self.upstream_sign_ins = Table("upstream_sign_ins", store.upstream_sign_ins, self)
         self._tables: list[Table[Any, Any]] = [
             self.users,
             self.sessions,
@@ -148,6 +157,8 @@ class Transaction:
             self.oauth_clients,
             self.oauth_codes,
             self.oauth_grants,
+            self.linked_identities,
+            self.upstream_sign_ins,
         ]
 
     async def lock(self, key: tuple[str, Hashable]) -> None:
@@ -947,6 +958,67 @@ class InMemoryGrantRepository:
         return True
 
 
+class InMemoryLinkedIdentityRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._identities = transaction.linked_identities
+
+    async def find(self, provider: str, subject: str) -> LinkedIdentity | None:
+        for identity in self._identities.rows():
+            if (identity.provider, identity.subject) == (provider, subject):
+                return copy.deepcopy(identity)
+        return None
+
+    async def add(self, identity: LinkedIdentity) -> None:
+        # The unique index on (provider, subject): a second writer waits for the first, then
+        # finds it taken.
+        key = (identity.provider, identity.subject)
+        await self._transaction.lock(("linked_identities.provider_subject", key))
+        if any((i.provider, i.subject) == key for i in self._identities.rows()):
+            raise IdentityAlreadyLinked()
+        await self._identities.put(identity.id, copy.deepcopy(identity))
+
+    async def save_email(self, identity: LinkedIdentity) -> None:
+        stored = await self._identities.locked(identity.id)
+        if stored is not None:
+            await self._identities.put(identity.id, replace(stored, email=identity.email))
+
+    async def list_of_user(self, user_id: UUID) -> list[LinkedIdentity]:
+        found = [i for i in self._identities.rows() if i.user_id == user_id]
+        return [copy.deepcopy(i) for i in sorted(found, key=lambda i: (i.created_at, i.id))]
+
+    async def delete(self, user_id: UUID, identity_id: UUID) -> bool:
+        stored = await self._identities.locked(identity_id)
+        if stored is None or stored.user_id != user_id:
+            return False
+        await self._identities.delete(identity_id)
+        return True
+
+
+class InMemoryUpstreamSignInRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._sign_ins = transaction.upstream_sign_ins
+
+    async def add(self, sign_in: UpstreamSignIn) -> None:
+        await self._sign_ins.put(sign_in.id, copy.deepcopy(sign_in))
+
+    async def redeem(self, state_hash: str, now: datetime) -> UpstreamSignIn | None:
+        found = await self._sign_ins.lock_where(
+            lambda s: s.state_hash == state_hash and s.is_usable(now)
+        )
+        if not found:
+            return None
+        redeemed = replace(found[0], used_at=now)
+        await self._sign_ins.put(redeemed.id, redeemed)
+        return copy.deepcopy(redeemed)
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        expired = [s.id for s in self._sign_ins.rows() if s.expires_at < expired_before]
+        for sign_in_id in expired:
+            await self._sign_ins.delete(sign_in_id)
+        return len(expired)
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -990,6 +1062,8 @@ class FakeUnitOfWork:
     oauth_clients: OAuthClientRepository
     oauth_codes: AuthorizationCodeRepository
     oauth_grants: GrantRepository
+    linked_identities: LinkedIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
 
     def __init__(
         self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
@@ -1018,6 +1092,8 @@ class FakeUnitOfWork:
         self.oauth_clients = InMemoryOAuthClientRepository(transaction)
         self.oauth_codes = InMemoryAuthorizationCodeRepository(transaction)
         self.oauth_grants = InMemoryGrantRepository(transaction)
+        self.linked_identities = InMemoryLinkedIdentityRepository(transaction)
+        self.upstream_sign_ins = InMemoryUpstreamSignInRepository(transaction)
         return self
 
     async def __aexit__(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
     false,
     text,
@@ -94,7 +95,8 @@ users = Table(
     Column("id", Uuid, primary_key=True),
     # Stored normalised (trimmed, lower-cased), so a plain unique index is case-insensitive.
     Column("email", String(254), nullable=False, unique=True),
-    Column("password_hash", String(255), nullable=False),
+    # None: an account made through an upstream provider, with no password yet.
+    Column("password_hash", String(255), nullable=True),
     Column("name", String(100), nullable=True),
     Column("role", String(16), nullable=False),
     Column("is_active", Boolean, nullable=False),
@@ -403,4 +405,37 @@ oauth_grants = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "client_id"),
+)
+
+# Accounts at upstream OpenID providers linked to local ones, found by (provider, subject).
+linked_identities = Table(
+    "linked_identities",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("provider", "subject"),
+    Index(None, "user_id"),
+)
+
+# Sign-ins through an upstream provider in flight, by the hash of their `state`; spent by the
+# callback, pruned once expired.
+upstream_sign_ins = Table(
+    "upstream_sign_ins",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("provider", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("return_to", String(8192), nullable=True),
+    Column("link_user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
+    Index(None, "link_user_id"),
 )

@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.persistence.audit import SqlAlchemyAuditLog
 from adapters.persistence.errors import is_unavailable
 from adapters.persistence.invitations import SqlAlchemyInvitationRepository
+from adapters.persistence.linked_identities import (
+    SqlAlchemyLinkedIdentityRepository,
+    SqlAlchemyUpstreamSignInRepository,
+)
 from adapters.persistence.login_failures import SqlAlchemyLoginFailureCounter
 from adapters.persistence.oauth_clients import SqlAlchemyOAuthClientRepository
 from adapters.persistence.oauth_codes import SqlAlchemyAuthorizationCodeRepository
@@ -34,6 +38,7 @@ from application.ports.persistence import (
     AuthorizationCodeRepository,
     GrantRepository,
     InvitationRepository,
+    LinkedIdentityRepository,
     LoginFailureCounter,
     MfaChallengeRepository,
     OAuthClientRepository,
@@ -45,6 +50,7 @@ from application.ports.persistence import (
     SigningKeyRepository,
     TotpFactorRepository,
     UnitOfWork,
+    UpstreamSignInRepository,
     UserRepository,
     WebAuthnChallengeRepository,
 )
@@ -72,6 +78,8 @@ class SqlAlchemyUnitOfWork:
     oauth_clients: OAuthClientRepository
     oauth_codes: AuthorizationCodeRepository
     oauth_grants: GrantRepository
+    linked_identities: LinkedIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -96,6 +104,8 @@ class SqlAlchemyUnitOfWork:
         self.oauth_clients = SqlAlchemyOAuthClientRepository(connection)
         self.oauth_codes = SqlAlchemyAuthorizationCodeRepository(connection)
         self.oauth_grants = SqlAlchemyGrantRepository(connection)
+        self.linked_identities = SqlAlchemyLinkedIdentityRepository(connection)
+        self.upstream_sign_ins = SqlAlchemyUpstreamSignInRepository(connection)
         return self
 
     async def __aexit__(

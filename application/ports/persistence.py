@@ -15,6 +15,7 @@ from domain.authorization_code import AuthorizationCode
 from domain.email import Email
 from domain.grant import Grant
 from domain.invitation import Invitation
+from domain.linked_identity import LinkedIdentity
 from domain.login_throttle import FailedLogins, LoginThrottlePolicy
 from domain.oauth_client import OAuthClient
 from domain.one_time_token import OneTimeToken, TokenPurpose
@@ -24,6 +25,7 @@ from domain.second_factor import MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session, SessionKind
 from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
+from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
 
 
@@ -340,6 +342,35 @@ class GrantRepository(Protocol):
         """Withdraw the grant; False when there was none."""
 
 
+class LinkedIdentityRepository(Protocol):
+    async def find(self, provider: str, subject: str) -> LinkedIdentity | None: ...
+
+    async def add(self, identity: LinkedIdentity) -> None:
+        """IdentityAlreadyLinked when (provider, subject) is linked already: of two sign-ins
+        racing to link one upstream account, one links it."""
+
+    async def save_email(self, identity: LinkedIdentity) -> None:
+        """Write back the email the provider last gave."""
+
+    async def list_of_user(self, user_id: UUID) -> list[LinkedIdentity]:
+        """The account's linked identities, oldest first by (created_at, id)."""
+
+    async def delete(self, user_id: UUID, identity_id: UUID) -> bool:
+        """Unlink one of the account's identities; False when it has no such identity."""
+
+
+class UpstreamSignInRepository(Protocol):
+    async def add(self, sign_in: UpstreamSignIn) -> None: ...
+
+    async def redeem(self, state_hash: str, now: datetime) -> UpstreamSignIn | None:
+        """Mark the sign-in holding this state's hash used, if it is unused and unexpired, in
+        one atomic statement, and return it; None otherwise. Of two callbacks racing with one
+        state, exactly one gets it."""
+
+    async def prune(self, *, expired_before: datetime) -> int:
+        """Delete sign-ins, used or not, that expired before the given time; how many."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -359,6 +390,8 @@ class UnitOfWork(Protocol):
     oauth_clients: OAuthClientRepository
     oauth_codes: AuthorizationCodeRepository
     oauth_grants: GrantRepository
+    linked_identities: LinkedIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
 
     async def __aenter__(self) -> Self: ...
 

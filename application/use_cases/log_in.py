@@ -86,7 +86,8 @@ class LogIn:
             self._metrics.login(LoginOutcome.ACCOUNT_DISABLED)
             raise AccountDisabled()
         new_hash = None
-        if self._hasher.needs_rehash(user.password_hash):
+        # A password matched, so the account has one.
+        if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
             new_hash = await self._hasher.hash(command.password)
         pair = await self._open_session(user, command, key, new_hash)
         self._metrics.login(LoginOutcome.SUCCESS)

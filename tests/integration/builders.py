@@ -15,12 +15,14 @@ from domain.authorization_code import CODE_LIFETIME, AuthorizationCode
 from domain.email import Email
 from domain.grant import Grant
 from domain.invitation import INVITATION_LIFETIME, Invitation
+from domain.linked_identity import LinkedIdentity
 from domain.oauth_client import ClientType, IdTokenAlgorithm, OAuthClient
 from domain.oauth_scope import Scope
 from domain.one_time_token import TOKEN_LIFETIMES, OneTimeToken, TokenPurpose
 from domain.role import Role
 from domain.session import Session, SessionKind
 from domain.signing_key import SigningKey
+from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
 
 # Microseconds on purpose: a round trip must not lose them.
@@ -230,3 +232,34 @@ def a_grant(user: User, client: OAuthClient, **overrides: Any) -> Grant:
     }
     values.update(overrides)
     return Grant(**values)
+
+
+def a_linked_identity(user: User, **overrides: Any) -> LinkedIdentity:
+    """The user's account at "corp", linked a day before NOW."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user.id,
+        "provider": "corp",
+        "subject": f"248289761001-{secrets.token_hex(4)}",
+        "email": "ada@corp.example.com",
+        "created_at": NOW - timedelta(days=1),
+    }
+    values.update(overrides)
+    return LinkedIdentity(**values)
+
+
+def an_upstream_sign_in(**overrides: Any) -> UpstreamSignIn:
+    """A sign-in through "corp" begun a minute before NOW, not yet back."""
+    sign_in = UpstreamSignIn.begin(
+        id=uuid.uuid4(),
+        state_hash=secrets.token_hex(32),
+        provider="corp",
+        nonce=secrets.token_urlsafe(32),
+        code_verifier=secrets.token_urlsafe(64),
+        return_to="/account?tab=✓",
+        link_user_id=None,
+        now=NOW - timedelta(minutes=1),
+    )
+    for name, value in overrides.items():
+        setattr(sign_in, name, value)
+    return sign_in

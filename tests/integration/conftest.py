@@ -18,10 +18,12 @@ from domain.audit_event import AuditEvent
 from domain.authorization_code import AuthorizationCode
 from domain.grant import Grant
 from domain.invitation import Invitation
+from domain.linked_identity import LinkedIdentity
 from domain.oauth_client import OAuthClient
 from domain.one_time_token import OneTimeToken
 from domain.session import Session
 from domain.signing_key import SigningKey
+from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
 from tests.databases import SQL_BACKENDS
 from tests.fakes import (
@@ -69,8 +71,8 @@ def engine(database: Database) -> AsyncEngine:
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
     """Store users, sessions, signing keys, one-time tokens, invitations, outbox messages,
-    audit events, OAuth clients, authorization codes and grants in one committed unit of work,
-    in the given order."""
+    audit events, OAuth clients, authorization codes, grants, linked identities and upstream
+    sign-ins in one committed unit of work, in the given order."""
 
     async def persist(
         *entities: User
@@ -82,7 +84,9 @@ def persist(uow_factory: UowFactory) -> Persist:
         | AuditEvent
         | OAuthClient
         | AuthorizationCode
-        | Grant,
+        | Grant
+        | LinkedIdentity
+        | UpstreamSignIn,
     ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
@@ -94,6 +98,10 @@ def persist(uow_factory: UowFactory) -> Persist:
                     await uow.oauth_codes.add(entity)
                 elif isinstance(entity, Grant):
                     await uow.oauth_grants.upsert(entity)
+                elif isinstance(entity, LinkedIdentity):
+                    await uow.linked_identities.add(entity)
+                elif isinstance(entity, UpstreamSignIn):
+                    await uow.upstream_sign_ins.add(entity)
                 elif isinstance(entity, Session):
                     await uow.sessions.add(entity)
                 elif isinstance(entity, OneTimeToken):

@@ -767,7 +767,7 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     secrets |= {await hasher.hash(password) for password in passwords}
 
     def remember_stored_hashes() -> None:
-        secrets.update(user.password_hash for user in store.users.values())
+        secrets.update(u.password_hash for u in store.users.values() if u.password_hash)
         secrets.update(session.refresh_token_hash for session in store.sessions.values())
         secrets.update(store.rotated_refresh_tokens)
         secrets.update(token.token_hash for token in store.one_time_tokens.values())

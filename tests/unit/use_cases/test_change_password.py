@@ -15,6 +15,7 @@ from tests.unit.builders import NEW_PASSWORD, PASSWORD, Accounts, stored_user
 def password_hash_of(store: InMemoryStore, user: User) -> str:
     found = stored_user(store, user.id)
     assert found is not None
+    assert found.password_hash is not None
     return found.password_hash
 
 

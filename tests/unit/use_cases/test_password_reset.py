@@ -41,6 +41,7 @@ RESET = TokenPurpose.RESET_PASSWORD
 def password_hash_of(store: InMemoryStore, user: User) -> str:
     found = stored_user(store, user.id)
     assert found is not None
+    assert found.password_hash is not None
     return found.password_hash
 
 
