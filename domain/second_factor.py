@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from domain.auth_method import PASSWORD_ONLY, AuthMethods
+
 RECOVERY_CODE_COUNT = 10
 # An mfa_token dies at its fifth wrong code: with 10^6 possible codes, five guesses a password
 # proof is nothing, and the login throttle counts every one of them as well.
@@ -57,6 +59,8 @@ class MfaChallenge:
     expires_at: datetime
     failures: int = 0
     spent_at: datetime | None = None
+    # How the first step was passed: a password, or a sign-in at an upstream provider.
+    first_factor: AuthMethods = PASSWORD_ONLY
 
     def is_usable(self, now: datetime) -> bool:
         return self.spent_at is None and self.failures < MAX_WRONG_CODES and now < self.expires_at

@@ -166,6 +166,7 @@ class SqlAlchemyMfaChallengeRepository:
                 expires_at=challenge.expires_at,
                 failures=challenge.failures,
                 spent_at=challenge.spent_at,
+                first_factor=challenge.first_factor,
             )
         )
 
@@ -215,4 +216,5 @@ def _mfa_challenge(row: Row[Any]) -> MfaChallenge:
         expires_at=row.expires_at,
         failures=row.failures,
         spent_at=row.spent_at,
+        first_factor=row.first_factor,
     )

@@ -293,6 +293,7 @@ mfa_challenges = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("failures", Integer, nullable=False),
     Column("spent_at", UtcDateTime, nullable=True),
+    Column("first_factor", AuthMethodList, nullable=False, server_default="pwd"),
     Index(None, "user_id"),
     Index(None, "expires_at"),
 )

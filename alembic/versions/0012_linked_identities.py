@@ -1,5 +1,6 @@
 """upstream identities: accounts at other OpenID providers linked to local ones, the sign-ins in
-flight through them, and accounts without a password (made through a provider)
+flight through them, accounts without a password (made through a provider), and how the first
+step of a sign-in awaiting its second factor was passed
 
 Revision ID: 0012
 Revises: 0011
@@ -23,6 +24,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as users:
         users.alter_column("password_hash", existing_type=sa.String(length=255), nullable=True)
+    with op.batch_alter_table("mfa_challenges") as challenges:
+        challenges.add_column(
+            sa.Column("first_factor", sa.String(length=32), nullable=False, server_default="pwd")
+        )
     op.create_table(
         "linked_identities",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -73,6 +78,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("upstream_sign_ins")
     op.drop_table("linked_identities")
+    with op.batch_alter_table("mfa_challenges") as challenges:
+        challenges.drop_column("first_factor")
     # An account without a password cannot be kept under a schema that requires one: it is
     # given one nobody knows (no bcrypt hash matches "!"), and can still reset it by email.
     op.execute("UPDATE users SET password_hash = '!' WHERE password_hash IS NULL")

@@ -13,6 +13,7 @@ import pytest
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from application.errors import MfaAlreadyEnabled
 from application.recovery_codes import hash_recovery_code
+from domain.auth_method import PASSWORD_ONLY, UPSTREAM_ONLY, AuthMethods
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from tests.integration.builders import NOW, a_user
 from tests.integration.conftest import Persist
@@ -133,7 +134,9 @@ async def test_a_recovery_code_is_used_once_however_many_try(
     assert [code.id for code in after_replace] == [codes[1].id]
 
 
-async def a_challenge(uow_factory: UowFactory, persist: Persist) -> MfaChallenge:
+async def a_challenge(
+    uow_factory: UowFactory, persist: Persist, first_factor: AuthMethods = PASSWORD_ONLY
+) -> MfaChallenge:
     user = a_user()
     await persist(user)
     challenge = MfaChallenge(
@@ -143,11 +146,24 @@ async def a_challenge(uow_factory: UowFactory, persist: Persist) -> MfaChallenge
         throttle_key="k" * 64,
         created_at=NOW,
         expires_at=NOW + timedelta(minutes=5),
+        first_factor=first_factor,
     )
     async with uow_factory() as uow:
         await uow.mfa_challenges.add(challenge)
         await uow.commit()
     return challenge
+
+
+@pytest.mark.parametrize("first_factor", [PASSWORD_ONLY, UPSTREAM_ONLY])
+async def test_a_challenge_comes_back_with_how_its_first_step_was_passed(
+    uow_factory: UowFactory, persist: Persist, first_factor: AuthMethods
+) -> None:
+    challenge = await a_challenge(uow_factory, persist, first_factor)
+
+    async with uow_factory() as uow:
+        found = await uow.mfa_challenges.find(challenge.token_hash)
+
+    assert found == challenge
 
 
 async def test_a_challenge_is_spent_once(uow_factory: UowFactory, persist: Persist) -> None:

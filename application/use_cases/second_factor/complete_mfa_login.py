@@ -14,7 +14,7 @@ from application.secret_tokens import hash_secret_token
 from application.sessions import new_session
 from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
 from domain.audit_event import AuditEventType
-from domain.auth_method import AuthMethod
+from domain.auth_method import AuthMethod, after_second_step
 from domain.login_throttle import LoginThrottlePolicy
 from domain.second_factor import MfaChallenge
 from domain.session import SessionKind
@@ -69,14 +69,15 @@ class CompleteMfaLogin:
         if factor is None or not factor.is_enabled:
             raise InvalidMfaToken()  # TOTP was turned off since the password step
         async with self._uow() as uow:
-            methods = await accept_second_factor(
+            second_step = await accept_second_factor(
                 uow, self._authenticator, factor, command.proof, now
             )
-            if methods is None:
+            if second_step is None:
                 await self._record_wrong_code(uow, challenge, command.caller)
                 await uow.commit()
                 self._metrics.login(LoginOutcome.INVALID_MFA_CODE)
                 raise InvalidMfaCode()
+            methods = after_second_step(challenge.first_factor, second_step)
             if not await uow.mfa_challenges.spend(challenge.id, now):
                 raise InvalidMfaToken()  # another request finished this login first
             user = await uow.users.get(challenge.user_id)

@@ -9,6 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.auth_method import (
+    PASSWORD_AND_RECOVERY_CODE,
+    PASSWORD_AND_TOTP,
+    PASSWORD_ONLY,
+    UPSTREAM_ONLY,
+    AuthMethod,
+    after_second_step,
+)
 from domain.email import Email
 from domain.linked_identity import (
     LinkResolution,
@@ -92,3 +100,16 @@ def test_an_identity_may_be_unlinked_only_while_another_way_in_remains(
     assert leaves_a_way_in(has_password=password, passkeys=passkeys, other_identities=others) is (
         expected
     )
+
+
+def test_a_second_step_after_an_upstream_sign_in_keeps_how_the_first_was_passed() -> None:
+    assert after_second_step(UPSTREAM_ONLY, PASSWORD_AND_TOTP) == (
+        AuthMethod.FEDERATED,
+        AuthMethod.ONE_TIME_PASSWORD,
+        AuthMethod.MULTI_FACTOR,
+    )
+    assert after_second_step(UPSTREAM_ONLY, PASSWORD_AND_RECOVERY_CODE) == (
+        AuthMethod.FEDERATED,
+        AuthMethod.MULTI_FACTOR,
+    )
+    assert after_second_step(PASSWORD_ONLY, PASSWORD_AND_TOTP) == PASSWORD_AND_TOTP
