@@ -44,6 +44,9 @@ class AuditEventType(StrEnum):
     OAUTH_CLIENT_SECRET_RENEWED = "oauth_client.secret_renewed"
     CONSENT_GRANTED = "consent.granted"
     CONSENT_WITHDRAWN = "consent.withdrawn"
+    UPSTREAM_SIGN_IN_FAILED = "upstream.sign_in_failed"
+    IDENTITY_LINKED = "identity.linked"
+    IDENTITY_UNLINKED = "identity.unlinked"
 
 
 @dataclass(frozen=True, slots=True)

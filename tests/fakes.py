@@ -9,7 +9,7 @@ import copy
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -54,6 +54,13 @@ from application.ports.persistence import (
     WebAuthnChallengeRepository,
 )
 from application.ports.security import AccessTokenClaims
+from application.ports.upstream import (
+    UpstreamAuthorization,
+    UpstreamFailure,
+    UpstreamIdentity,
+    UpstreamProvider,
+    UpstreamSignInFailed,
+)
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.authorization_code import AuthorizationCode
 from domain.email import Email
@@ -69,6 +76,7 @@ from domain.passkey import (
     WebAuthnChallenge,
     sign_count_is_acceptable,
 )
+from domain.pkce import s256_challenge
 from domain.role import Role
 from domain.second_factor import MAX_WRONG_CODES, MfaChallenge, RecoveryCode, TotpFactor
 from domain.session import Session, SessionKind
@@ -266,6 +274,10 @@ class InMemoryUserRepository:
 
     async def get(self, user_id: UUID) -> User | None:
         user = self._users.get(user_id)
+        return self._loaded(user) if user else None
+
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        user = await self._users.locked(user_id)
         return self._loaded(user) if user else None
 
     async def get_by_email(self, email: Email) -> User | None:
@@ -1356,3 +1368,61 @@ class RecordingSecurityMetrics:
 
     def authorization_code_reused(self) -> None:
         self.authorization_code_reuses += 1
+
+
+class FakeUpstreamProviders:
+    """Providers that behave as a real one does at its edges: a code is good once, for the
+    redirect URI and PKCE challenge of the authorization request it answered, and the identity
+    it names comes back with that request's nonce checked. `sign_in_at_provider` stands for the
+    person signing in there. `failure`, when set, is how the provider fails next."""
+
+    def __init__(self, *providers: UpstreamProvider) -> None:
+        self._providers = {provider.id: provider for provider in providers}
+        self.requests: dict[str, UpstreamAuthorization] = {}  # by state
+        self._codes: dict[str, tuple[UpstreamAuthorization, UpstreamIdentity]] = {}
+        self.failure: UpstreamFailure | None = None
+
+    def configured(self) -> Sequence[UpstreamProvider]:
+        return list(self._providers.values())
+
+    def get(self, provider_id: str) -> UpstreamProvider | None:
+        return self._providers.get(provider_id)
+
+    async def authorization_url(self, request: UpstreamAuthorization) -> str:
+        self._fail_if_asked()
+        self.requests[request.state] = request
+        return f"https://{request.provider_id}.example.com/authorize?state={request.state}"
+
+    def sign_in_at_provider(self, state: str, identity: UpstreamIdentity) -> str:
+        """The code the provider sends the browser back with."""
+        code = f"code-{len(self._codes) + 1}"
+        self._codes[code] = (self.requests[state], identity)
+        return code
+
+    async def identity(
+        self,
+        provider_id: str,
+        *,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        nonce: str,
+    ) -> UpstreamIdentity:
+        self._fail_if_asked()
+        request, identity = self._codes.pop(code, (None, None))
+        if (
+            request is None
+            or identity is None
+            or request.provider_id != provider_id
+            or request.redirect_uri != redirect_uri
+            or request.code_challenge != s256_challenge(code_verifier)
+        ):
+            raise UpstreamSignInFailed(UpstreamFailure.TOKEN_REFUSED)
+        if request.nonce != nonce:
+            raise UpstreamSignInFailed(UpstreamFailure.INVALID_ID_TOKEN)
+        return identity
+
+    def _fail_if_asked(self) -> None:
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise UpstreamSignInFailed(failure)

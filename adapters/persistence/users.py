@@ -88,6 +88,10 @@ class SqlAlchemyUserRepository:
         row = (await self._connection.execute(_BY_ID, {"user_id": user_id})).first()
         return self._loaded(row)
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        statement = select(users).where(users.c.id == user_id).with_for_update()
+        return self._loaded((await self._connection.execute(statement)).first())
+
     async def get_by_email(self, email: Email) -> User | None:
         result = await self._connection.execute(select(users).where(users.c.email == email.value))
         return self._loaded(result.first())

@@ -44,6 +44,12 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: UUID) -> User | None: ...
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """As get, the row locked until the transaction ends where the database can
+        (PostgreSQL): a change decided on the account's whole state (its last way to sign
+        in, say) is decided by one transaction at a time. SQLite queues its writers instead,
+        so such a change writes first and checks after."""
+
     async def get_by_email(self, email: Email) -> User | None: ...
 
     def track(self, user: User) -> User:

@@ -7,6 +7,7 @@ import pytest
 from adapters.security.qr_codes import SegnoQrCodes
 from adapters.security.totp import PyotpTotpAuthenticator
 from application.audit import AuditEvents
+from application.ports.upstream import UpstreamProvider
 from application.use_cases.accept_invitation import AcceptInvitation
 from application.use_cases.admin.create_or_promote_admin import CreateOrPromoteAdmin
 from application.use_cases.admin.create_user import CreateUser
@@ -53,6 +54,9 @@ from application.use_cases.second_factor.mfa_status import GetMfaStatus
 from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodes
 from application.use_cases.second_factor.start_totp_setup import StartTotpSetup
 from application.use_cases.update_profile import UpdateProfile
+from application.use_cases.upstream.complete_sign_in import CompleteUpstreamSignIn
+from application.use_cases.upstream.identities import UnlinkIdentity
+from application.use_cases.upstream.start_sign_in import StartUpstreamSignIn
 from application.use_cases.verify_email import VerifyEmail
 from domain.password import PasswordPolicy
 from domain.signing_key import SIGNING_ALGORITHMS
@@ -63,6 +67,7 @@ from tests.fakes import (
     FakePasswordHasher,
     FakeSigningKeyFactory,
     FakeUnitOfWorkFactory,
+    FakeUpstreamProviders,
     FixedClock,
     InMemoryAuthenticatedUserReader,
     InMemoryIntrospectionReader,
@@ -492,6 +497,42 @@ def introspect_token(
     access_tokens: FakeOAuthAccessTokens,
 ) -> IntrospectToken:
     return IntrospectToken(uow, InMemoryIntrospectionReader(store), clock, access_tokens)
+
+
+@pytest.fixture
+def upstream_providers() -> FakeUpstreamProviders:
+    return FakeUpstreamProviders(
+        UpstreamProvider("corp", "Corp SSO"), UpstreamProvider("google", "Google")
+    )
+
+
+@pytest.fixture
+def start_upstream(
+    uow: FakeUnitOfWorkFactory,
+    upstream_providers: FakeUpstreamProviders,
+    clock: FixedClock,
+    ids: SequentialIds,
+) -> StartUpstreamSignIn:
+    return StartUpstreamSignIn(uow, upstream_providers, clock, ids)
+
+
+@pytest.fixture
+def complete_upstream(
+    uow: FakeUnitOfWorkFactory,
+    upstream_providers: FakeUpstreamProviders,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
+    security_metrics: RecordingSecurityMetrics,
+) -> CompleteUpstreamSignIn:
+    return CompleteUpstreamSignIn(
+        uow, upstream_providers, clock, ids, LIFETIMES, audit, security_metrics
+    )
+
+
+@pytest.fixture
+def unlink_identity(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> UnlinkIdentity:
+    return UnlinkIdentity(uow, audit)
 
 
 @pytest.fixture

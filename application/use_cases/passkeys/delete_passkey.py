@@ -8,7 +8,7 @@ from application.caller import NO_CALLER, Caller, Principal
 from application.errors import LastLoginMethod, NotFound
 from application.ports.persistence import UnitOfWorkFactory
 from domain.audit_event import AuditEventType
-from domain.user import User
+from domain.linked_identity import leaves_a_way_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +22,10 @@ class DeletePasskey:
     """Remove one of the signed-in account's passkeys; another account's is not found.
 
     The removal is refused (`LastLoginMethod`) only when it would leave the account no way to
-    sign in: no password and no other passkey. The rule is evaluated inside the transaction that
-    deletes, on the account as stored and the passkeys it has then (`has_password` below reads
-    the stored hash). Every account has a password today, so today the refusal never happens;
-    the rule is here for accounts made through an upstream provider, which have no password
-    until they set one through forgot-password.
-    """
+    sign in: no password, no other passkey and no linked identity at an upstream provider
+    (an account made through one has no password until it sets one through forgot-password).
+    The rule is decided inside the transaction that deletes, on the account as stored, its
+    row locked."""
 
     def __init__(self, uow: UnitOfWorkFactory, audit: AuditEvents) -> None:
         self._uow = uow
@@ -36,14 +34,18 @@ class DeletePasskey:
     async def execute(self, command: DeletePasskeyCommand) -> None:
         user_id = command.principal.user.id
         async with self._uow() as uow:
+            user = await uow.users.get_for_update(user_id)
             passkey = await uow.passkeys.get(command.passkey_id)
-            if passkey is None or passkey.user_id != user_id:
+            if user is None or passkey is None or passkey.user_id != user_id:
                 raise NotFound("passkey")
-            user = await uow.users.get(user_id)
-            others = [p for p in await uow.passkeys.list_of_user(user_id) if p.id != passkey.id]
-            if user is not None and not has_password(user) and not others:
-                raise LastLoginMethod()
             await uow.passkeys.delete(passkey.id)
+            # Removed first, checked after: see UserRepository.get_for_update.
+            if not leaves_a_way_in(
+                has_password=bool(user.password_hash),
+                passkeys=len(await uow.passkeys.list_of_user(user_id)),
+                other_identities=len(await uow.linked_identities.list_of_user(user_id)),
+            ):
+                raise LastLoginMethod()
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.PASSKEY_REMOVED,
@@ -54,8 +56,3 @@ class DeletePasskey:
                 )
             )
             await uow.commit()
-
-
-def has_password(user: User) -> bool:
-    """An account without a password stores an empty hash."""
-    return bool(user.password_hash)

@@ -25,6 +25,7 @@ from application.errors import (
     RefreshTokenReused,
     StorageUnavailable,
 )
+from application.ports.upstream import UpstreamIdentity
 from application.use_cases.accept_invitation import AcceptInvitation, AcceptInvitationCommand
 from application.use_cases.admin.create_or_promote_admin import (
     CreateOrPromoteAdmin,
@@ -80,6 +81,17 @@ from application.use_cases.revoke_sessions import (
 from application.use_cases.second_factor.disable_totp import DisableTotpCommand
 from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodesCommand
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
+from application.use_cases.upstream.complete_sign_in import (
+    CompleteUpstreamSignIn,
+    CompleteUpstreamSignInCommand,
+    SignedInUpstream,
+)
+from application.use_cases.upstream.identities import UnlinkIdentity, UnlinkIdentityCommand
+from application.use_cases.upstream.refusals import UpstreamSignInRefused
+from application.use_cases.upstream.start_sign_in import (
+    StartUpstreamSignIn,
+    StartUpstreamSignInCommand,
+)
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
@@ -88,7 +100,13 @@ from domain.oauth_client import ClientType
 from domain.oauth_scope import Scope
 from domain.role import Role
 from domain.session import SessionKind
-from tests.fakes import FakePasswordHasher, FakeUnitOfWorkFactory, FixedClock, InMemoryStore
+from tests.fakes import (
+    FakePasswordHasher,
+    FakeUnitOfWorkFactory,
+    FakeUpstreamProviders,
+    FixedClock,
+    InMemoryStore,
+)
 from tests.unit.builders import (
     CALLER,
     NEW_PASSWORD,
@@ -756,6 +774,10 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     request_tokens: RequestTokens,
     revoke_token: RevokeToken,
     withdraw_grant: WithdrawGrant,
+    start_upstream: StartUpstreamSignIn,
+    complete_upstream: CompleteUpstreamSignIn,
+    upstream_providers: FakeUpstreamProviders,
+    unlink_identity: UnlinkIdentity,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -775,6 +797,8 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
         secrets.update(challenge.token_hash for challenge in store.mfa_challenges.values())
         secrets.update(invitation.token_hash for invitation in store.invitations.values())
         secrets.update(c.secret_hash for c in store.oauth_clients.values() if c.secret_hash)
+        for sign_in in store.upstream_sign_ins.values():
+            secrets.update((sign_in.state_hash, sign_in.nonce, sign_in.code_verifier))
 
     await create_or_promote_admin.execute(
         CreateOrPromoteAdminCommand(email="root@example.com", password=PASSWORD)
@@ -921,6 +945,25 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     )
     await withdraw_grant.execute(WithdrawGrantCommand(root_signed_in, client_id))
     await delete.execute(DeleteClientCommand(root_signed_in, client_id))
+    callback = "http://localhost:8000/login/corp/callback"
+    for linking in (None, root.id):
+        redirect = await start_upstream.execute(
+            StartUpstreamSignInCommand("corp", callback, linking_user_id=linking)
+        )
+        secrets.add(redirect.state)
+        remember_stored_hashes()
+        zed = UpstreamIdentity("corp", f"subject-{linking}", "zed@example.com", True, "Zed")
+        code = upstream_providers.sign_in_at_provider(redirect.state, zed)
+        back = CompleteUpstreamSignInCommand(
+            "corp", callback, redirect.state, redirect.state, code, None, CALLER
+        )
+        outcome = await complete_upstream.execute(back)
+        if isinstance(outcome, SignedInUpstream):
+            secrets.add(outcome.session_token)
+        with pytest.raises(UpstreamSignInRefused):
+            await complete_upstream.execute(back)
+    [root_identity] = [i for i in store.linked_identities.values() if i.user_id == root.id]
+    await unlink_identity.execute(UnlinkIdentityCommand(root_signed_in, root_identity.id))
 
     events = recorded_events(store)
     assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made

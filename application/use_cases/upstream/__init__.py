@@ -1,0 +1,1 @@
+"""Signing in through upstream OpenID providers, and the identities it links."""
