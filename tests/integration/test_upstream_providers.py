@@ -9,13 +9,15 @@ import hashlib
 import json
 import secrets
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from adapters.upstream import oidc_providers
 from adapters.upstream.oidc_providers import OidcProviderConfig, OidcProviders
 from application.ports.upstream import (
     UpstreamAuthorization,
@@ -43,6 +45,15 @@ def issuer() -> Iterator[str]:
         )
         put_user(address, "bob", {"email": "bob@example.com", "email_verified": False})
         yield address
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MutableMapping[str, Any]]]:
+    """The adapter's log lines during the test. Its logger is made anew: one another test has
+    used may be cached under that test's configuration, out of the capture's reach."""
+    monkeypatch.setattr(oidc_providers, "log", structlog.get_logger("portcullis"))
+    with capture_logs() as lines:
+        yield lines
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +181,13 @@ async def test_an_expired_discovery_document_is_fetched_again(issuer: str) -> No
         assert front.paths.count("/.well-known/openid-configuration") == 2
 
 
-async def test_an_unreachable_provider_is_logged_once_and_stops_no_other(issuer: str) -> None:
+async def test_an_unreachable_provider_is_logged_once_and_stops_no_other(
+    issuer: str, logs: list[MutableMapping[str, Any]]
+) -> None:
     down = f"http://127.0.0.1:{closed_port()}"
     providers = OidcProviders([config("down", down), config("mock", issuer)], timeout_seconds=2)
 
-    with capture_logs() as logs:
-        await providers.warm()
+    await providers.warm()
 
     assert [
         (line["log_level"], line["provider"], line["issuer"]) for line in unreachable_lines(logs)
@@ -188,12 +200,14 @@ async def test_an_unreachable_provider_is_logged_once_and_stops_no_other(issuer:
     assert (await sign_in(providers, "mock", "ada")).subject == "ada"
 
 
-async def test_a_discovery_document_naming_another_issuer_is_refused(issuer: str) -> None:
+async def test_a_discovery_document_naming_another_issuer_is_refused(
+    issuer: str, logs: list[MutableMapping[str, Any]]
+) -> None:
     # Asked through the proxy with its own address, the provider names itself, not the proxy.
     with proxy(issuer, keep_host=False) as front:
         providers = OidcProviders([config("mock", front.url)])
 
-        with capture_logs() as logs, pytest.raises(UpstreamSignInFailed) as refused:
+        with pytest.raises(UpstreamSignInFailed) as refused:
             await providers.authorization_url(authorization("mock")[0])
 
     assert refused.value.failure is UpstreamFailure.UNREACHABLE
@@ -202,10 +216,12 @@ async def test_a_discovery_document_naming_another_issuer_is_refused(issuer: str
     assert issuer in line["reason"]
 
 
-async def test_a_nonce_other_than_the_requests_is_refused(issuer: str) -> None:
+async def test_a_nonce_other_than_the_requests_is_refused(
+    issuer: str, logs: list[MutableMapping[str, Any]]
+) -> None:
     providers = OidcProviders([config("mock", issuer)])
 
-    with capture_logs() as logs, pytest.raises(UpstreamSignInFailed) as refused:
+    with pytest.raises(UpstreamSignInFailed) as refused:
         await sign_in(providers, "mock", "ada", nonce="another-nonce")
 
     assert refused.value.failure is UpstreamFailure.INVALID_ID_TOKEN
@@ -213,7 +229,7 @@ async def test_a_nonce_other_than_the_requests_is_refused(issuer: str) -> None:
     assert "nonce" in reason
 
 
-async def test_a_code_is_traded_once(issuer: str) -> None:
+async def test_a_code_is_traded_once(issuer: str, logs: list[MutableMapping[str, Any]]) -> None:
     providers = OidcProviders([config("mock", issuer)])
     request, verifier = authorization("mock")
     callback = await choose_user(await providers.authorization_url(request), "ada")
@@ -228,7 +244,7 @@ async def test_a_code_is_traded_once(issuer: str) -> None:
         )
 
     await trade()
-    with capture_logs() as logs, pytest.raises(UpstreamSignInFailed) as refused:
+    with pytest.raises(UpstreamSignInFailed) as refused:
         await trade()
 
     assert refused.value.failure is UpstreamFailure.TOKEN_REFUSED
@@ -252,14 +268,14 @@ async def test_a_made_up_code_is_refused(issuer: str) -> None:
 
 
 async def test_an_id_token_the_providers_keys_did_not_sign_is_refused(
-    issuer: str, other_issuer: str
+    issuer: str, other_issuer: str, logs: list[MutableMapping[str, Any]]
 ) -> None:
     # The provider publishes another provider's key: its own tokens no longer check out.
     foreign = json.dumps({"keys": await published_keys(other_issuer)}).encode()
     with proxy(issuer, answers={"/jwks": foreign}) as front:
         providers = OidcProviders([config("mock", front.url)])
 
-        with capture_logs() as logs, pytest.raises(UpstreamSignInFailed) as refused:
+        with pytest.raises(UpstreamSignInFailed) as refused:
             await sign_in(providers, "mock", "ada")
 
         assert refused.value.failure is UpstreamFailure.INVALID_ID_TOKEN
@@ -268,13 +284,13 @@ async def test_an_id_token_the_providers_keys_did_not_sign_is_refused(
 
 
 async def test_a_token_without_kid_is_refused_when_the_provider_has_several_keys(
-    issuer: str, other_issuer: str
+    issuer: str, other_issuer: str, logs: list[MutableMapping[str, Any]]
 ) -> None:
     keys = await published_keys(issuer) + await published_keys(other_issuer)
     with proxy(issuer, answers={"/jwks": json.dumps({"keys": keys}).encode()}) as front:
         providers = OidcProviders([config("mock", front.url)])
 
-        with capture_logs() as logs, pytest.raises(UpstreamSignInFailed) as refused:
+        with pytest.raises(UpstreamSignInFailed) as refused:
             await sign_in(providers, "mock", "ada")
 
     assert refused.value.failure is UpstreamFailure.INVALID_ID_TOKEN
