@@ -52,7 +52,9 @@ async def choose_user(authorization_url: str, subject: str) -> dict[str, str]:
 class Proxy:
     """Forwards every request to `upstream`, except the paths in `answers`, which it answers
     itself. `keep_host` passes the client's Host header on (the mock then names the proxy as
-    its issuer); without it, the upstream sees its own address. `paths` lists what was asked."""
+    its issuer); without it, the upstream sees its own address. `paths` lists what was asked.
+    `upstream` may be changed while it runs: with the host kept, another provider then answers
+    at the same address, as a provider does that has rotated its keys."""
 
     upstream: str
     answers: dict[str, bytes] = field(default_factory=dict)
@@ -66,7 +68,7 @@ def proxy(
     upstream: str, *, answers: Mapping[str, bytes] | None = None, keep_host: bool = True
 ) -> Iterator[Proxy]:
     state = Proxy(upstream=upstream, answers=dict(answers or {}), keep_host=keep_host)
-    upstream_client = httpx.Client(base_url=upstream, follow_redirects=False)
+    upstream_client = httpx.Client(follow_redirects=False)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -94,7 +96,7 @@ def proxy(
                 headers["host"] = self.headers["host"]
             response = upstream_client.request(
                 self.command,
-                self.path,
+                state.upstream + self.path,
                 headers=headers,
                 content=self.rfile.read(length) if length else None,
             )

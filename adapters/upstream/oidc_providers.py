@@ -17,7 +17,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
 from application.ports.upstream import (
@@ -63,8 +63,9 @@ class _Discovery:
 @dataclass(frozen=True, slots=True)
 class _Keys:
     keys: KeySet
-    kids: frozenset[str]
     fetched_at: float
+    # Fetched for this very token: fetching again would find the same keys.
+    fetched_now: bool
 
 
 class _Unreachable(Exception):
@@ -258,15 +259,20 @@ class OidcProviders:
             kid = jws.extract_compact(id_token.encode()).headers().get("kid")
         except (JoseError, ValueError):
             raise _invalid(config, "not a signed JWT") from None
-        keys = await self._signing_keys(config, discovery, kid)
-        if isinstance(kid, str):
-            key = keys.keys.get_by_kid(kid)
-        elif kid is None and len(keys.keys.keys) == 1:
-            key = keys.keys.keys[0]
-        else:
-            raise _invalid(config, "no kid, and the provider has several keys")
+        keys = await self._signing_keys(config, discovery, fetch=False)
         try:
-            token = jwt.decode(id_token, key, algorithms=list(ID_TOKEN_ALGORITHMS))
+            token = _decoded(id_token, kid, keys)
+        except _WrongKey:
+            # The provider may have rotated its keys since they were fetched: fetched once
+            # more, never in a loop. The token came from the token endpoint itself, so no
+            # one else can make this fetch happen at will.
+            if keys.fetched_now:
+                raise _invalid(config, _WrongKey.reason(kid, keys)) from None
+            keys = await self._signing_keys(config, discovery, fetch=True)
+            try:
+                token = _decoded(id_token, kid, keys)
+            except _WrongKey:
+                raise _invalid(config, _WrongKey.reason(kid, keys)) from None
         except (JoseError, ValueError) as error:
             raise _invalid(config, type(error).__name__) from None
         claims: Mapping[str, Any] = token.claims
@@ -292,14 +298,15 @@ class OidcProviders:
         return claims
 
     async def _signing_keys(
-        self, config: OidcProviderConfig, discovery: _Discovery, kid: object
+        self, config: OidcProviderConfig, discovery: _Discovery, *, fetch: bool
     ) -> _Keys:
         cached = self._keys.get(config.id)
-        fresh = cached is not None and time.monotonic() - cached.fetched_at < self._cache_seconds
-        # A kid the cached keys lack is a key the provider has rotated in since: fetched once
-        # more per token, so a forged kid costs one request, never a loop.
-        if cached is not None and fresh and (kid is None or kid in cached.kids):
-            return cached
+        if (
+            not fetch
+            and cached is not None
+            and time.monotonic() - cached.fetched_at < self._cache_seconds
+        ):
+            return _Keys(keys=cached.keys, fetched_at=cached.fetched_at, fetched_now=False)
         try:
             document = await self._get_json(discovery.jwks_uri)
             keys = KeySet.import_key_set({"keys": _signature_keys(document)})
@@ -309,12 +316,37 @@ class OidcProviders:
         except (JoseError, ValueError, TypeError, KeyError):
             self._log_unreachable(config, "its JWKS holds no usable key")
             raise UpstreamSignInFailed(UpstreamFailure.UNREACHABLE) from None
-        kids = frozenset(key.kid for key in keys.keys if key.kid)
-        loaded = _Keys(keys=keys, kids=kids, fetched_at=time.monotonic())
+        loaded = _Keys(keys=keys, fetched_at=time.monotonic(), fetched_now=True)
         self._keys[config.id] = loaded
-        if kid is not None and kid not in kids:
-            raise _invalid(config, "its kid is not among the provider's keys")
         return loaded
+
+
+class _WrongKey(Exception):
+    """The token names no key the provider's key set holds, or its signature does not check
+    out with the one it names."""
+
+    @staticmethod
+    def reason(kid: object, keys: _Keys) -> str:
+        if kid is None and len(keys.keys.keys) > 1:
+            return "no kid, and the provider has several keys"
+        if kid is not None and not any(key.kid == kid for key in keys.keys.keys):
+            return "its kid is not among the provider's keys"
+        return "BadSignatureError"
+
+
+def _decoded(id_token: str, kid: object, keys: _Keys) -> jwt.Token:
+    # Without a kid, the key is only certain when there is one.
+    if kid is None and len(keys.keys.keys) == 1:
+        key = keys.keys.keys[0]
+    else:
+        matching = [key for key in keys.keys.keys if kid is not None and key.kid == kid]
+        if len(matching) != 1:
+            raise _WrongKey
+        [key] = matching
+    try:
+        return jwt.decode(id_token, key, algorithms=list(ID_TOKEN_ALGORITHMS))
+    except BadSignatureError:
+        raise _WrongKey from None
 
 
 def _invalid(config: OidcProviderConfig, reason: str) -> UpstreamSignInFailed:

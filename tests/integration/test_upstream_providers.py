@@ -280,7 +280,8 @@ async def test_an_id_token_the_providers_keys_did_not_sign_is_refused(
 
         assert refused.value.failure is UpstreamFailure.INVALID_ID_TOKEN
         assert refusal_reasons(logs) == ["BadSignatureError"]
-        assert "/jwks" in front.paths
+        # Just fetched, the keys are not fetched again for the same token.
+        assert front.paths.count("/jwks") == 1
 
 
 async def test_a_token_without_kid_is_refused_when_the_provider_has_several_keys(
@@ -295,3 +296,19 @@ async def test_a_token_without_kid_is_refused_when_the_provider_has_several_keys
 
     assert refused.value.failure is UpstreamFailure.INVALID_ID_TOKEN
     assert refusal_reasons(logs) == ["no kid, and the provider has several keys"]
+
+
+async def test_keys_the_provider_has_rotated_in_are_fetched_once_more(
+    issuer: str, other_issuer: str
+) -> None:
+    with proxy(issuer) as front:
+        providers = OidcProviders([config("mock", front.url)])
+        await sign_in(providers, "mock", "ada")
+        # The same address now answered by a provider with another signing key.
+        front.upstream = other_issuer
+
+        after_rotation = await sign_in(providers, "mock", "ada")
+        await sign_in(providers, "mock", "ada")
+
+        assert after_rotation.subject == "ada"
+        assert front.paths.count("/jwks") == 2
