@@ -94,12 +94,16 @@ def proxy(
             }
             if state.keep_host:
                 headers["host"] = self.headers["host"]
-            response = upstream_client.request(
-                self.command,
-                state.upstream + self.path,
-                headers=headers,
-                content=self.rfile.read(length) if length else None,
-            )
+            try:
+                response = upstream_client.request(
+                    self.command,
+                    state.upstream + self.path,
+                    headers=headers,
+                    content=self.rfile.read(length) if length else None,
+                )
+            except httpx.HTTPError:
+                self._send(502, {"content-type": "text/plain"}, b"upstream unreachable")
+                return
             self._send(response.status_code, response.headers, response.content)
 
         def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:

@@ -5,7 +5,6 @@ the token endpoint through Authlib; and the ID token checked with joserfc."""
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import httpx
 import structlog
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
@@ -90,7 +90,7 @@ class OidcProviders:
         self._discoveries: dict[str, _Discovery] = {}
         self._keys: dict[str, _Keys] = {}
         # Made once: loading the CA bundle for every request would take the event loop's time.
-        self._tls = ssl.create_default_context() if providers else None
+        self._tls = httpx.create_ssl_context() if providers else None
 
     def configured(self) -> Sequence[UpstreamProvider]:
         return self._providers
@@ -145,7 +145,7 @@ class OidcProviders:
         token = await self._trade(config, discovery, code, code_verifier, redirect_uri)
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
-            raise UpstreamSignInFailed(UpstreamFailure.INVALID_ID_TOKEN)
+            raise _invalid(config, "the token endpoint answered no id_token")
         claims = await self._checked_claims(config, discovery, id_token, nonce)
         email = claims.get("email")
         name = claims.get("name")
@@ -234,13 +234,16 @@ class OidcProviders:
             # echo what was sent, so it is left out.
             log.info("upstream_token_refused", provider=config.id, error=error.error)
             raise UpstreamSignInFailed(UpstreamFailure.TOKEN_REFUSED) from None
-        except httpx.HTTPStatusError as error:  # Authlib raises it for a 5xx answer
+        except InsecureTransportError:
+            self._log_unreachable(config, "its token endpoint is plain HTTP beyond this machine")
+            raise UpstreamSignInFailed(UpstreamFailure.UNREACHABLE) from None
+        except httpx.HTTPStatusError as error:  # Authlib's for a 5xx, or a 4xx without JSON
             self._log_unreachable(config, f"HTTP {error.response.status_code} from token endpoint")
             raise UpstreamSignInFailed(UpstreamFailure.UNREACHABLE) from None
         except httpx.HTTPError as error:
             self._log_unreachable(config, f"{type(error).__name__} on token endpoint")
             raise UpstreamSignInFailed(UpstreamFailure.UNREACHABLE) from None
-        except ValueError:  # a 4xx answer that is not JSON
+        except ValueError:  # a success whose body is no JSON object
             log.info("upstream_token_refused", provider=config.id, error="not json")
             raise UpstreamSignInFailed(UpstreamFailure.TOKEN_REFUSED) from None
         if not isinstance(token, Mapping):
@@ -369,11 +372,13 @@ def _signature_keys(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _read_discovery(config: OidcProviderConfig, document: Mapping[str, Any]) -> _Discovery:
     if document.get("issuer") != config.issuer:
         raise _Unreachable(f"its discovery document names issuer {document.get('issuer')!r}")
+    # Plain HTTP only for a provider configured at a plain HTTP (so local) issuer.
+    schemes = ("https://", "http://") if config.issuer.startswith("http://") else ("https://",)
     endpoints = {}
     for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         value = document.get(name)
-        if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-            raise _Unreachable(f"its discovery document has no {name}")
+        if not isinstance(value, str) or not value.startswith(schemes):
+            raise _Unreachable(f"its discovery document has no {name} at an https:// address")
         endpoints[name] = value
     methods = document.get("token_endpoint_auth_methods_supported")
     # client_secret_basic is what the specification says to assume when none is listed.

@@ -312,3 +312,27 @@ async def test_keys_the_provider_has_rotated_in_are_fetched_once_more(
 
         assert after_rotation.subject == "ada"
         assert front.paths.count("/jwks") == 2
+
+
+async def test_a_token_endpoint_that_fails_is_unreachable_not_a_refusal(
+    issuer: str, logs: list[MutableMapping[str, Any]]
+) -> None:
+    with proxy(issuer) as front:
+        providers = OidcProviders([config("mock", front.url)])
+        request, verifier = authorization("mock")
+        callback = await choose_user(await providers.authorization_url(request), "ada")
+        # The provider goes down between the redirect and the trade: its proxy answers 502.
+        front.upstream = f"http://127.0.0.1:{closed_port()}"
+
+        with pytest.raises(UpstreamSignInFailed) as refused:
+            await providers.identity(
+                "mock",
+                code=callback["code"],
+                code_verifier=verifier,
+                redirect_uri=REDIRECT_URI,
+                nonce=request.nonce,
+            )
+
+    assert refused.value.failure is UpstreamFailure.UNREACHABLE
+    [line] = unreachable_lines(logs)
+    assert line["reason"] == "HTTP 502 from token endpoint"
