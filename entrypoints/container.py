@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -33,6 +33,7 @@ from adapters.security.verified_tokens import VerifiedTokens
 from adapters.security.webauthn_ceremonies import PyWebAuthnCeremonies
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
+from adapters.upstream.oidc_providers import OidcProviderConfig, OidcProviders
 from application.audit import AuditEvents
 from application.oidc_tokens import OAuthAccessTokenClaims
 from application.ports.security import AccessTokenClaims
@@ -104,7 +105,7 @@ from application.use_cases.verify_email import VerifyEmail
 from domain.login_throttle import LoginThrottlePolicy
 from domain.password import PasswordPolicy
 from domain.signing_key import SIGNING_ALGORITHMS
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, UpstreamProviderSettings
 
 # Far above any query the service runs; only there so a frozen network cannot hang a request.
 STATEMENT_TIMEOUT_SECONDS = 15.0
@@ -129,6 +130,22 @@ def _forgetting_keys_in(
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _upstream_providers(providers: Sequence[UpstreamProviderSettings]) -> OidcProviders:
+    return OidcProviders(
+        [
+            OidcProviderConfig(
+                id=provider.id,
+                name=provider.name,
+                issuer=provider.issuer,
+                client_id=provider.client_id,
+                client_secret=provider.client_secret.get_secret_value(),
+                scopes=provider.scopes,
+            )
+            for provider in providers
+        ]
+    )
 
 
 def _rate_limit_choice(per_minute: int, backend: str) -> str:
@@ -207,6 +224,8 @@ class Container(containers.DeclarativeContainer):
         PyotpTotpAuthenticator, issuer=settings.provided.mfa_issuer
     )
     qr_codes = providers.Singleton(SegnoQrCodes)
+    # None configured: it lists none and never reaches out.
+    upstream_providers = providers.Singleton(_upstream_providers, settings.provided.oidc_providers)
     webauthn = providers.Singleton(
         PyWebAuthnCeremonies,
         rp_id=settings.provided.resolved_webauthn_rp_id,

@@ -30,7 +30,7 @@ SIGNING_KEY_RETRY_SECONDS = 5.0
 async def running(container: Container, *, serving: bool) -> AsyncIterator[None]:
     """The process's resources, open for the block. `serving` adds what only a server needs:
     the signing keys loaded before the first request and kept fresh, the unknown-email hash
-    made up front, and the mail dispatcher."""
+    made up front, the upstream providers' discovery documents, and the mail dispatcher."""
     async with AsyncExitStack() as stack:
         database = container.database()
         await database.open()
@@ -90,6 +90,9 @@ async def _start_serving(container: Container, stack: AsyncExitStack) -> None:
         # Serve anyway: /healthz answers, /readyz says why, and the key comes with the database.
         await stack.enter_async_context(in_background(_ensure_signing_key(container, retry=True)))
     await stack.enter_async_context(in_background(keys.keep_fresh()))
+    # In the background: a slow or unreachable provider delays no request and stops nothing;
+    # one not ready by its first sign-in is fetched then.
+    await stack.enter_async_context(in_background(container.upstream_providers().warm()))
     interval = container.settings().mail_dispatch_interval_seconds
     if interval > 0:
         dispatch = container.dispatch_outbox()

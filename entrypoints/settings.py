@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 import string
 import sys
+from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     NonNegativeInt,
     PositiveInt,
@@ -27,6 +33,28 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ENV_PREFIX = "PORTCULLIS_"
 ENCRYPTION_KEY_BYTES = 32
 _BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
+# A provider's id is part of its addresses (/login/{id}) and of its variables' names.
+_PROVIDER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+DEFAULT_UPSTREAM_SCOPES = ("openid", "email", "profile")
+
+
+class UpstreamProviderSettings(BaseModel):
+    """One upstream OpenID provider, from PORTCULLIS_OIDC_<ID>_* (see `provider_variable`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: SecretStr
+    scopes: tuple[str, ...] = DEFAULT_UPSTREAM_SCOPES
+
+
+def provider_variable(provider_id: str, suffix: str) -> str:
+    """The variable one setting of a provider is read from: `my-idp`'s issuer is
+    PORTCULLIS_OIDC_MY_IDP_ISSUER."""
+    return f"{ENV_PREFIX}OIDC_{provider_id.replace('-', '_').upper()}_{suffix}"
 
 
 class Settings(BaseSettings):
@@ -80,6 +108,9 @@ class Settings(BaseSettings):
     # Keys that seal TOTP secrets and private signing keys at rest: comma-separated, each 32
     # bytes in base64url; the first seals, every one opens. Empty: stored as they are.
     encryption_keys: Annotated[tuple[SecretBytes, ...], NoDecode] = ()
+    # Upstream OpenID providers to sign in with: comma-separated ids, each configured by its
+    # own PORTCULLIS_OIDC_<ID>_* variables (read by `_upstream_providers`).
+    oidc_providers: Annotated[tuple[UpstreamProviderSettings, ...], NoDecode] = ()
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -114,6 +145,33 @@ class Settings(BaseSettings):
                 )
             keys.append(key)
         return tuple(keys)
+
+    @field_validator("oidc_providers", mode="before")
+    @classmethod
+    def _upstream_providers(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        # Their variables' names depend on the ids, so no field can declare them: they are read
+        # here, from the environment first and the .env file second, as the other settings are.
+        env_file = cls.model_config.get("env_file")
+        environment = _environment(env_file if isinstance(env_file, str) else None)
+        providers: list[UpstreamProviderSettings] = []
+        for item in value.split(","):
+            provider_id = item.strip()
+            if not provider_id:
+                continue
+            if not _PROVIDER_ID.fullmatch(provider_id):
+                raise PydanticCustomError(
+                    "bad_provider_id",
+                    "provider ids are lower-case letters, digits and '-' (at most 40), "
+                    "as in: google,my-keycloak",
+                )
+            if any(provider.id == provider_id for provider in providers):
+                raise PydanticCustomError(
+                    "duplicate_provider", "provider {id} is named twice", {"id": provider_id}
+                )
+            providers.append(_upstream_provider(provider_id, environment))
+        return tuple(providers)
 
     @property
     def encryption_key_bytes(self) -> tuple[bytes, ...]:
@@ -175,6 +233,66 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "console" if sys.stderr.isatty() else "json"
+
+
+def _environment(env_file: str | None) -> Mapping[str, str]:
+    """The variables as the settings see them: the environment, over the .env file's."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update(
+            (name.upper(), text)
+            for name, text in dotenv_values(env_file).items()
+            if text is not None
+        )
+    values.update((name.upper(), text) for name, text in os.environ.items())
+    return values
+
+
+def _upstream_provider(
+    provider_id: str, environment: Mapping[str, str]
+) -> UpstreamProviderSettings:
+    def read(suffix: str) -> str | None:
+        text = environment.get(provider_variable(provider_id, suffix), "").strip()
+        return text or None
+
+    for suffix in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET"):
+        if read(suffix) is None:
+            raise PydanticCustomError(
+                "missing_setting",
+                "provider {id} needs {variable}",
+                {"id": provider_id, "variable": provider_variable(provider_id, suffix)},
+            )
+    issuer = read("ISSUER") or ""
+    parts = urlsplit(issuer)
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (
+        not (parts.scheme == "https" or local)
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise PydanticCustomError(
+            "bad_issuer",
+            "{variable} must be an https:// URL without query or fragment "
+            "(http:// only for localhost)",
+            {"variable": provider_variable(provider_id, "ISSUER")},
+        )
+    scopes_text = read("SCOPES")
+    scopes = tuple(dict.fromkeys(scopes_text.split())) if scopes_text else DEFAULT_UPSTREAM_SCOPES
+    if "openid" not in scopes:
+        raise PydanticCustomError(
+            "bad_scopes",
+            "{variable} must include openid",
+            {"variable": provider_variable(provider_id, "SCOPES")},
+        )
+    return UpstreamProviderSettings(
+        id=provider_id,
+        name=read("NAME") or provider_id.replace("-", " ").title(),
+        issuer=issuer,
+        client_id=read("CLIENT_ID") or "",
+        client_secret=SecretStr(read("CLIENT_SECRET") or ""),
+        scopes=scopes,
+    )
 
 
 class ConfigurationError(Exception):

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
+from pydantic import SecretStr
 from sqlalchemy.pool import QueuePool
 
 from entrypoints.container import Container, build_container
 from entrypoints.http.app import create_app
 from entrypoints.lifecycle import in_background, running
+from entrypoints.settings import UpstreamProviderSettings
 from tests.e2e.conftest import settings_for
+from tests.oidc_provider import oidc_provider, proxy
 
 
 def connections_in_use(container: Container) -> int:
@@ -85,3 +92,46 @@ async def test_serving_freezes_what_start_up_made_and_stopping_thaws_it(database
         assert gc.get_freeze_count() > 0
 
     assert gc.get_freeze_count() == 0
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """An address that takes connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def upstream(provider_id: str, issuer: str) -> UpstreamProviderSettings:
+    return UpstreamProviderSettings(
+        id=provider_id,
+        name=provider_id.title(),
+        issuer=issuer,
+        client_id="portcullis",
+        client_secret=SecretStr("secret"),
+    )
+
+
+async def test_start_up_fetches_the_upstream_providers_documents_without_waiting_for_them(
+    database_url: str,
+) -> None:
+    with silent_server() as silent, oidc_provider() as issuer, proxy(issuer) as front:
+        container = build_container(
+            settings_for(
+                database_url,
+                oidc_providers=(upstream("silent", silent), upstream("mock", front.url)),
+            )
+        )
+        started = time.monotonic()
+        async with LifespanManager(create_app(container)):
+            # The silent provider holds its fetch for the whole timeout (5 s); start-up is done
+            # long before.
+            assert time.monotonic() - started < 2
+            for _ in range(200):
+                if "/.well-known/openid-configuration" in front.paths:
+                    break
+                await asyncio.sleep(0.01)
+
+        assert "/.well-known/openid-configuration" in front.paths
+        assert [p.id for p in container.upstream_providers().configured()] == ["silent", "mock"]

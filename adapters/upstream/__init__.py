@@ -1,0 +1,1 @@
+"""Upstream identity providers that people sign in with."""
