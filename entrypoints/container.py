@@ -101,6 +101,13 @@ from application.use_cases.second_factor.mfa_status import GetMfaStatus
 from application.use_cases.second_factor.renew_recovery_codes import RenewRecoveryCodes
 from application.use_cases.second_factor.start_totp_setup import StartTotpSetup
 from application.use_cases.update_profile import UpdateProfile
+from application.use_cases.upstream.complete_sign_in import CompleteUpstreamSignIn
+from application.use_cases.upstream.identities import (
+    ListIdentities,
+    ListUpstreamProviders,
+    UnlinkIdentity,
+)
+from application.use_cases.upstream.start_sign_in import StartUpstreamSignIn
 from application.use_cases.verify_email import VerifyEmail
 from domain.login_throttle import LoginThrottlePolicy
 from domain.password import PasswordPolicy
@@ -567,6 +574,28 @@ class Container(containers.DeclarativeContainer):
     withdraw_grant = providers.Singleton(
         WithdrawGrant, uow=unit_of_work.provider, clock=clock, audit=audit
     )
+    list_upstream_providers = providers.Singleton(
+        ListUpstreamProviders, providers=upstream_providers
+    )
+    start_upstream_sign_in = providers.Singleton(
+        StartUpstreamSignIn,
+        uow=unit_of_work.provider,
+        providers=upstream_providers,
+        clock=clock,
+        ids=ids,
+    )
+    complete_upstream_sign_in = providers.Singleton(
+        CompleteUpstreamSignIn,
+        uow=unit_of_work.provider,
+        providers=upstream_providers,
+        clock=clock,
+        ids=ids,
+        lifetimes=token_lifetimes,
+        audit=audit,
+        metrics=security_metrics,
+    )
+    list_identities = providers.Singleton(ListIdentities, uow=unit_of_work.provider)
+    unlink_identity = providers.Singleton(UnlinkIdentity, uow=unit_of_work.provider, audit=audit)
     check_readiness = providers.Singleton(CheckReadiness, probe=database)
     publish_public_keys = providers.Singleton(PublishPublicKeys, tokens=access_tokens)
 

@@ -24,6 +24,7 @@ from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
 from domain.invitation import Invitation
+from domain.linked_identity import LinkedIdentity
 from domain.oauth_client import (
     MAX_POST_LOGOUT_REDIRECT_URIS,
     MAX_REDIRECT_URIS,
@@ -251,6 +252,29 @@ class GrantResponse(BaseModel):
             scopes=list(view.scopes),
             created_at=view.created_at,
             updated_at=view.updated_at,
+        )
+
+
+class UpstreamProviderResponse(BaseModel):
+    id: str = Field(description="Names the provider in /login/{provider}.")
+    name: str = Field(description="Its sign-in button's label.")
+
+
+class IdentityResponse(BaseModel):
+    id: UUID
+    provider: str
+    subject: str = Field(description="The account's identifier at the provider (`sub`).")
+    email: str | None = Field(description="The email the provider gave when last signed in.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, identity: LinkedIdentity) -> IdentityResponse:
+        return cls(
+            id=identity.id,
+            provider=identity.provider,
+            subject=identity.subject,
+            email=identity.email,
+            created_at=identity.created_at,
         )
 
 
