@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,6 @@ from typing import Any
 import httpx
 import structlog
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from joserfc import jws, jwt
@@ -215,7 +215,7 @@ class OidcProviders:
         redirect_uri: str,
     ) -> Mapping[str, Any]:
         try:
-            async with AsyncOAuth2Client(
+            async with _oauth2_client_class()(
                 client_id=config.client_id,
                 client_secret=config.client_secret,
                 token_endpoint_auth_method=discovery.token_endpoint_auth_method,
@@ -396,3 +396,15 @@ def _read_discovery(config: OidcProviderConfig, document: Mapping[str, Any]) -> 
         token_endpoint_auth_method=method,
         fetched_at=time.monotonic(),
     )
+
+
+def _oauth2_client_class() -> Any:
+    """Authlib's httpx client, imported on first use: every process would otherwise pay for the
+    import at start-up, and Authlib 1.9 warns at that import that its httpx integration is
+    moving to httpx2, a notice for this project's maintainers (README says so), not a line for
+    every command's output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    return AsyncOAuth2Client
