@@ -23,6 +23,7 @@ from entrypoints.http.openapi import install_problem_openapi
 from entrypoints.http.pages import (
     account,
     account_applications,
+    account_identities,
     account_passkeys,
     account_security,
     email_links,
@@ -31,6 +32,7 @@ from entrypoints.http.pages import (
     oauth_logout,
     sign_in,
     sign_up,
+    upstream_sign_in,
 )
 from entrypoints.http.pages.errors import install_page_error_handlers
 from entrypoints.http.routers import (
@@ -114,9 +116,11 @@ def create_app(container: Container) -> FastAPI:
         forgot_password,
         account,
         account_applications,
+        account_identities,
         account_passkeys,
         account_security,
         email_links,
+        upstream_sign_in,
         oauth_authorize,
         oauth_logout,
     ):

@@ -14,6 +14,7 @@ from entrypoints.http.metrics import router as metrics_router
 from entrypoints.http.pages import (
     account,
     account_applications,
+    account_identities,
     account_passkeys,
     account_security,
     email_links,
@@ -22,6 +23,7 @@ from entrypoints.http.pages import (
     oauth_logout,
     sign_in,
     sign_up,
+    upstream_sign_in,
 )
 from entrypoints.http.routers import (
     admin,
@@ -60,8 +62,10 @@ ROUTERS = [
     forgot_password,
     account,
     account_applications,
+    account_identities,
     account_passkeys,
     account_security,
+    upstream_sign_in,
     oauth_authorize,
     oauth_logout,
     oauth_revocation,

@@ -71,6 +71,8 @@ CONTRACT_OPERATIONS = {
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),
     ("GET", "/api/v1/auth/providers"),
+    ("GET", "/login/{provider}"),
+    ("GET", "/login/{provider}/callback"),
     ("GET", "/api/v1/users/me/identities"),
     ("DELETE", "/api/v1/users/me/identities/{identity_id}"),
     ("GET", "/oauth2/userinfo"),

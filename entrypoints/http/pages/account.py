@@ -29,6 +29,7 @@ from application.use_cases.revoke_sessions import (
 )
 from application.use_cases.second_factor.mfa_status import MfaStatusQuery
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
+from application.use_cases.upstream.identities import ListIdentitiesQuery
 from domain.email import MAX_EMAIL_LENGTH
 from domain.errors import InvalidDisplayName, InvalidEmail
 from domain.user import MAX_NAME_LENGTH
@@ -62,6 +63,9 @@ NOTICES = {
     "application-gone": "That application no longer had access to your account.",
     "password": "Your password is changed, and every other session is signed out.",
     "totp-off": "Two-step sign-in is off, and every other session is signed out.",
+    "identity-linked": "Your account at that provider is linked: you can sign in with it now.",
+    "identity-unlinked": "That account is unlinked: it no longer signs in to yours.",
+    "identity-gone": "That account was no longer linked to yours.",
 }
 SectionErrors = dict[str, str]
 
@@ -83,6 +87,10 @@ async def render_console(
     mfa = await container.get_mfa_status().execute(MfaStatusQuery(principal))
     passkeys = await container.list_passkeys().execute(ListPasskeysQuery(principal))
     applications = await container.list_grants().execute(ListGrantsQuery(principal))
+    identities = await container.list_identities().execute(ListIdentitiesQuery(principal))
+    providers = container.list_upstream_providers().execute()
+    names = {provider.id: provider.name for provider in providers}
+    linked = {identity.provider for identity in identities}
     return page(
         request,
         "account.html",
@@ -95,6 +103,8 @@ async def render_console(
         mfa=mfa,
         passkeys=passkeys,
         applications=applications,
+        identities=[(names.get(i.provider, i.provider), i) for i in identities],
+        linkable=[provider for provider in providers if provider.id not in linked],
         notice=notice,
         errors=errors or {},
         **extra,

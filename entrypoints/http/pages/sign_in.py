@@ -87,6 +87,7 @@ def login_form(
         scripted=True,
         title=SIGN_IN,
         return_to=return_to,
+        providers=container_of(request).list_upstream_providers().execute(),
         email=email,
         error=error,
     )

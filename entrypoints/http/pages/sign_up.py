@@ -33,7 +33,7 @@ from entrypoints.http.browser_session import (
     maybe_signed_in,
     safe_return_to,
 )
-from entrypoints.http.dependencies import rate_limited, request_caller, use_case
+from entrypoints.http.dependencies import container_of, rate_limited, request_caller, use_case
 from entrypoints.http.pages.rendering import HTML, page, see_other
 from entrypoints.http.pages.sign_in import SIGNED_IN, signed_in_to
 from entrypoints.http.schemas import MAX_PASSWORD_INPUT
@@ -73,6 +73,7 @@ def sign_up_form(
         status,
         title=TITLE,
         return_to=return_to,
+        providers=container_of(request).list_upstream_providers().execute(),
         email=email,
         name=name,
         errors=errors,
