@@ -134,7 +134,8 @@ class CompleteUpstreamSignIn:
         """The sign-in this browser began, spent now: a callback replayed, or brought by another
         browser (which holds no such cookie), finds nothing."""
         state, held = command.state, command.browser_state
-        if not state or not held or not hmac.compare_digest(state, held):
+        # Compared as bytes: compare_digest refuses (TypeError) a str that is not ASCII.
+        if not state or not held or not hmac.compare_digest(state.encode(), held.encode()):
             raise _Refused(UpstreamRefusal.STATE_MISMATCH)
         async with self._uow() as uow:
             sign_in = await uow.upstream_sign_ins.redeem(

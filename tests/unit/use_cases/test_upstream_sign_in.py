@@ -318,8 +318,10 @@ async def test_a_password_sign_in_still_says_pwd_after_its_second_step(
         {"browser_state": "another-browsers-state"},
         {"state": None},
         {"state": "a-state-never-issued", "browser_state": "a-state-never-issued"},
+        {"state": "\u2603", "browser_state": "\u2603"},
+        {"browser_state": "\u00e9t\u00e9"},
     ],
-    ids=["no cookie", "another browser's", "no state", "never issued"],
+    ids=["no cookie", "another browser's", "no state", "never issued", "not ascii", "cookie"],
 )
 async def test_a_state_that_is_not_this_browsers_signs_nobody_in(
     flow: Flow, store: InMemoryStore, overrides: dict[str, str | None]
