@@ -22,8 +22,10 @@ from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import UpstreamProviderSettings
 from tests.e2e.conftest import LogIn, SignUp, bearer, settings_for
+from tests.e2e.test_authorize import at_callback, authorize_query, register
 from tests.e2e.test_browser_session import CSRF, FROM_OUR_PAGE, page_login
 from tests.e2e.test_mfa import code_at, enroll
+from tests.e2e.test_oauth_token import exchange
 from tests.integration.test_upstream_providers import closed_port
 from tests.oidc_provider import choose_user, oidc_provider, proxy, put_user
 
@@ -554,3 +556,23 @@ async def test_the_last_way_in_cannot_be_unlinked(client: httpx.AsyncClient, iss
     assert refused.status_code == 409
     assert "only way left to sign in to your account, so it stays linked" in text_of(refused)
     assert 'aria-invalid="true"' in refused.text
+
+
+async def test_a_pending_authorization_request_goes_on_after_the_callback(
+    client: httpx.AsyncClient, issuer: str, admin: dict[str, str]
+) -> None:
+    app = await register(client, admin, first_party=True)
+    sub = subject()
+    put_user(issuer, sub, {"email": "rp@example.com", "email_verified": True})
+
+    back = await sign_in_upstream(client, sub, return_to=authorize_query(app["client_id"]))
+
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == authorize_query(app["client_id"])
+    code = at_callback(await client.get(back.headers["location"], headers=PAGE))["code"]
+    tokens = await exchange(client, code, app["client_id"])
+    assert tokens.status_code == 200, tokens.text
+    userinfo = await client.get(
+        "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    )
+    assert userinfo.json()["email"] == "rp@example.com"
