@@ -16,12 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import UpstreamProviderSettings
-from tests.e2e.conftest import LogIn, SignUp, bearer, settings_for
+from tests.e2e.conftest import LogIn, SignUp, bearer, set_active, settings_for
 from tests.e2e.test_authorize import at_callback, authorize_query, register
 from tests.e2e.test_browser_session import CSRF, FROM_OUR_PAGE, page_login
 from tests.e2e.test_mfa import code_at, enroll
@@ -121,6 +122,20 @@ async def sign_in_upstream(
 
 async def console(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get("/account", headers=PAGE)
+
+
+async def link_from_the_console(client: httpx.AsyncClient) -> str:
+    """Press "Link Corp" on the console: the provider's authorization URL the page moves on to."""
+    onward = await client.post(
+        "/account/identities/link",
+        data={"provider": "corp", "csrf_token": csrf_of(await console(client))},
+        headers=FROM_OUR_PAGE,
+    )
+    assert onward.status_code == 200, onward.text
+    assert '<meta http-equiv="refresh"' in onward.text
+    destination = re.search(r'<a href="([^"]+)">Continue to Corp</a>', onward.text)
+    assert destination is not None
+    return destination.group(1).replace("&amp;", "&")
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -479,15 +494,7 @@ async def test_linking_from_the_console_then_unlinking(
     sub = subject()
     put_user(issuer, sub, {"email": "ada.at.corp@example.com", "email_verified": True})
 
-    onward = await client.post(
-        "/account/identities/link",
-        data={"provider": "corp", "csrf_token": csrf},
-        headers=FROM_OUR_PAGE,
-    )
-    assert onward.status_code == 200, onward.text
-    destination = re.search(r'<a href="([^"]+)">Continue to Corp</a>', onward.text)
-    assert destination is not None
-    authorization = destination.group(1).replace("&amp;", "&")
+    authorization = await link_from_the_console(client)
     assert authorization.startswith(f"{issuer}/")
     linked = await come_back(client, await choose_user(authorization, sub))
 
@@ -576,3 +583,50 @@ async def test_a_pending_authorization_request_goes_on_after_the_callback(
         "/oauth2/userinfo", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
     )
     assert userinfo.json()["email"] == "rp@example.com"
+
+
+async def test_a_deactivated_account_is_refused_in_words(
+    app: FastAPI, client: httpx.AsyncClient, issuer: str, admin: dict[str, str]
+) -> None:
+    sub = subject()
+    put_user(issuer, sub, {"email": "gone@example.com", "email_verified": True})
+    assert (await sign_in_upstream(client, sub)).status_code == 303
+    users = (await client.get("/api/v1/users", headers=admin)).json()["items"]
+    [gone] = [user for user in users if user["email"] == "gone@example.com"]
+    await set_active(app, gone["id"], active=False)
+    client.cookies.clear()
+
+    refused = await sign_in_upstream(client, sub)
+
+    assert refused.status_code == 403
+    assert "This account is deactivated" in text_of(refused)
+    assert signed_out(client)
+    [event] = await failures(client, admin)
+    assert (event["data"]["reason"], event["user_id"]) == ("account_disabled", gone["id"])
+
+
+async def test_no_email_and_an_account_linked_elsewhere_are_refused_in_words(
+    client: httpx.AsyncClient, issuer: str, sign_up: SignUp, admin: dict[str, str]
+) -> None:
+    nameless = subject()
+    put_user(issuer, nameless, {"name": "No Email"})
+    no_email = await sign_in_upstream(client, nameless)
+    assert no_email.status_code == 400
+    assert "Corp did not tell us an email address" in text_of(no_email)
+
+    taken = subject()
+    put_user(issuer, taken, {"email": "taken@example.com", "email_verified": True})
+    assert (await sign_in_upstream(client, taken)).status_code == 303
+    client.cookies.clear()
+    await sign_up(email="ada@example.com")
+    assert (await page_login(client)).status_code == 303
+    elsewhere = await come_back(
+        client, await choose_user(await link_from_the_console(client), taken)
+    )
+
+    assert elsewhere.status_code == 409
+    assert "already linked to another account here" in text_of(elsewhere)
+    assert [e["data"]["reason"] for e in await failures(client, admin)] == [
+        "linked_elsewhere",
+        "no_email",
+    ]
