@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.browser import OLD_PASSWORD, Site, new_address, serve_site, sign_up
+from tests.e2e.browser import OLD_PASSWORD, Site, new_address, screenshot, serve_site, sign_up
 
 # The browser fixtures are imported by name, which is how pytest finds them in a module.
 from tests.e2e.browser import api as api
@@ -63,13 +64,14 @@ async def sign_in_at_the_provider(page: Page, issuer: str, subject: str) -> None
 
 
 async def test_continue_with_corp_signs_in_and_lands_on_the_console(
-    context: BrowserContext, site: Site, issuer: str
+    context: BrowserContext, site: Site, issuer: str, tmp_path: Path
 ) -> None:
     subject = f"sub-{uuid.uuid4().hex[:12]}"
     address = new_address("upstream")
     put_user(issuer, subject, {"email": address, "email_verified": True})
     page = await context.new_page()
     await page.goto(f"{site.base_url}/login")
+    await screenshot(page, tmp_path, "login-with-providers")
 
     await page.get_by_role("link", name="Continue with Corp").click()
     await sign_in_at_the_provider(page, issuer, subject)
@@ -78,9 +80,9 @@ async def test_continue_with_corp_signs_in_and_lands_on_the_console(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     await expect(page.get_by_text(f"Signed in as {address}")).to_be_visible()
     linked = page.get_by_role("region", name="Linked accounts")
-    await expect(
-        linked.get_by_role("button", name=f"Unlink your Corp account {address}")
-    ).to_be_visible()
+    unlink = linked.get_by_role("button", name=f"Unlink your Corp account {address}")
+    await expect(unlink).to_be_visible()
+    await screenshot(page, tmp_path, "console-linked")
     cookies = {c.get("name") for c in await context.cookies(site.base_url)}
     assert "portcullis_session" in cookies
 
