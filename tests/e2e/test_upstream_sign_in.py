@@ -201,6 +201,14 @@ async def test_a_new_person_gets_an_account_and_lands_on_the_console(
     assert "Unlink your Corp account nova@example.com" in page.text
     assert "Link Corp" not in page.text  # linked already
     assert "Link Forged" in page.text
+    # No password yet: the console offers to set one by email, and asks for none.
+    assert "Email me a link to set a password" in page.text
+    assert 'name="current_password"' not in page.text
+    set_password = await client.post(
+        "/forgot-password", data={"email": "nova@example.com"}, headers=FROM_OUR_PAGE
+    )
+    assert set_password.status_code == 200
+    assert "Check your email" in set_password.text
 
 
 async def test_the_state_cookie_is_httponly_lax_and_only_for_the_callbacks(
