@@ -34,7 +34,10 @@ ENV_PREFIX = "PORTCULLIS_"
 ENCRYPTION_KEY_BYTES = 32
 _BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 # A provider's id is part of its addresses (/login/{id}) and of its variables' names.
-_PROVIDER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+PROVIDER_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?"
+_PROVIDER_ID = re.compile(PROVIDER_ID_PATTERN)
+# Paths of the sign-in pages beside /login/{provider}: no provider may take their names.
+RESERVED_PROVIDER_IDS = ("second-step", "passkey")
 DEFAULT_UPSTREAM_SCOPES = ("openid", "email", "profile")
 
 
@@ -165,6 +168,12 @@ class Settings(BaseSettings):
                     "bad_provider_id",
                     "provider ids are lower-case letters, digits and '-' (at most 40), "
                     "as in: google,my-keycloak",
+                )
+            if provider_id in RESERVED_PROVIDER_IDS:
+                raise PydanticCustomError(
+                    "reserved_provider_id",
+                    "provider id {id} is a path of the sign-in pages; choose another",
+                    {"id": provider_id},
                 )
             if any(provider.id == provider_id for provider in providers):
                 raise PydanticCustomError(

@@ -463,6 +463,15 @@ async def test_a_cookie_that_is_not_ascii_is_no_state(client: httpx.AsyncClient)
     assert "was not started in this browser" in text_of(refused)
 
 
+async def test_the_sign_in_pages_beside_it_are_never_taken_for_a_provider(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/login/second-step", "/login/passkey"):
+        response = await client.put(path, headers=PAGE)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+
+
 async def test_an_unknown_provider_has_no_page(client: httpx.AsyncClient) -> None:
     unknown = await client.get("/login/nobody", headers=PAGE)
     unknown_callback = await client.get("/login/nobody/callback?state=s&code=c", headers=PAGE)

@@ -106,7 +106,18 @@ def test_a_missing_variable_is_one_line_naming_it(
 
 
 @pytest.mark.parametrize(
-    "ids", ["Google", "my_idp", "-google", "google-", "göogle", "a" * 41, "google,google"]
+    "ids",
+    [
+        "Google",
+        "my_idp",
+        "-google",
+        "google-",
+        "göogle",
+        "a" * 41,
+        "google,google",
+        "second-step",
+        "google,passkey",
+    ],
 )
 def test_a_bad_or_repeated_id_is_refused(monkeypatch: pytest.MonkeyPatch, ids: str) -> None:
     configure(monkeypatch, "google")

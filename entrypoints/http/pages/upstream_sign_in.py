@@ -4,10 +4,12 @@ in, asked its second step, or told in words why not."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from application.caller import Caller
 from application.errors import NotFound
@@ -33,7 +35,29 @@ from entrypoints.http.browser_session import (
 from entrypoints.http.dependencies import container_of, rate_limited, request_caller, use_case
 from entrypoints.http.pages.rendering import HTML, error_page, page, see_other
 from entrypoints.http.pages.sign_in import second_step_form
-from entrypoints.settings import Settings
+from entrypoints.settings import PROVIDER_ID_PATTERN, RESERVED_PROVIDER_IDS, Settings
+
+
+class ProviderIdConvertor(Convertor[str]):
+    """A provider id in a path: what the settings accept, never the name of a sign-in page
+    beside /login/{provider} (so /login/second-step stays that page's alone, its Allow header
+    included)."""
+
+    regex = (
+        "(?!(?:"
+        + "|".join(re.escape(i) for i in RESERVED_PROVIDER_IDS)
+        + ")(?![a-z0-9-]))"
+        + PROVIDER_ID_PATTERN
+    )
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("provider_id", ProviderIdConvertor())
 
 router = APIRouter(tags=["pages"])
 
@@ -192,7 +216,7 @@ def provider_name(request: Request, provider_id: str) -> str:
 
 
 @router.get(
-    "/login/{provider}",
+    "/login/{provider:provider_id}",
     response_class=HTMLResponse,
     responses={303: TO_PROVIDER, 404: HTML, 429: HTML, 503: HTML},
     dependencies=[rate_limited("login_upstream")],
@@ -244,7 +268,7 @@ def forget_state(response: Response, settings: Settings) -> None:
 
 
 @router.get(
-    "/login/{provider}/callback",
+    "/login/{provider:provider_id}/callback",
     response_class=HTMLResponse,
     responses={
         303: {"description": "Signed in or linked: on to `return_to`"},
