@@ -14,7 +14,7 @@ from bench.config import ROOT
 
 CATEGORIES = (  # first match of the leaf frame's file wins
     ("bcrypt", ("bcrypt",)),
-    ("sqlite (aiosqlite thread)", ("aiosqlite", "sqlite3")),
+    ("sqlite (aiosqlite thread)", ("aiosqlite", "sqlite3", "sqlite_driver.py")),
     ("asyncpg", ("asyncpg",)),
     ("SQLAlchemy", ("sqlalchemy",)),
     ("JWT / cryptography", ("jwt/", "cryptography")),

@@ -21,6 +21,7 @@ from adapters.persistence.authenticated_users import SqlAuthenticatedUserReader
 from adapters.persistence.errors import is_unavailable
 from adapters.persistence.fast_reads import FastReads, PooledAsyncpgReads, ThreadedSqliteReads
 from adapters.persistence.introspection import SqlIntrospectionReader
+from adapters.persistence.sqlite_driver import one_hand_off_dbapi
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.security.secret_sealer import PlainSecretSealer
 from application.errors import StorageUnavailable
@@ -147,6 +148,7 @@ def _create_engine(
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url,
+            module=one_hand_off_dbapi(),  # one hand-off to the connection's thread a statement
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=SQLITE_POOL_SIZE,
