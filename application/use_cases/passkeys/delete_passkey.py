@@ -7,8 +7,8 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
 from application.errors import LastLoginMethod, NotFound
 from application.ports.persistence import UnitOfWorkFactory
+from application.ways_in import has_a_way_in
 from domain.audit_event import AuditEventType
-from domain.linked_identity import leaves_a_way_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,7 @@ class DeletePasskey:
                 raise NotFound("passkey")
             await uow.passkeys.delete(passkey.id)
             # Removed first, checked after: see UserRepository.get_for_update.
-            if not leaves_a_way_in(
-                has_password=bool(user.password_hash),
-                passkeys=len(await uow.passkeys.list_of_user(user_id)),
-                other_identities=len(await uow.linked_identities.list_of_user(user_id)),
-            ):
+            if not await has_a_way_in(uow, user):
                 raise LastLoginMethod()
             await uow.audit.record(
                 self._audit.event(

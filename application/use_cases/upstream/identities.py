@@ -11,8 +11,9 @@ from application.caller import NO_CALLER, Caller, Principal
 from application.errors import LastLoginMethod, NotFound
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.upstream import UpstreamProvider, UpstreamProviders
+from application.ways_in import has_a_way_in
 from domain.audit_event import AuditEventType
-from domain.linked_identity import LinkedIdentity, leaves_a_way_in
+from domain.linked_identity import LinkedIdentity
 
 
 class ListUpstreamProviders:
@@ -72,11 +73,7 @@ class UnlinkIdentity:
             # Unlinked first, checked after: see get_for_update.
             if identity is None or not await uow.linked_identities.delete(user_id, identity.id):
                 raise NotFound("identity")
-            if not leaves_a_way_in(
-                has_password=bool(user.password_hash),
-                passkeys=len(await uow.passkeys.list_of_user(user_id)),
-                other_identities=len(await uow.linked_identities.list_of_user(user_id)),
-            ):
+            if not await has_a_way_in(uow, user):
                 raise LastLoginMethod()
             await uow.audit.record(
                 self._audit.event(
