@@ -21,6 +21,7 @@ from tests.e2e.test_browser_session import FROM_OUR_PAGE, page_login
 CALLBACK = "https://notes.example.com/callback"
 OTHER_CALLBACK = "https://wiki.example.com/cb"
 CLIENTS = "/api/v1/oauth-clients"
+AUTHORIZE = "/oauth2/authorize"
 VERIFIER = "the-verifier-of-a-relying-party-long-enough-for-rfc-7636"
 PAGE = {"Accept": "text/html"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -197,6 +198,65 @@ async def test_without_a_session_the_browser_signs_in_first_then_comes_back(
     assert signed.status_code == 200  # a page that moves on by itself, not a redirect
     assert re.search(r'http-equiv="refresh" content="0; url=/oauth2/authorize\?', signed.text)
     assert isinstance(await consent_form(client, query), dict)
+
+
+def authorize_form(client_id: str, **overrides: str | None) -> dict[str, list[str]]:
+    """The parameters of authorize_query, as the form of a POST (OpenID Connect Core
+    §3.1.2.1)."""
+    return parse_qs(urlsplit(authorize_query(client_id, **overrides)).query)
+
+
+# What a browser sends with a form a client's page posts to us.
+FROM_THE_CLIENTS_PAGE = {
+    **PAGE,
+    "Origin": "https://notes.example.com",
+    "Sec-Fetch-Site": "cross-site",
+}
+
+
+async def test_the_request_may_come_as_a_form_from_the_clients_page(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    first_party = str((await register(client, admin, first_party=True))["client_id"])
+    await signed_in(client)
+
+    sent = await client.post(
+        AUTHORIZE, data=authorize_form(first_party), headers=FROM_THE_CLIENTS_PAGE
+    )
+
+    assert sent.status_code == 303  # the browser goes on to the client with a GET
+    query = at_callback(sent)
+    assert query["state"] == "state-123"
+    assert "code" in query
+
+
+async def test_a_posted_request_without_a_session_signs_in_first_and_comes_back_as_a_get(
+    client: httpx.AsyncClient, notes: str
+) -> None:
+    sent = await client.post(AUTHORIZE, data=authorize_form(notes), headers=FROM_THE_CLIENTS_PAGE)
+
+    assert sent.status_code == 303
+    login = urlsplit(sent.headers["location"])
+    assert login.path == "/login"
+    [return_to] = parse_qs(login.query)["return_to"]
+    assert urlsplit(return_to).path == AUTHORIZE
+    assert parse_qs(urlsplit(return_to).query) == authorize_form(notes)
+
+
+async def test_a_posted_request_that_is_not_a_form_or_names_a_parameter_twice_is_a_page(
+    client: httpx.AsyncClient, notes: str
+) -> None:
+    as_json = await client.post(AUTHORIZE, json={"client_id": notes}, headers=PAGE)
+    twice = await client.post(
+        AUTHORIZE,
+        data={**authorize_form(notes), "redirect_uri": [CALLBACK, OTHER_CALLBACK]},
+        headers=PAGE,
+    )
+
+    for response in (as_json, twice):
+        assert response.status_code == 400
+        assert "location" not in response.headers
+        assert response.headers["content-type"].startswith("text/html")
 
 
 async def test_prompt_login_shows_the_form_to_a_signed_in_browser_once(

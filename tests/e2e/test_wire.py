@@ -14,6 +14,7 @@ from tests.e2e.conftest import PASSWORD
 # The contract's endpoint tables (sections 5, 6 and 7), every row.
 CONTRACT_OPERATIONS = {
     ("GET", "/oauth2/authorize"),
+    ("POST", "/oauth2/authorize"),
     ("POST", "/api/v1/auth/signup"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/token"),

@@ -26,6 +26,7 @@ from application.use_cases.oidc.authorize import (
     ShowProblem,
     SignInFirst,
 )
+from application.use_cases.oidc.token_errors import TokenRequestRefused
 from domain.oauth_scope import Scope
 from entrypoints.http.browser_session import (
     CSRF_FIELD,
@@ -35,6 +36,7 @@ from entrypoints.http.browser_session import (
     maybe_signed_in,
 )
 from entrypoints.http.dependencies import request_caller, use_case
+from entrypoints.http.oauth_requests import form_parameters, form_request_body
 from entrypoints.http.pages.rendering import HTML, PAGE_HEADERS, outcome, page, see_other
 
 router = APIRouter(tags=["pages"])
@@ -58,22 +60,23 @@ AUTHORIZE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 # Read as sent, not declared to FastAPI (a repeated one must be refused, not silently chosen);
 # listed in the OpenAPI document for the reader.
+AUTHORIZE_FIELDS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+)
 AUTHORIZE_PARAMETERS: dict[str, Any] = {
     "parameters": [
         {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-        for name in (
-            "response_type",
-            "client_id",
-            "redirect_uri",
-            "scope",
-            "state",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-            "prompt",
-            "max_age",
-            "login_hint",
-        )
+        for name in AUTHORIZE_FIELDS
     ]
 }
 
@@ -150,6 +153,33 @@ async def authorize(
         caller=caller,
     )
     return answer(request, await authorize.execute(command), visitor, 302)
+
+
+@router.post(
+    AUTHORIZE_PATH,
+    response_class=HTMLResponse,
+    responses=AUTHORIZE_RESPONSES,
+    openapi_extra=form_request_body(AUTHORIZE_FIELDS, required=()),
+)
+async def authorize_by_post(
+    request: Request,
+    visitor: Visitor | None = maybe_signed_in(),
+    caller: Caller = request_caller(),
+    authorize: Authorize = use_case(lambda c: c.authorize),
+) -> Response:
+    """As GET, with the request's parameters in a form body (OpenID Connect Core §3.1.2.1).
+    No form of this site is checked for: the request comes from the client's page, on another
+    site, and changes nothing by itself. A browser keeps a SameSite=Lax cookie back from
+    another site's POST, so the person is asked to sign in (or `prompt=none` answers
+    login_required) even when signed in; the sign-in comes back to this request as a GET."""
+    try:
+        parameters = await form_parameters(request)
+    except TokenRequestRefused as refused:
+        return outcome(request, UNUSABLE, refused.description, success=False, status=400)
+    command = AuthorizeCommand(
+        tuple(parameters), visitor.principal if visitor else None, caller=caller
+    )
+    return answer(request, await authorize.execute(command), visitor, 303)
 
 
 @router.post(
