@@ -512,7 +512,12 @@ class Container(containers.DeclarativeContainer):
         audit=audit,
     )
     authorize = providers.Singleton(
-        Authorize, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
+        Authorize,
+        uow=unit_of_work.provider,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+        issuer=settings.provided.public_url,
     )
     oauth_token_issuer = providers.Singleton(
         OAuthTokenIssuer,

@@ -230,6 +230,21 @@ async def test_the_request_may_come_as_a_form_from_the_clients_page(
     assert "code" in query
 
 
+async def test_every_answer_at_the_redirect_uri_names_the_issuer(
+    client: httpx.AsyncClient, admin: dict[str, str], notes: str
+) -> None:
+    first_party = str((await register(client, admin, first_party=True))["client_id"])
+    refused = at_callback(await client.get(authorize_query(notes, prompt="none")))
+    await signed_in(client)
+    granted = at_callback(await client.get(authorize_query(first_party), headers=PAGE))
+    discovery = (await client.get("/.well-known/openid-configuration")).json()
+
+    assert discovery["authorization_response_iss_parameter_supported"] is True
+    assert refused["iss"] == granted["iss"] == discovery["issuer"]
+    assert "code" in granted
+    assert refused["error"] == "login_required"
+
+
 async def test_a_posted_request_without_a_session_signs_in_first_and_comes_back_as_a_get(
     client: httpx.AsyncClient, notes: str
 ) -> None:

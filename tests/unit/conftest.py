@@ -87,6 +87,8 @@ from tests.unit.builders import (
 from tests.unit.passkeys import Passkeys
 from tests.unit.second_factor import SecondFactor
 
+ISSUER = "http://localhost:8000"
+
 
 @pytest.fixture
 def clock() -> FixedClock:
@@ -444,7 +446,7 @@ def delete(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteClient:
 def authorize(
     uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> Authorize:
-    return Authorize(uow, clock, ids, audit)
+    return Authorize(uow, clock, ids, audit, ISSUER)
 
 
 @pytest.fixture

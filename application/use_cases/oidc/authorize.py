@@ -95,7 +95,7 @@ def with_query(uri: str, parameters: dict[str, str | None]) -> str:
     return uri + ("&" if "?" in uri else "?") + urlencode(present)
 
 
-def refused_at(refusal: RefusedRequest) -> RedirectToClient:
+def refused_at(refusal: RefusedRequest, issuer: str) -> RedirectToClient:
     return RedirectToClient(
         with_query(
             refusal.redirect_uri,
@@ -103,6 +103,7 @@ def refused_at(refusal: RefusedRequest) -> RedirectToClient:
                 "error": refusal.error.value,
                 "error_description": refusal.description,
                 "state": refusal.state,
+                "iss": issuer,
             },
         )
     )
@@ -122,13 +123,23 @@ def _return_parameters(parameters: Parameters) -> tuple[tuple[str, str], ...]:
 
 
 class Authorize:
+    """`issuer`: this provider's issuer identifier, which every answer at the redirect URI
+    carries as `iss` (RFC 9207), so that a client using several providers can tell which one
+    answered (a mix-up attack sends it another's code)."""
+
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        audit: AuditEvents,
+        issuer: str,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._audit = audit
+        self._issuer = issuer
 
     async def execute(self, command: AuthorizeCommand) -> AuthorizeOutcome:
         try:
@@ -145,7 +156,7 @@ class Authorize:
                 request = read_request(client, redirect_uri, command.parameters)
                 return await self._decide(uow, request, command, now)
             except RefusedRequest as refusal:
-                return refused_at(refusal)
+                return refused_at(refusal, self._issuer)
 
     async def _decide(
         self,
@@ -198,7 +209,10 @@ class Authorize:
         )
         await uow.commit()
         return RedirectToClient(
-            with_query(request.redirect_uri, {"code": code, "state": request.state})
+            with_query(
+                request.redirect_uri,
+                {"code": code, "state": request.state, "iss": self._issuer},
+            )
         )
 
     async def _record_consent(

@@ -65,6 +65,7 @@ class ProviderMetadata(BaseModel):
     claims_parameter_supported: bool
     request_parameter_supported: bool
     request_uri_parameter_supported: bool
+    authorization_response_iss_parameter_supported: bool
 
 
 @cache
@@ -101,6 +102,8 @@ def provider_metadata(issuer: str) -> bytes:
             request_parameter_supported=False,
             # Discovery's default for this one is true: said, since it is not supported.
             request_uri_parameter_supported=False,
+            # RFC 9207: every answer at the redirect URI names the issuer.
+            authorization_response_iss_parameter_supported=True,
         )
         .model_dump_json()
         .encode()
