@@ -35,6 +35,8 @@ TABLES = (
     "users",
     "signing_keys",
     "oauth_clients",
+    "webhooks",
+    "webhook_events",
 )
 
 

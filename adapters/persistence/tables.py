@@ -440,3 +440,67 @@ upstream_sign_ins = Table(
     Index(None, "expires_at"),
     Index(None, "link_user_id"),
 )
+
+# Endpoints that are told of events. `events` is the sorted list of type names, or ["*"];
+# `secret` is sealed (see secret_contexts.webhook_context).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "created_at", "id"),
+)
+
+# What happened, written in the transaction of the change it reports. No foreign key to the
+# account: `user.deleted` outlives it.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("user_id", Uuid, nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "created_at"),
+)
+
+# One event on its way to one endpoint. `seq` orders the deliveries of one account to one
+# endpoint: it is taken when the row is written, in the transaction of the change, and two
+# changes to one account take their turns on the account's row.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer(), "sqlite"),  # SQLite numbers INTEGER keys only
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("webhook_id", Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "event_id", String(64), ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("user_id", Uuid, nullable=True),
+    Column("type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_response_status", Integer, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("webhook_id", "event_id"),
+    # The dispatcher's "what is due?", and its "is an earlier one of this account pending?".
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "webhook_id", "user_id", "status", "seq"),
+    # An endpoint's deliveries, newest first.
+    Index(None, "webhook_id", "created_at", "id"),
+    Index(None, "event_id"),
+)
