@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from application.errors import (
     EmailAlreadyRegistered,
@@ -33,6 +33,7 @@ from application.ports.metrics import LoginOutcome
 from application.ports.persistence import (
     AuditLog,
     AuthorizationCodeRepository,
+    DeliveryQueue,
     GrantRepository,
     IntrospectionFacts,
     InvitationRepository,
@@ -52,6 +53,8 @@ from application.ports.persistence import (
     UserFilter,
     UserRepository,
     WebAuthnChallengeRepository,
+    WebhookEventLog,
+    WebhookRepository,
 )
 from application.ports.security import AccessTokenClaims
 from application.ports.upstream import (
@@ -84,6 +87,12 @@ from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
+from domain.webhook import (
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -113,6 +122,26 @@ class InMemoryStore:
     oauth_grants: dict[tuple[UUID, str], Grant] = field(default_factory=dict)
     linked_identities: dict[UUID, LinkedIdentity] = field(default_factory=dict)
     upstream_sign_ins: dict[UUID, UpstreamSignIn] = field(default_factory=dict)
+    webhooks: dict[UUID, Webhook] = field(default_factory=dict)
+    webhook_events: dict[str, WebhookEvent] = field(default_factory=dict)
+    webhook_deliveries: dict[UUID, QueuedDelivery] = field(default_factory=dict)
+    # As a database sequence: a number taken is never given back, even by a rollback.
+    last_delivery_seq: int = 0
+
+    def next_delivery_seq(self) -> int:
+        self.last_delivery_seq += 1
+        return self.last_delivery_seq
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    """A row of webhook_deliveries: the delivery, its place in its account's order, its claim."""
+
+    seq: int
+    delivery: WebhookDelivery
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    finished_at: datetime | None = None
 
 
 RowLocks = defaultdict[tuple[str, Hashable], asyncio.Lock]
@@ -146,6 +175,10 @@ class Transaction:
         self.oauth_grants = Table("oauth_grants", store.oauth_grants, self)
         self.linked_identities = Table("linked_identities", store.linked_identities, self)
         self.upstream_sign_ins = Table("upstream_sign_ins", store.upstream_sign_ins, self)
+        self.webhooks = Table("webhooks", store.webhooks, self)
+        self.webhook_events = Table("webhook_events", store.webhook_events, self)
+        self.webhook_deliveries = Table("webhook_deliveries", store.webhook_deliveries, self)
+        self.next_delivery_seq = store.next_delivery_seq
         self._tables: list[Table[Any, Any]] = [
             self.users,
             self.sessions,
@@ -167,6 +200,9 @@ class Transaction:
             self.oauth_grants,
             self.linked_identities,
             self.upstream_sign_ins,
+            self.webhooks,
+            self.webhook_events,
+            self.webhook_deliveries,
         ]
 
     async def lock(self, key: tuple[str, Hashable]) -> None:
@@ -1031,6 +1067,187 @@ class InMemoryUpstreamSignInRepository:
         return len(expired)
 
 
+class InMemoryWebhookRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._webhooks = transaction.webhooks
+        self._deliveries = transaction.webhook_deliveries
+
+    async def add(self, webhook: Webhook) -> None:
+        if await self._webhooks.locked(webhook.id) is not None:
+            raise ValueError("duplicate webhook id")
+        await self._webhooks.put(webhook.id, copy.deepcopy(webhook))
+
+    async def get(self, webhook_id: UUID) -> Webhook | None:
+        return copy.deepcopy(self._webhooks.get(webhook_id))
+
+    async def list(self) -> list[Webhook]:
+        found = sorted(self._webhooks.rows(), key=lambda w: (w.created_at, w.id))
+        return [copy.deepcopy(webhook) for webhook in found]
+
+    async def save(self, webhook: Webhook) -> None:
+        stored = await self._webhooks.locked(webhook.id)
+        if stored is not None:
+            edited = replace(
+                stored,
+                url=webhook.url,
+                events=webhook.events,
+                description=webhook.description,
+                secret=webhook.secret,
+                updated_at=webhook.updated_at,
+            )
+            await self._webhooks.put(webhook.id, edited)
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        if await self._webhooks.locked(webhook_id) is None:
+            return False
+        await self._webhooks.delete(webhook_id)
+        # As the foreign key's ON DELETE CASCADE does.
+        for key, row in self._deliveries.items():
+            if row.delivery.webhook_id == webhook_id:
+                await self._deliveries.delete(key)
+        return True
+
+
+class InMemoryWebhookEventLog:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+
+    async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
+        transaction = self._transaction
+        if await transaction.webhook_events.locked(event.id) is not None:
+            raise ValueError("duplicate event id")
+        await transaction.webhook_events.put(event.id, copy.deepcopy(event))
+        endpoints = sorted(transaction.webhooks.rows(), key=lambda w: (w.created_at, w.id))
+        fanned_out = [
+            WebhookDelivery(
+                id=uuid4(),
+                webhook_id=webhook.id,
+                event_id=event.id,
+                user_id=event.user_id,
+                type=event.type,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=event.created_at,
+                last_response_status=None,
+                created_at=event.created_at,
+            )
+            for webhook in endpoints
+            if webhook.subscribes_to(event.type)
+        ]
+        for delivery in fanned_out:
+            queued = QueuedDelivery(transaction.next_delivery_seq(), copy.deepcopy(delivery))
+            await transaction.webhook_deliveries.put(delivery.id, queued)
+        return fanned_out
+
+
+class InMemoryDeliveryQueue:
+    def __init__(self, transaction: Transaction) -> None:
+        self._rows = transaction.webhook_deliveries
+
+    async def claim(
+        self, worker: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[WebhookDelivery]:
+        def an_earlier_one_pending(row: QueuedDelivery) -> bool:
+            return any(
+                other.seq < row.seq
+                and other.delivery.webhook_id == row.delivery.webhook_id
+                and other.delivery.user_id == row.delivery.user_id
+                and other.delivery.status is DeliveryStatus.PENDING
+                for other in self._rows.rows()
+            )
+
+        def claimable(row: QueuedDelivery) -> bool:
+            delivery = row.delivery
+            return (
+                delivery.status is DeliveryStatus.PENDING
+                and delivery.next_attempt_at <= now
+                and (row.claimed_until is None or row.claimed_until < now)
+                and (delivery.user_id is None or not an_earlier_one_pending(row))
+            )
+
+        due = await self._rows.lock_where(claimable)
+        claimed = sorted(due, key=lambda r: (r.delivery.next_attempt_at, r.seq))[:limit]
+        for row in claimed:
+            await self._rows.put(
+                row.delivery.id, replace(row, claimed_by=worker, claimed_until=now + lease)
+            )
+        return [copy.deepcopy(row.delivery) for row in claimed]
+
+    async def delivered(
+        self, delivery_id: UUID, worker: str, status_code: int, now: datetime
+    ) -> bool:
+        return await self._settle(
+            delivery_id,
+            worker,
+            lambda d: replace(d, status=DeliveryStatus.DELIVERED, last_response_status=status_code),
+            finished_at=now,
+        )
+
+    async def retry(
+        self, delivery_id: UUID, worker: str, status_code: int | None, next_attempt_at: datetime
+    ) -> bool:
+        return await self._settle(
+            delivery_id,
+            worker,
+            lambda d: replace(d, last_response_status=status_code, next_attempt_at=next_attempt_at),
+        )
+
+    async def failed(
+        self, delivery_id: UUID, worker: str, status_code: int | None, now: datetime
+    ) -> bool:
+        return await self._settle(
+            delivery_id,
+            worker,
+            lambda d: replace(d, status=DeliveryStatus.FAILED, last_response_status=status_code),
+            finished_at=now,
+        )
+
+    async def _settle(
+        self,
+        delivery_id: UUID,
+        worker: str,
+        change: Callable[[WebhookDelivery], WebhookDelivery],
+        *,
+        finished_at: datetime | None = None,
+    ) -> bool:
+        def held(row: QueuedDelivery) -> bool:
+            return (
+                row.delivery.id == delivery_id
+                and row.claimed_by == worker
+                and row.delivery.status is DeliveryStatus.PENDING
+            )
+
+        for row in await self._rows.lock_where(held):
+            settled = change(replace(row.delivery, attempts=row.delivery.attempts + 1))
+            await self._rows.put(
+                delivery_id,
+                replace(
+                    row,
+                    delivery=_in_utc(settled),
+                    claimed_by=None,
+                    claimed_until=None,
+                    finished_at=finished_at,
+                ),
+            )
+            return True
+        return False
+
+    async def list_of_webhook(
+        self, webhook_id: UUID, *, before: Position | None, limit: int
+    ) -> list[WebhookDelivery]:
+        found = [
+            row.delivery
+            for row in self._rows.rows()
+            if row.delivery.webhook_id == webhook_id
+            and (
+                before is None
+                or (row.delivery.created_at, row.delivery.id) < (before.created_at, before.id)
+            )
+        ]
+        found.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+        return [copy.deepcopy(delivery) for delivery in found[:limit]]
+
+
 class RecordingMailer:
     """Keeps every message it is given; `failures` makes the next N sends fail."""
 
@@ -1076,6 +1293,9 @@ class FakeUnitOfWork:
     oauth_grants: GrantRepository
     linked_identities: LinkedIdentityRepository
     upstream_sign_ins: UpstreamSignInRepository
+    webhooks: WebhookRepository
+    webhook_events: WebhookEventLog
+    webhook_deliveries: DeliveryQueue
 
     def __init__(
         self, store: InMemoryStore, locks: RowLocks, *, audit_unavailable: bool = False
@@ -1106,6 +1326,9 @@ class FakeUnitOfWork:
         self.oauth_grants = InMemoryGrantRepository(transaction)
         self.linked_identities = InMemoryLinkedIdentityRepository(transaction)
         self.upstream_sign_ins = InMemoryUpstreamSignInRepository(transaction)
+        self.webhooks = InMemoryWebhookRepository(transaction)
+        self.webhook_events = InMemoryWebhookEventLog(transaction)
+        self.webhook_deliveries = InMemoryDeliveryQueue(transaction)
         return self
 
     async def __aexit__(

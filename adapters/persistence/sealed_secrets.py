@@ -11,8 +11,12 @@ from sqlalchemy import Column, Table, func, select, update
 
 from adapters.persistence.database import Database, close_quietly
 from adapters.persistence.errors import is_unavailable
-from adapters.persistence.secret_contexts import signing_key_context, totp_context
-from adapters.persistence.tables import signing_keys, totp_factors
+from adapters.persistence.secret_contexts import (
+    signing_key_context,
+    totp_context,
+    webhook_context,
+)
+from adapters.persistence.tables import signing_keys, totp_factors, webhooks
 from adapters.security.secret_sealer import (
     SEALED_PREFIX,
     AesGcmSecretSealer,
@@ -43,6 +47,7 @@ SEALED_COLUMNS = (
         signing_keys, signing_keys.c.kid, signing_keys.c.private_key_pem, signing_key_context
     ),
     SealedColumn(totp_factors, totp_factors.c.user_id, totp_factors.c.secret, totp_context),
+    SealedColumn(webhooks, webhooks.c.id, webhooks.c.secret, webhook_context),
 )
 
 

@@ -15,3 +15,8 @@ def signing_key_context(kid: str) -> str:
 def totp_context(user_id: UUID) -> str:
     """`totp_factors.secret` of the account `user_id` (its canonical, hyphenated form)."""
     return f"totp:{user_id}"
+
+
+def webhook_context(webhook_id: UUID) -> str:
+    """`webhooks.secret` of the endpoint `webhook_id` (its canonical, hyphenated form)."""
+    return f"webhook:{webhook_id}"

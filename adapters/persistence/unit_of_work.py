@@ -32,10 +32,16 @@ from adapters.persistence.second_factor import (
 from adapters.persistence.sessions import SqlAlchemySessionRepository
 from adapters.persistence.signing_keys import SqlAlchemySigningKeyRepository
 from adapters.persistence.users import SqlAlchemyUserRepository
+from adapters.persistence.webhooks import (
+    SqlAlchemyDeliveryQueue,
+    SqlAlchemyWebhookEventLog,
+    SqlAlchemyWebhookRepository,
+)
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     AuditLog,
     AuthorizationCodeRepository,
+    DeliveryQueue,
     GrantRepository,
     InvitationRepository,
     LinkedIdentityRepository,
@@ -53,6 +59,8 @@ from application.ports.persistence import (
     UpstreamSignInRepository,
     UserRepository,
     WebAuthnChallengeRepository,
+    WebhookEventLog,
+    WebhookRepository,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +88,9 @@ class SqlAlchemyUnitOfWork:
     oauth_grants: GrantRepository
     linked_identities: LinkedIdentityRepository
     upstream_sign_ins: UpstreamSignInRepository
+    webhooks: WebhookRepository
+    webhook_events: WebhookEventLog
+    webhook_deliveries: DeliveryQueue
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -106,6 +117,9 @@ class SqlAlchemyUnitOfWork:
         self.oauth_grants = SqlAlchemyGrantRepository(connection)
         self.linked_identities = SqlAlchemyLinkedIdentityRepository(connection)
         self.upstream_sign_ins = SqlAlchemyUpstreamSignInRepository(connection)
+        self.webhooks = SqlAlchemyWebhookRepository(connection, self._database.sealer)
+        self.webhook_events = SqlAlchemyWebhookEventLog(connection)
+        self.webhook_deliveries = SqlAlchemyDeliveryQueue(connection)
         return self
 
     async def __aexit__(

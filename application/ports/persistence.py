@@ -27,6 +27,7 @@ from domain.session_scope import SessionScope
 from domain.signing_key import SigningKey
 from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
+from domain.webhook import Webhook, WebhookDelivery, WebhookEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +378,66 @@ class UpstreamSignInRepository(Protocol):
         """Delete sign-ins, used or not, that expired before the given time; how many."""
 
 
+class WebhookRepository(Protocol):
+    """The endpoints told of events; each comes back with its secret in clear."""
+
+    async def add(self, webhook: Webhook) -> None: ...
+
+    async def get(self, webhook_id: UUID) -> Webhook | None: ...
+
+    async def list(self) -> list[Webhook]:
+        """Every endpoint, oldest first by (created_at, id)."""
+
+    async def save(self, webhook: Webhook) -> None:
+        """Write back its url, events, description, secret and updated_at."""
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        """Remove the endpoint and, with it, its deliveries; False when there was none."""
+
+
+class WebhookEventLog(Protocol):
+    async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
+        """Store the event and one pending delivery of it, due at once, to every endpoint
+        subscribed to its type (or to `*`), in the caller's transaction; returns those
+        deliveries."""
+
+
+class DeliveryQueue(Protocol):
+    """Deliveries of one account's events to one endpoint go out in order: one is claimable
+    only while no earlier one of that account and endpoint is pending, claimed or not, due or
+    not. Events of no account (`webhook.test`) are not ordered. A delivery is settled only by
+    the worker whose claim it holds: after a lapsed lease, the late one's word is dropped."""
+
+    async def claim(
+        self, worker: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[WebhookDelivery]:
+        """Atomically take up to `limit` due pending deliveries, unclaimed or whose lease
+        lapsed, each the earliest pending of its account and endpoint; oldest due first. Of
+        dispatchers claiming at once, each delivery goes to one."""
+
+    async def delivered(
+        self, delivery_id: UUID, worker: str, status_code: int, now: datetime
+    ) -> bool:
+        """Record the endpoint's acceptance and release the claim; False when this worker no
+        longer holds it."""
+
+    async def retry(
+        self, delivery_id: UUID, worker: str, status_code: int | None, next_attempt_at: datetime
+    ) -> bool:
+        """Record a failed attempt (None: no answer) and release the claim until then."""
+
+    async def failed(
+        self, delivery_id: UUID, worker: str, status_code: int | None, now: datetime
+    ) -> bool:
+        """Record the last failed attempt and give the delivery up: the next one of its
+        account and endpoint may go."""
+
+    async def list_of_webhook(
+        self, webhook_id: UUID, *, before: Position | None, limit: int
+    ) -> list[WebhookDelivery]:
+        """The endpoint's deliveries, newest first by (created_at, id), before a position."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -398,6 +459,9 @@ class UnitOfWork(Protocol):
     oauth_grants: GrantRepository
     linked_identities: LinkedIdentityRepository
     upstream_sign_ins: UpstreamSignInRepository
+    webhooks: WebhookRepository
+    webhook_events: WebhookEventLog
+    webhook_deliveries: DeliveryQueue
 
     async def __aenter__(self) -> Self: ...
 

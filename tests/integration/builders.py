@@ -24,6 +24,7 @@ from domain.session import Session, SessionKind
 from domain.signing_key import SigningKey
 from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
+from domain.webhook import Webhook, WebhookEvent, WebhookEventType, format_secret
 
 # Microseconds on purpose: a round trip must not lose them.
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -263,3 +264,29 @@ def an_upstream_sign_in(**overrides: Any) -> UpstreamSignIn:
     for name, value in overrides.items():
         setattr(sign_in, name, value)
     return sign_in
+
+
+def a_webhook(**overrides: Any) -> Webhook:
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "url": "https://hooks.example.com/portcullis",
+        "events": frozenset({"*"}),
+        "description": "CRM sync",
+        "secret": format_secret(secrets.token_bytes(32)),
+        "created_at": NOW - timedelta(days=1),
+        "updated_at": NOW - timedelta(hours=1),
+    }
+    values.update(overrides)
+    return Webhook(**values)
+
+
+def a_webhook_event(**overrides: Any) -> WebhookEvent:
+    values: dict[str, Any] = {
+        "id": WebhookEvent.id_from(uuid.uuid4()),
+        "type": WebhookEventType.USER_UPDATED,
+        "user_id": uuid.uuid4(),
+        "data": {"id": "3f1c", "name": "Ada Lovelace", "roles": ["user"]},
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    return WebhookEvent(**values)

@@ -25,6 +25,7 @@ from domain.session import Session
 from domain.signing_key import SigningKey
 from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User
+from domain.webhook import Webhook
 from tests.databases import SQL_BACKENDS
 from tests.fakes import (
     FakeUnitOfWorkFactory,
@@ -71,8 +72,8 @@ def engine(database: Database) -> AsyncEngine:
 @pytest.fixture
 def persist(uow_factory: UowFactory) -> Persist:
     """Store users, sessions, signing keys, one-time tokens, invitations, outbox messages,
-    audit events, OAuth clients, authorization codes, grants, linked identities and upstream
-    sign-ins in one committed unit of work, in the given order."""
+    audit events, OAuth clients, authorization codes, grants, linked identities, upstream
+    sign-ins and webhooks in one committed unit of work, in the given order."""
 
     async def persist(
         *entities: User
@@ -86,7 +87,8 @@ def persist(uow_factory: UowFactory) -> Persist:
         | AuthorizationCode
         | Grant
         | LinkedIdentity
-        | UpstreamSignIn,
+        | UpstreamSignIn
+        | Webhook,
     ) -> None:
         async with uow_factory() as uow:
             for entity in entities:
@@ -102,6 +104,8 @@ def persist(uow_factory: UowFactory) -> Persist:
                     await uow.linked_identities.add(entity)
                 elif isinstance(entity, UpstreamSignIn):
                     await uow.upstream_sign_ins.add(entity)
+                elif isinstance(entity, Webhook):
+                    await uow.webhooks.add(entity)
                 elif isinstance(entity, Session):
                     await uow.sessions.add(entity)
                 elif isinstance(entity, OneTimeToken):

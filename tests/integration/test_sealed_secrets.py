@@ -30,7 +30,7 @@ from application.ports.security import SecretUnreadable
 from domain.second_factor import TotpFactor
 from domain.user import User
 from tests.databases import SQL_BACKENDS
-from tests.integration.builders import NOW, a_signing_key, a_user
+from tests.integration.builders import NOW, a_signing_key, a_user, a_webhook
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))
@@ -175,6 +175,7 @@ async def test_the_check_passes_and_counts_what_the_keys_open(open_database: Ope
     (ada, bob) = await add_users(old, 2)
     async with old.unit_of_work() as uow:
         await uow.signing_keys.add(a_signing_key())
+        await uow.webhooks.add(a_webhook())
         await uow.commit()
     await store_totp_secret(old, ada, old.sealer.seal(TOTP_SECRET, totp_context(ada.id)))
     await store_totp_secret(old, bob, TOTP_SECRET)  # stored before the keys were set
@@ -184,6 +185,7 @@ async def test_the_check_passes_and_counts_what_the_keys_open(open_database: Ope
     assert [(c.column, c.sealed, c.plain) for c in checks] == [
         ("signing_keys.private_key_pem", 1, 0),
         ("totp_factors.secret", 1, 1),
+        ("webhooks.secret", 1, 0),
     ]
 
 
@@ -227,9 +229,11 @@ async def test_reencrypt_moves_every_value_from_key_b_to_key_a(
     old = open_database(KEY_B)
     users = await add_users(old, 3)
     keys = [a_signing_key(), a_signing_key(created_at=NOW + timedelta(seconds=1))]
+    webhook = a_webhook()
     async with old.unit_of_work() as uow:
         for key in keys:
             await uow.signing_keys.add(key)
+        await uow.webhooks.add(webhook)
         await uow.commit()
     for user in users[:2]:
         await store_totp_secret(old, user, old.sealer.seal(TOTP_SECRET, totp_context(user.id)))
@@ -238,7 +242,11 @@ async def test_reencrypt_moves_every_value_from_key_b_to_key_a(
     rotating = open_database(KEY_A, KEY_B)
     rewritten = await SealedSecrets(rotating).reencrypt()
 
-    assert rewritten == {"signing_keys.private_key_pem": 2, "totp_factors.secret": 3}
+    assert rewritten == {
+        "signing_keys.private_key_pem": 2,
+        "totp_factors.secret": 3,
+        "webhooks.secret": 1,
+    }
     values = await stored_values(rotating)
     assert {sealed_key_id(value) for value in values.values()} == {key_id(KEY_A)}
     only_a = open_database(KEY_A)
@@ -247,12 +255,14 @@ async def test_reencrypt_moves_every_value_from_key_b_to_key_a(
         assert sorted(await uow.signing_keys.list(), key=lambda k: k.kid) == sorted(
             keys, key=lambda k: k.kid
         )
+        assert await uow.webhooks.list() == [webhook]
     sealer = only_a.sealer
     for user in users:
         assert sealer.open(values[str(user.id)], totp_context(user.id)) == TOTP_SECRET
     assert await SealedSecrets(rotating).reencrypt() == {
         "signing_keys.private_key_pem": 0,
         "totp_factors.secret": 0,
+        "webhooks.secret": 0,
     }
 
 
