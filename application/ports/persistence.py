@@ -399,7 +399,10 @@ class WebhookEventLog(Protocol):
     async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
         """Store the event and one pending delivery of it, due at once, to every endpoint
         subscribed to its type (or to `*`), in the caller's transaction; returns those
-        deliveries."""
+        deliveries. Deliveries are numbered as they are written, and that number is their
+        account's order: record an account's event after writing (or locking) the account's
+        row, so that two transactions about one account number theirs in the order they
+        commit."""
 
 
 class DeliveryQueue(Protocol):
