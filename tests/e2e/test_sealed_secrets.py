@@ -109,7 +109,8 @@ def test_reencrypt_seals_what_was_stored_in_clear_then_moves_it_to_a_new_first_k
     sealed = run_portcullis(tmp_path, "secrets", "reencrypt", **keys(KEY_B))
     assert sealed.returncode == 0, sealed.stderr
     assert sealed.stdout.strip() == (
-        "rewritten under the first key: signing_keys.private_key_pem 3, totp_factors.secret 0"
+        "rewritten under the first key: signing_keys.private_key_pem 3, totp_factors.secret 0,"
+        " webhooks.secret 0"
     )
     assert PRIVATE_KEY not in database_bytes(tmp_path)
 
