@@ -139,3 +139,18 @@ class IdentityAlreadyLinked(ApplicationError):
 
     def __init__(self) -> None:
         super().__init__("this account at the provider is linked already")
+
+
+class InvalidWebhook(ApplicationError):
+    """A registration or a change of a webhook that breaks a rule; the message names the
+    field."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class UnsafeWebhookTarget(ApplicationError):
+    """The url is not https, or its host resolves to an address that is not public."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"url: {reason}")

@@ -34,6 +34,7 @@ from adapters.security.webauthn_ceremonies import PyWebAuthnCeremonies
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from adapters.upstream.oidc_providers import OidcProviderConfig, OidcProviders
+from adapters.webhooks.targets import ResolvingWebhookTargets
 from application.audit import AuditEvents
 from application.oidc_tokens import OAuthAccessTokenClaims
 from application.ports.security import AccessTokenClaims
@@ -109,6 +110,13 @@ from application.use_cases.upstream.identities import (
 )
 from application.use_cases.upstream.start_sign_in import StartUpstreamSignIn
 from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.webhooks.delete_webhook import DeleteWebhook
+from application.use_cases.webhooks.get_webhook import GetWebhook
+from application.use_cases.webhooks.list_deliveries import ListDeliveries
+from application.use_cases.webhooks.list_webhooks import ListWebhooks
+from application.use_cases.webhooks.register_webhook import RegisterWebhook
+from application.use_cases.webhooks.send_test_event import SendTestEvent
+from application.use_cases.webhooks.update_webhook import UpdateWebhook
 from domain.login_throttle import LoginThrottlePolicy
 from domain.password import PasswordPolicy
 from domain.signing_key import SIGNING_ALGORITHMS
@@ -572,6 +580,27 @@ class Container(containers.DeclarativeContainer):
         RenewClientSecret, uow=unit_of_work.provider, clock=clock, audit=audit
     )
     delete_client = providers.Singleton(DeleteClient, uow=unit_of_work.provider, audit=audit)
+    webhook_targets = providers.Singleton(
+        ResolvingWebhookTargets, allow_private=settings.provided.webhook_allow_private
+    )
+    register_webhook = providers.Singleton(
+        RegisterWebhook,
+        uow=unit_of_work.provider,
+        clock=clock,
+        ids=ids,
+        audit=audit,
+        targets=webhook_targets,
+    )
+    list_webhooks = providers.Singleton(ListWebhooks, uow=unit_of_work.provider)
+    get_webhook = providers.Singleton(GetWebhook, uow=unit_of_work.provider)
+    update_webhook = providers.Singleton(
+        UpdateWebhook, uow=unit_of_work.provider, clock=clock, audit=audit, targets=webhook_targets
+    )
+    delete_webhook = providers.Singleton(DeleteWebhook, uow=unit_of_work.provider, audit=audit)
+    list_webhook_deliveries = providers.Singleton(ListDeliveries, uow=unit_of_work.provider)
+    send_webhook_test = providers.Singleton(
+        SendTestEvent, uow=unit_of_work.provider, clock=clock, ids=ids
+    )
     list_grants = providers.Singleton(ListGrants, uow=unit_of_work.provider)
     read_logout_request = providers.Singleton(
         ReadLogoutRequest, uow=unit_of_work.provider, id_tokens=id_tokens

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     # Upstream OpenID providers to sign in with: comma-separated ids, each configured by its
     # own PORTCULLIS_OIDC_<ID>_* variables (read by `_upstream_providers`).
     oidc_providers: Annotated[tuple[UpstreamProviderSettings, ...], NoDecode] = ()
+    # Let webhooks point at private, loopback and link-local addresses, and over plain http:
+    # for endpoints on the same host or network. Off, a webhook's url could make Portcullis
+    # reach inside the network it runs in.
+    webhook_allow_private: bool = False
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

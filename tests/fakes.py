@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from application.errors import (
@@ -24,6 +25,7 @@ from application.errors import (
     NotFound,
     PasskeyAlreadyRegistered,
     StorageUnavailable,
+    UnsafeWebhookTarget,
 )
 from application.oidc_tokens import IdTokenClaims, IdTokenHint, OAuthAccessTokenClaims
 from application.outbox import OutboxMessage
@@ -1112,7 +1114,7 @@ class InMemoryWebhookEventLog:
     def __init__(self, transaction: Transaction) -> None:
         self._transaction = transaction
 
-    async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
+    async def record(self, event: WebhookEvent, *, to: UUID | None = None) -> list[WebhookDelivery]:
         transaction = self._transaction
         if await transaction.webhook_events.locked(event.id) is not None:
             raise ValueError("duplicate event id")
@@ -1132,7 +1134,7 @@ class InMemoryWebhookEventLog:
                 created_at=event.created_at,
             )
             for webhook in endpoints
-            if webhook.subscribes_to(event.type)
+            if webhook.id == to or (to is None and webhook.subscribes_to(event.type))
         ]
         for delivery in fanned_out:
             queued = QueuedDelivery(transaction.next_delivery_seq(), copy.deepcopy(delivery))
@@ -1649,3 +1651,20 @@ class FakeUpstreamProviders:
         failure, self.failure = self.failure, None
         if failure is not None:
             raise UpstreamSignInFailed(failure)
+
+
+class FakeWebhookTargets:
+    """Refuses the hosts in `unsafe`, and plain http, as the resolving adapter refuses private
+    addresses; remembers every url it was asked about."""
+
+    def __init__(self, unsafe: Sequence[str] = ("internal.example",)) -> None:
+        self.unsafe = set(unsafe)
+        self.checked: list[str] = []
+
+    async def check(self, url: str) -> None:
+        self.checked.append(url)
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise UnsafeWebhookTarget("https only")
+        if parts.hostname in self.unsafe:
+            raise UnsafeWebhookTarget(f"{parts.hostname} resolves to a private address")

@@ -87,7 +87,7 @@ class SqlAlchemyWebhookEventLog:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
+    async def record(self, event: WebhookEvent, *, to: UUID | None = None) -> list[WebhookDelivery]:
         await self._connection.execute(
             insert(webhook_events).values(
                 id=event.id,
@@ -97,8 +97,11 @@ class SqlAlchemyWebhookEventLog:
                 created_at=event.created_at,
             )
         )
+        query = select(webhooks.c.id, webhooks.c.events)
+        if to is not None:
+            query = query.where(webhooks.c.id == to)
         endpoints = await self._connection.execute(
-            select(webhooks.c.id, webhooks.c.events).order_by(webhooks.c.created_at, webhooks.c.id)
+            query.order_by(webhooks.c.created_at, webhooks.c.id)
         )
         fanned_out = [
             WebhookDelivery(
@@ -115,7 +118,7 @@ class SqlAlchemyWebhookEventLog:
                 created_at=event.created_at,
             )
             for webhook_id, events in endpoints
-            if "*" in events or event.type.value in events
+            if to is not None or "*" in events or event.type.value in events
         ]
         if fanned_out:
             await self._connection.execute(

@@ -396,13 +396,14 @@ class WebhookRepository(Protocol):
 
 
 class WebhookEventLog(Protocol):
-    async def record(self, event: WebhookEvent) -> list[WebhookDelivery]:
+    async def record(self, event: WebhookEvent, *, to: UUID | None = None) -> list[WebhookDelivery]:
         """Store the event and one pending delivery of it, due at once, to every endpoint
         subscribed to its type (or to `*`), in the caller's transaction; returns those
-        deliveries. Deliveries are numbered as they are written, and that number is their
-        account's order: record an account's event after writing (or locking) the account's
-        row, so that two transactions about one account number theirs in the order they
-        commit."""
+        deliveries. With `to`, to that one endpoint alone, whatever it subscribes to (none when
+        there is no such endpoint): a test sent to it. Deliveries are numbered as they are
+        written, and that number is their account's order: record an account's event after
+        writing (or locking) the account's row, so that two transactions about one account
+        number theirs in the order they commit."""
 
 
 class DeliveryQueue(Protocol):

@@ -51,6 +51,7 @@ from entrypoints.http.routers import (
     passkeys,
     recovery,
     sessions,
+    webhooks,
 )
 from entrypoints.lifecycle import running
 from entrypoints.logging import configure_logging
@@ -106,6 +107,7 @@ def create_app(container: Container) -> FastAPI:
         identities,
         admin,
         oauth_clients,
+        webhooks,
         oidc_discovery,
         oauth_token,
     ):

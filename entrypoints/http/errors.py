@@ -24,6 +24,7 @@ from application.errors import (
     InvalidOrExpiredToken,
     InvalidPasskey,
     InvalidRefreshToken,
+    InvalidWebhook,
     LastAdmin,
     LastLoginMethod,
     MfaAlreadyEnabled,
@@ -33,6 +34,7 @@ from application.errors import (
     RefreshTokenReused,
     StorageUnavailable,
     TooManyRequests,
+    UnsafeWebhookTarget,
 )
 from domain.errors import InvalidDisplayName, InvalidEmail, WeakPassword
 from domain.oauth_client import ClientHasNoSecret, InvalidOAuthClient
@@ -106,6 +108,8 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     LastLoginMethod: ErrorSpec(409, "last_login_method"),
     InvalidOAuthClient: ErrorSpec(422, "validation_error"),
     ClientHasNoSecret: ErrorSpec(422, "validation_error", loc=("path", "client_id")),
+    InvalidWebhook: ErrorSpec(422, "validation_error"),
+    UnsafeWebhookTarget: ErrorSpec(422, "unsafe_webhook_target", loc=("body", "url")),
 }
 
 # Codes for the errors the framework raises itself (unknown path, wrong method, ...).

@@ -20,6 +20,10 @@ from application.tokens import TokenPair
 from application.use_cases.list_sessions import SessionView
 from application.use_cases.oidc.list_grants import GrantView
 from application.use_cases.passkeys.common import PasskeyCeremony, PasskeyView
+from application.use_cases.webhooks.common import (
+    MAX_DESCRIPTION_LENGTH as MAX_WEBHOOK_DESCRIPTION_LENGTH,
+)
+from application.use_cases.webhooks.common import MAX_URL_LENGTH as MAX_WEBHOOK_URL_LENGTH
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import MAX_EMAIL_LENGTH, Email
 from domain.errors import DomainError
@@ -38,6 +42,7 @@ from domain.oauth_client import (
 from domain.oauth_scope import Scope
 from domain.role import Role
 from domain.user import MAX_NAME_LENGTH, User, check_display_name
+from domain.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEventType
 
 # Enough for any real password, small enough that nobody makes us hash a megabyte.
 MAX_PASSWORD_INPUT = 4096
@@ -607,3 +612,100 @@ class OAuthClientListResponse(BaseModel):
 class ClientSecretResponse(BaseModel):
     client_id: str
     client_secret: str = Field(description="Shown this once; the previous one no longer works.")
+
+
+WebhookUrlInput = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_WEBHOOK_URL_LENGTH,
+        description="An absolute https URL whose host resolves to public addresses only.",
+    ),
+]
+WebhookEventsInput = Annotated[
+    list[str],
+    Field(
+        min_length=1,
+        max_length=len(WebhookEventType) + 1,
+        description="Event types to send, or just `*` for every type.",
+    ),
+]
+WebhookDescriptionInput = Annotated[str | None, Field(max_length=MAX_WEBHOOK_DESCRIPTION_LENGTH)]
+
+
+class RegisterWebhookRequest(RequestModel):
+    url: WebhookUrlInput
+    events: WebhookEventsInput
+    description: WebhookDescriptionInput = None
+
+
+class UpdateWebhookRequest(RequestModel):
+    """Only the fields sent are changed; a description of null removes it."""
+
+    model_config = ConfigDict(json_schema_extra=_documented_without_null("url", "events"))
+
+    url: WebhookUrlInput | None = None
+    events: WebhookEventsInput | None = None
+    description: WebhookDescriptionInput = None
+
+    @field_validator("url", "events", mode="before")
+    @classmethod
+    def _not_nullable(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class WebhookResponse(BaseModel):
+    id: UUID
+    url: str
+    events: list[str]
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, webhook: Webhook) -> WebhookResponse:
+        return cls(
+            id=webhook.id,
+            url=webhook.url,
+            events=sorted(webhook.events),
+            description=webhook.description,
+            created_at=webhook.created_at,
+        )
+
+
+class RegisteredWebhookResponse(WebhookResponse):
+    secret: str = Field(
+        description="The signing secret (`whsec_` and base64), shown this once and never again."
+    )
+
+
+class WebhookDeliveryResponse(BaseModel):
+    id: str = Field(description="The event's `webhook-id`, the same on every attempt.")
+    type: WebhookEventType
+    status: DeliveryStatus
+    attempts: int
+    last_response_status: int | None
+    next_attempt_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> WebhookDeliveryResponse:
+        return cls(
+            id=delivery.event_id,
+            type=delivery.type,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            last_response_status=delivery.last_response_status,
+            next_attempt_at=delivery.next_attempt_at,
+            created_at=delivery.created_at,
+        )
+
+
+class WebhookDeliveryListResponse(BaseModel):
+    items: list[WebhookDeliveryResponse]
+    next_cursor: str | None
+
+
+class WebhookTestResponse(BaseModel):
+    id: str = Field(description="The test event's `webhook-id`, as its delivery lists it.")

@@ -41,6 +41,7 @@ from entrypoints.http.routers import (
     passkeys,
     recovery,
     sessions,
+    webhooks,
 )
 
 ROUTERS = [
@@ -71,6 +72,7 @@ ROUTERS = [
     oauth_revocation,
     oauth_token,
     oauth_userinfo,
+    webhooks,
 ]
 
 

@@ -84,6 +84,13 @@ CONTRACT_OPERATIONS = {
     ("GET", "/readyz"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/metrics"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks/{webhook_id}"),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"),
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"),
 }
 # Their clients are OAuth libraries, which read RFC 6749 §5.2's JSON (`error`,
 # `error_description`) from a 400 or 401, not a problem document; every other error status there

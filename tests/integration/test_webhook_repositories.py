@@ -195,6 +195,28 @@ async def test_an_event_goes_to_the_endpoints_subscribed_to_its_type_or_to_all(
     assert await deliveries_of(uow_factory, deletions) == []
 
 
+async def test_an_event_told_to_one_endpoint_goes_to_it_alone_whatever_it_subscribes_to(
+    uow_factory: UowFactory, persist: Persist
+) -> None:
+    tested = a_webhook(events=frozenset({"user.created"}))
+    everything = a_webhook(events=frozenset({"*"}))
+    await persist(tested, everything)
+    event = a_webhook_event(type=WebhookEventType.WEBHOOK_TEST, user_id=None)
+
+    async with uow_factory() as uow:
+        fanned_out = await uow.webhook_events.record(event, to=tested.id)
+        nowhere = await uow.webhook_events.record(
+            a_webhook_event(type=WebhookEventType.WEBHOOK_TEST, user_id=None), to=UUID(int=7)
+        )
+        await uow.commit()
+
+    assert [d.webhook_id for d in fanned_out] == [tested.id]
+    assert nowhere == []
+    [delivery] = await deliveries_of(uow_factory, tested)
+    assert (delivery.event_id, delivery.type) == (event.id, WebhookEventType.WEBHOOK_TEST)
+    assert await deliveries_of(uow_factory, everything) == []
+
+
 async def test_an_event_not_committed_delivers_nothing(
     uow_factory: UowFactory, persist: Persist
 ) -> None:

@@ -58,6 +58,13 @@ from application.use_cases.upstream.complete_sign_in import CompleteUpstreamSign
 from application.use_cases.upstream.identities import UnlinkIdentity
 from application.use_cases.upstream.start_sign_in import StartUpstreamSignIn
 from application.use_cases.verify_email import VerifyEmail
+from application.use_cases.webhooks.delete_webhook import DeleteWebhook
+from application.use_cases.webhooks.get_webhook import GetWebhook
+from application.use_cases.webhooks.list_deliveries import ListDeliveries
+from application.use_cases.webhooks.list_webhooks import ListWebhooks
+from application.use_cases.webhooks.register_webhook import RegisterWebhook
+from application.use_cases.webhooks.send_test_event import SendTestEvent
+from application.use_cases.webhooks.update_webhook import UpdateWebhook
 from domain.password import PasswordPolicy
 from domain.signing_key import SIGNING_ALGORITHMS
 from tests.fakes import (
@@ -68,6 +75,7 @@ from tests.fakes import (
     FakeSigningKeyFactory,
     FakeUnitOfWorkFactory,
     FakeUpstreamProviders,
+    FakeWebhookTargets,
     FixedClock,
     InMemoryAuthenticatedUserReader,
     InMemoryIntrospectionReader,
@@ -440,6 +448,59 @@ def renew(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> 
 @pytest.fixture
 def delete(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteClient:
     return DeleteClient(uow, audit)
+
+
+@pytest.fixture
+def webhook_targets() -> FakeWebhookTargets:
+    return FakeWebhookTargets()
+
+
+@pytest.fixture
+def register_webhook(
+    uow: FakeUnitOfWorkFactory,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
+    webhook_targets: FakeWebhookTargets,
+) -> RegisterWebhook:
+    return RegisterWebhook(uow, clock, ids, audit, webhook_targets)
+
+
+@pytest.fixture
+def list_webhooks(uow: FakeUnitOfWorkFactory) -> ListWebhooks:
+    return ListWebhooks(uow)
+
+
+@pytest.fixture
+def get_webhook(uow: FakeUnitOfWorkFactory) -> GetWebhook:
+    return GetWebhook(uow)
+
+
+@pytest.fixture
+def update_webhook(
+    uow: FakeUnitOfWorkFactory,
+    clock: FixedClock,
+    audit: AuditEvents,
+    webhook_targets: FakeWebhookTargets,
+) -> UpdateWebhook:
+    return UpdateWebhook(uow, clock, audit, webhook_targets)
+
+
+@pytest.fixture
+def delete_webhook(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteWebhook:
+    return DeleteWebhook(uow, audit)
+
+
+@pytest.fixture
+def list_deliveries(uow: FakeUnitOfWorkFactory) -> ListDeliveries:
+    return ListDeliveries(uow)
+
+
+@pytest.fixture
+def send_test_event(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds
+) -> SendTestEvent:
+    return SendTestEvent(uow, clock, ids)
 
 
 @pytest.fixture

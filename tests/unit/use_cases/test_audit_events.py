@@ -93,6 +93,12 @@ from application.use_cases.upstream.start_sign_in import (
     StartUpstreamSignInCommand,
 )
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
+from application.use_cases.webhooks.delete_webhook import DeleteWebhook, DeleteWebhookCommand
+from application.use_cases.webhooks.register_webhook import (
+    RegisterWebhook,
+    RegisterWebhookCommand,
+)
+from application.use_cases.webhooks.update_webhook import UpdateWebhook, UpdateWebhookCommand
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.errors import WeakPassword
 from domain.grant import Grant
@@ -778,6 +784,9 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
     complete_upstream: CompleteUpstreamSignIn,
     upstream_providers: FakeUpstreamProviders,
     unlink_identity: UnlinkIdentity,
+    register_webhook: RegisterWebhook,
+    update_webhook: UpdateWebhook,
+    delete_webhook: DeleteWebhook,
     accounts: Accounts,
     store: InMemoryStore,
     hasher: FakePasswordHasher,
@@ -964,6 +973,14 @@ async def test_no_event_holds_a_password_a_token_or_a_hash(
             await complete_upstream.execute(back)
     [root_identity] = [i for i in store.linked_identities.values() if i.user_id == root.id]
     await unlink_identity.execute(UnlinkIdentityCommand(root_signed_in, root_identity.id))
+    webhook = await register_webhook.execute(
+        RegisterWebhookCommand(root_signed_in, "https://hooks.example.com/in", ("*",))
+    )
+    secrets.add(webhook.secret)
+    await update_webhook.execute(
+        UpdateWebhookCommand(root_signed_in, webhook.id, events=("user.created",))
+    )
+    await delete_webhook.execute(DeleteWebhookCommand(root_signed_in, webhook.id))
 
     events = recorded_events(store)
     assert len({event.type for event in events}) == len(AuditEventType)  # every kind was made
