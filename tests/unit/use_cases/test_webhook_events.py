@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from application.errors import InvalidCurrentPassword, LastAdmin, NotFound, RefreshTokenReused
+from application.ports.upstream import UpstreamIdentity
 from application.unset import UNSET
 from application.use_cases.accept_invitation import AcceptInvitation, AcceptInvitationCommand
 from application.use_cases.admin.create_or_promote_admin import (
@@ -26,6 +27,7 @@ from application.use_cases.oidc.token_endpoint import RequestTokens
 from application.use_cases.oidc.withdraw_grant import WithdrawGrant, WithdrawGrantCommand
 from application.use_cases.refresh_tokens import RefreshTokens, RefreshTokensCommand
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.request_email_verification import RequestEmailVerification
 from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.reset_password import ResetPassword, ResetPasswordCommand
 from application.use_cases.revoke_sessions import (
@@ -38,17 +40,33 @@ from application.use_cases.second_factor.confirm_totp import ConfirmTotpCommand
 from application.use_cases.second_factor.disable_totp import DisableTotpCommand
 from application.use_cases.second_factor.start_totp_setup import StartTotpSetupCommand
 from application.use_cases.update_profile import UpdateProfile, UpdateProfileCommand
+from application.use_cases.upstream.complete_sign_in import CompleteUpstreamSignIn, SignedInUpstream
+from application.use_cases.upstream.start_sign_in import StartUpstreamSignIn
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from application.webhook_events import user_data
 from domain.role import Role
 from domain.webhook import WebhookEvent, WebhookEventType
-from tests.fakes import FixedClock, InMemoryStore, SequentialIds
+from tests.fakes import FakeUpstreamProviders, FixedClock, InMemoryStore, SequentialIds
 from tests.unit.builders import NEW_PASSWORD, PASSWORD, Accounts, stored_user
 from tests.unit.second_factor import EMAIL, SecondFactor
+from tests.unit.use_cases.test_email_verification import verification_secret
 from tests.unit.use_cases.test_grants import DEVICE, granted, issued, registered
 from tests.unit.use_cases.test_invitations import invite
 from tests.unit.use_cases.test_oauth_revocation import revoking, tokens_for
-from tests.unit.use_cases.test_oauth_token import basic
+from tests.unit.use_cases.test_oauth_token import (
+    basic,
+    exchange,
+    issue_code,
+    oauth_sessions,
+    offline_tokens,
+    public,
+    refreshing,
+    refused,
+    register,
+    signed_in,
+)
 from tests.unit.use_cases.test_password_reset import reset_link_secret
+from tests.unit.use_cases.test_upstream_sign_in import Flow
 
 CREATED = WebhookEventType.USER_CREATED
 UPDATED = WebhookEventType.USER_UPDATED
@@ -437,3 +455,79 @@ async def test_a_client_revoking_its_token_revokes_that_session_once(
     await revoke_token.execute(revoking(tokens.refresh_token, basic(app)))
 
     assert sent(store) == [session_revoked(oauth_session.user_id, oauth_session.id)]
+
+
+async def test_an_authorization_code_presented_again_revokes_what_it_opened(
+    request_tokens: RequestTokens,
+    store: InMemoryStore,
+    clock: FixedClock,
+    ids: SequentialIds,
+    accounts: Accounts,
+) -> None:
+    app = register(store, clock)
+    user, browser = await signed_in(accounts, store)
+    code = issue_code(store, clock, ids, app, user, browser)
+    await request_tokens.execute(exchange(code, public(app)))
+    assert sent(store) == []
+
+    await refused(request_tokens, exchange(code, public(app)))
+
+    [opened] = oauth_sessions(store)
+    assert sent(store) == [session_revoked(user.id, opened.id)]
+
+
+async def test_an_oauth_refresh_token_used_twice_revokes_its_session(
+    request_tokens: RequestTokens,
+    store: InMemoryStore,
+    clock: FixedClock,
+    ids: SequentialIds,
+    accounts: Accounts,
+) -> None:
+    app, first = await offline_tokens(request_tokens, store, clock, ids, accounts)
+    assert first.refresh_token is not None
+    await request_tokens.execute(refreshing(first.refresh_token, basic(app)))
+    assert sent(store) == []
+
+    await refused(request_tokens, refreshing(first.refresh_token, basic(app)))
+
+    [session] = oauth_sessions(store)
+    assert sent(store) == [session_revoked(session.user_id, session.id)]
+
+
+async def test_verifying_the_address_is_one_update(
+    request_email_verification: RequestEmailVerification,
+    verify_email: VerifyEmail,
+    accounts: Accounts,
+    store: InMemoryStore,
+) -> None:
+    eve = await accounts.user()
+    secret = await verification_secret(request_email_verification, store, accounts.signed_in(eve))
+
+    await verify_email.execute(VerifyEmailCommand(secret))
+
+    assert sent(store) == [(UPDATED, now_of(store, eve.id))]
+    assert sent(store)[0][1]["is_verified"] is True
+
+
+async def test_an_account_opened_through_an_upstream_provider_is_created(
+    start_upstream: StartUpstreamSignIn,
+    complete_upstream: CompleteUpstreamSignIn,
+    upstream_providers: FakeUpstreamProviders,
+    store: InMemoryStore,
+) -> None:
+    identity = UpstreamIdentity(
+        provider_id="corp",
+        subject="ada-1",
+        email="ada@example.com",
+        email_verified=True,
+        name="Ada",
+    )
+    flow = Flow(start_upstream, complete_upstream, upstream_providers)
+
+    outcome = await flow.sign_in(identity)
+
+    assert isinstance(outcome, SignedInUpstream)
+    user_id = store.sessions[outcome.session_id].user_id
+    assert sent(store) == [(CREATED, now_of(store, user_id))]
+    await flow.sign_in(identity)  # the same person again: no new account
+    assert len(sent(store)) == 1
