@@ -33,6 +33,13 @@ def user_data(user: User) -> dict[str, Any]:
     }
 
 
+def changed_since(before: dict[str, Any], user: User) -> bool:
+    """Whether the user differs from their earlier `user_data` in what the API shows; an edit
+    that set every field to its value moved `updated_at` alone, and that is no update."""
+    after = user_data(user)
+    return {**before, "updated_at": None} != {**after, "updated_at": None}
+
+
 def user_event(type: WebhookEventType, user: User, ids: IdGenerator, now: datetime) -> WebhookEvent:
     return WebhookEvent(
         id=WebhookEvent.id_from(ids.new_id()),

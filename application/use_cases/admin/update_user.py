@@ -12,7 +12,12 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
 from application.unset import UNSET, Unset
-from application.webhook_events import record_user_event, revoke_and_report, user_data
+from application.webhook_events import (
+    changed_since,
+    record_user_event,
+    revoke_and_report,
+    user_data,
+)
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.role import Role
@@ -71,7 +76,7 @@ class UpdateUser:
                 user.is_active = command.is_active
                 user.updated_at = now
             await uow.users.save(user)
-            if user_data(user) != before:
+            if changed_since(before, user):
                 await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             if was[1] and not user.is_active:
                 await revoke_and_report(uow, SessionScope.everything(user.id), self._ids, now)

@@ -216,13 +216,23 @@ async def test_an_admin_edit_is_one_update_and_a_deactivation_revokes_every_sess
 
 
 async def test_an_admin_edit_that_changes_nothing_sends_nothing(
-    update_user: UpdateUser, accounts: Accounts, store: InMemoryStore
+    update_user: UpdateUser, accounts: Accounts, store: InMemoryStore, clock: FixedClock
 ) -> None:
     root = await accounts.user("root@example.com", role=Role.ADMIN)
-    eve = await accounts.user()
+    eve = await accounts.user(name="Eve")
+    clock.advance(minutes=5)
 
     await update_user.execute(
-        UpdateUserCommand(accounts.signed_in(root), eve.id, DEVICE, role=Role.USER, name=UNSET)
+        UpdateUserCommand(
+            accounts.signed_in(root),
+            eve.id,
+            DEVICE,
+            name="Eve",
+            email=UNSET,
+            role=Role.USER,
+            is_active=True,
+            is_verified=False,
+        )
     )
 
     assert sent(store) == []
