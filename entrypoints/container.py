@@ -409,10 +409,10 @@ class Container(containers.DeclarativeContainer):
         metrics=security_metrics,
     )
     revoke_sessions = providers.Singleton(
-        RevokeSessions, uow=unit_of_work.provider, clock=clock, audit=audit
+        RevokeSessions, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     revoke_own_session = providers.Singleton(
-        RevokeOwnSession, uow=unit_of_work.provider, clock=clock, audit=audit
+        RevokeOwnSession, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     list_sessions = providers.Singleton(ListSessions, uow=unit_of_work.provider, clock=clock)
     prune_sessions = providers.Singleton(PruneSessions, uow=unit_of_work.provider, clock=clock)
@@ -440,7 +440,12 @@ class Container(containers.DeclarativeContainer):
         audit=audit,
     )
     delete_account = providers.Singleton(
-        DeleteAccount, uow=unit_of_work.provider, hasher=password_hasher, audit=audit
+        DeleteAccount,
+        uow=unit_of_work.provider,
+        hasher=password_hasher,
+        clock=clock,
+        ids=ids,
+        audit=audit,
     )
     ensure_signing_key = providers.Singleton(
         EnsureSigningKey,
@@ -481,7 +486,7 @@ class Container(containers.DeclarativeContainer):
         public_url=settings.provided.public_url,
     )
     verify_email = providers.Singleton(
-        VerifyEmail, uow=unit_of_work.provider, clock=clock, audit=audit
+        VerifyEmail, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     dispatch_outbox = providers.Singleton(
         DispatchOutbox, uow=unit_of_work.provider, mailer=mailer, clock=clock, ids=ids
@@ -510,13 +515,16 @@ class Container(containers.DeclarativeContainer):
     update_user = providers.Singleton(
         UpdateUser, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
-    delete_user = providers.Singleton(DeleteUser, uow=unit_of_work.provider, audit=audit)
+    delete_user = providers.Singleton(
+        DeleteUser, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
+    )
     list_audit_events = providers.Singleton(ListAuditEvents, uow=unit_of_work.provider)
     create_or_promote_admin = providers.Singleton(
         CreateOrPromoteAdmin,
         uow=unit_of_work.provider,
         register=register_user,
         clock=clock,
+        ids=ids,
         audit=audit,
     )
     authorize = providers.Singleton(
@@ -551,12 +559,18 @@ class Container(containers.DeclarativeContainer):
             uow=unit_of_work.provider,
             clock=clock,
             issuer=oauth_token_issuer,
+            ids=ids,
             audit=audit,
             metrics=security_metrics,
         ),
     )
     revoke_token = providers.Singleton(
-        RevokeToken, uow=unit_of_work.provider, clock=clock, tokens=oauth_access_tokens, audit=audit
+        RevokeToken,
+        uow=unit_of_work.provider,
+        clock=clock,
+        tokens=oauth_access_tokens,
+        ids=ids,
+        audit=audit,
     )
     introspect_token = providers.Singleton(
         IntrospectToken,
@@ -606,7 +620,7 @@ class Container(containers.DeclarativeContainer):
         ReadLogoutRequest, uow=unit_of_work.provider, id_tokens=id_tokens
     )
     withdraw_grant = providers.Singleton(
-        WithdrawGrant, uow=unit_of_work.provider, clock=clock, audit=audit
+        WithdrawGrant, uow=unit_of_work.provider, clock=clock, ids=ids, audit=audit
     )
     list_upstream_providers = providers.Singleton(
         ListUpstreamProviders, providers=upstream_providers

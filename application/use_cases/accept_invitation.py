@@ -9,9 +9,11 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.password import PasswordPolicy
 from domain.user import User, check_display_name
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class AcceptInvitation:
             if await uow.users.get_by_email(invitation.email) is not None:
                 raise EmailAlreadyRegistered()
             await uow.users.add(user)  # EmailAlreadyRegistered too if a signup wins the race
+            await record_user_event(uow, WebhookEventType.USER_CREATED, user, self._ids, now)
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.INVITATION_ACCEPTED,

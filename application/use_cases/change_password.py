@@ -9,9 +9,11 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
+from application.webhook_events import record_user_event, revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.password import PasswordPolicy
 from domain.session_scope import SessionScope
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +63,11 @@ class ChangePassword:
                 raise InvalidCurrentPassword()
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
-            revoked = await uow.sessions.revoke(
-                SessionScope.others(current.id, command.principal.session_id), now
+            await record_user_event(
+                uow, WebhookEventType.USER_PASSWORD_CHANGED, current, self._ids, now
+            )
+            revoked = await revoke_and_report(
+                uow, SessionScope.others(current.id, command.principal.session_id), self._ids, now
             )
             await uow.audit.record(
                 self._audit.event(

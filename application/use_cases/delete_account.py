@@ -8,7 +8,10 @@ from application.errors import InvalidAccessToken, InvalidCurrentPassword
 from application.last_admin import ensure_an_admin_remains, lock_admins
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
+from application.ports.system import Clock, IdGenerator
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +25,18 @@ class DeleteAccount:
     """A person deletes their own account; its sessions go with it and the email is free again.
     The last active admin cannot: someone must be left to run the service."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, audit: AuditEvents) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        ids: IdGenerator,
+        audit: AuditEvents,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: DeleteAccountCommand) -> None:
@@ -44,6 +56,9 @@ class DeleteAccount:
                 raise InvalidCurrentPassword()
             await uow.users.delete(user.id)
             await ensure_an_admin_remains(uow, admins_before)
+            await record_user_event(
+                uow, WebhookEventType.USER_DELETED, current, self._ids, self._clock.now()
+            )
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.DELETED,

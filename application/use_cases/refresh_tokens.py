@@ -12,6 +12,7 @@ from application.ports.security import AccessTokens
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.tokens import TokenLifetimes, TokenPair, issue_token_pair
+from application.webhook_events import revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
 
@@ -71,7 +72,9 @@ class RefreshTokens:
             stolen_from = await uow.sessions.find_by_rotated_token(presented)
             if stolen_from is None:
                 raise InvalidRefreshToken()
-            await uow.sessions.revoke(SessionScope.one(stolen_from.user_id, stolen_from.id), now)
+            await revoke_and_report(
+                uow, SessionScope.one(stolen_from.user_id, stolen_from.id), self._ids, now
+            )
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.REFRESH_TOKEN_REUSED,

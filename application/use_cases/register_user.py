@@ -8,11 +8,13 @@ from application.caller import NO_CALLER, Caller
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.password import PasswordPolicy
 from domain.role import Role
 from domain.user import User, check_display_name
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class RegisterUser:
         via_data = {"via": command.via} if command.via is not None else {}
         async with self._uow() as uow:
             await uow.users.add(user)
+            await record_user_event(
+                uow, WebhookEventType.USER_CREATED, user, self._ids, user.created_at
+            )
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.SIGNED_UP if signed_up else AuditEventType.USER_CREATED,

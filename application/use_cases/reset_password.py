@@ -10,10 +10,12 @@ from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
 from application.security_notices import SecurityNotice, send_security_notice
+from application.webhook_events import record_user_event, revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
 from domain.password import PasswordPolicy
 from domain.session_scope import SessionScope
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,12 @@ class ResetPassword:
                 raise InvalidOrExpiredToken()
             current.set_password_hash(new_hash, now)
             await uow.users.save(current)
-            revoked = await uow.sessions.revoke(SessionScope.everything(current.id), now)
+            await record_user_event(
+                uow, WebhookEventType.USER_PASSWORD_CHANGED, current, self._ids, now
+            )
+            revoked = await revoke_and_report(
+                uow, SessionScope.everything(current.id), self._ids, now
+            )
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.PASSWORD_RESET,

@@ -7,7 +7,8 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
 from application.errors import NotFound
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
+from application.webhook_events import revoke_and_report
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.session_scope import SessionScope
 
@@ -34,9 +35,12 @@ class RevokeSessions:
     """End the caller's sessions: logout (the current one), "log out everywhere", "sign out
     my other devices"."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: RevokeSessionsCommand) -> int:
@@ -47,34 +51,41 @@ class RevokeSessions:
             scope = SessionScope.others(user_id, command.principal.session_id)
         else:
             scope = SessionScope.one(user_id, command.principal.session_id)
-        return await _revoke(self._uow, self._clock, self._audit, scope, command.caller)
+        return await _revoke(self._uow, self._clock, self._ids, self._audit, scope, command.caller)
 
 
 class RevokeOwnSession:
     """End one session picked from the caller's list. Someone else's session, an unknown one
     and one already ended all get the same NotFound, so ids cannot be probed."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: RevokeOwnSessionCommand) -> None:
         scope = SessionScope.one(command.principal.user.id, command.session_id)
-        if await _revoke(self._uow, self._clock, self._audit, scope, command.caller) == 0:
+        revoked = await _revoke(
+            self._uow, self._clock, self._ids, self._audit, scope, command.caller
+        )
+        if revoked == 0:
             raise NotFound("session")
 
 
 async def _revoke(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
+    ids: IdGenerator,
     audit: AuditEvents,
     scope: SessionScope,
     caller: Caller,
 ) -> int:
     """Revoke what the scope includes and, if anything was, record it; returns how many."""
     async with uow_factory() as uow:
-        revoked = await uow.sessions.revoke(scope, clock.now())
+        revoked = await revoke_and_report(uow, scope, ids, clock.now())
         if revoked:
             await uow.audit.record(_event(audit, scope, caller, revoked))
         await uow.commit()

@@ -15,9 +15,11 @@ from application.ports.security import PasswordHasher
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
 from application.unset import UNSET, Unset
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.user import User, check_display_name
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class UpdateProfile:
                 await uow.users.save(user)
             except NotFound:  # deleted since authentication: as if the token were refused
                 raise InvalidAccessToken() from None
+            if user.name != command.principal.user.name:
+                await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             await uow.commit()
         return user
 
@@ -89,11 +93,13 @@ class UpdateProfile:
             if user.password_hash != proven.password_hash:
                 # Changed while we were checking it: the proof we checked is stale.
                 raise InvalidCurrentPassword()
-            old_email = user.email
+            old_email, old_name = user.email, user.name
             if name is not UNSET:
                 user.rename(name, now)
             user.change_email(new_email, now)
             await uow.users.save(user)
+            if (user.email, user.name) != (old_email, old_name):
+                await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             if user.email != old_email:
                 await uow.audit.record(
                     self._audit.event(

@@ -6,10 +6,12 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller
 from application.errors import InvalidOrExpiredToken
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.one_time_token import TokenPurpose
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +24,12 @@ class VerifyEmail:
     """Mark the address verified with the single-use link from the verification email — only
     if it is still the account's address (a link sent to an old address proves nothing now)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: VerifyEmailCommand) -> None:
@@ -38,8 +43,11 @@ class VerifyEmail:
                 raise InvalidOrExpiredToken()
             if not await uow.one_time_tokens.consume(token.id, now):
                 raise InvalidOrExpiredToken()
+            was_verified = user.is_verified
             user.mark_verified(now)
             await uow.users.save(user)
+            if not was_verified:
+                await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.EMAIL_VERIFIED,

@@ -222,9 +222,13 @@ def change_password(
 
 @pytest.fixture
 def delete_account(
-    uow: FakeUnitOfWorkFactory, hasher: FakePasswordHasher, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory,
+    hasher: FakePasswordHasher,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
 ) -> DeleteAccount:
-    return DeleteAccount(uow, hasher, audit)
+    return DeleteAccount(uow, hasher, clock, ids, audit)
 
 
 @pytest.fixture
@@ -241,16 +245,16 @@ def refresh_tokens(
 
 @pytest.fixture
 def revoke_sessions(
-    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> RevokeSessions:
-    return RevokeSessions(uow, clock, audit)
+    return RevokeSessions(uow, clock, ids, audit)
 
 
 @pytest.fixture
 def revoke_own_session(
-    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> RevokeOwnSession:
-    return RevokeOwnSession(uow, clock, audit)
+    return RevokeOwnSession(uow, clock, ids, audit)
 
 
 @pytest.fixture
@@ -309,8 +313,10 @@ def request_email_verification(
 
 
 @pytest.fixture
-def verify_email(uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents) -> VerifyEmail:
-    return VerifyEmail(uow, clock, audit)
+def verify_email(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> VerifyEmail:
+    return VerifyEmail(uow, clock, ids, audit)
 
 
 @pytest.fixture
@@ -343,8 +349,10 @@ def update_user(
 
 
 @pytest.fixture
-def delete_user(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> DeleteUser:
-    return DeleteUser(uow, audit)
+def delete_user(
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
+) -> DeleteUser:
+    return DeleteUser(uow, clock, ids, audit)
 
 
 @pytest.fixture
@@ -354,9 +362,13 @@ def list_audit_events(uow: FakeUnitOfWorkFactory) -> ListAuditEvents:
 
 @pytest.fixture
 def create_or_promote_admin(
-    uow: FakeUnitOfWorkFactory, register_user: RegisterUser, clock: FixedClock, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory,
+    register_user: RegisterUser,
+    clock: FixedClock,
+    ids: SequentialIds,
+    audit: AuditEvents,
 ) -> CreateOrPromoteAdmin:
-    return CreateOrPromoteAdmin(uow, register_user, clock, audit)
+    return CreateOrPromoteAdmin(uow, register_user, clock, ids, audit)
 
 
 @pytest.fixture
@@ -538,7 +550,7 @@ def request_tokens(
     issuer = OAuthTokenIssuer(access_tokens, id_tokens, ids, LIFETIMES)
     return RequestTokens(
         CodeExchange(uow, clock, ids, LIFETIMES, issuer, audit, security_metrics),
-        OAuthRefresh(uow, clock, issuer, audit, security_metrics),
+        OAuthRefresh(uow, clock, issuer, ids, audit, security_metrics),
     )
 
 
@@ -547,9 +559,10 @@ def revoke_token(
     uow: FakeUnitOfWorkFactory,
     clock: FixedClock,
     access_tokens: FakeOAuthAccessTokens,
+    ids: SequentialIds,
     audit: AuditEvents,
 ) -> RevokeToken:
-    return RevokeToken(uow, clock, access_tokens, audit)
+    return RevokeToken(uow, clock, access_tokens, ids, audit)
 
 
 @pytest.fixture
@@ -600,6 +613,6 @@ def unlink_identity(uow: FakeUnitOfWorkFactory, audit: AuditEvents) -> UnlinkIde
 
 @pytest.fixture
 def withdraw_grant(
-    uow: FakeUnitOfWorkFactory, clock: FixedClock, audit: AuditEvents
+    uow: FakeUnitOfWorkFactory, clock: FixedClock, ids: SequentialIds, audit: AuditEvents
 ) -> WithdrawGrant:
-    return WithdrawGrant(uow, clock, audit)
+    return WithdrawGrant(uow, clock, ids, audit)

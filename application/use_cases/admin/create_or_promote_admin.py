@@ -6,11 +6,13 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER
 from application.errors import NewAccountNeedsPassword
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.email import Email
 from domain.role import Role
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +35,17 @@ class CreateOrPromoteAdmin:
     keeps its password."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, register: RegisterUser, clock: Clock, audit: AuditEvents
+        self,
+        uow: UnitOfWorkFactory,
+        register: RegisterUser,
+        clock: Clock,
+        ids: IdGenerator,
+        audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._register = register
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: CreateOrPromoteAdminCommand) -> AdminOutcome:
@@ -50,6 +58,10 @@ class CreateOrPromoteAdmin:
                 user.is_active = True
                 user.updated_at = self._clock.now()
                 await uow.users.save(user)
+                if was != (Role.ADMIN, True):
+                    await record_user_event(
+                        uow, WebhookEventType.USER_UPDATED, user, self._ids, user.updated_at
+                    )
                 if was[0] is not Role.ADMIN:
                     await uow.audit.record(
                         self._audit.event(

@@ -10,8 +10,10 @@ from application.errors import MfaNotEnabled, NotFound
 from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
+from application.webhook_events import record_user_event, revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,10 @@ class ResetMfa:
                 raise MfaNotEnabled()
             user.turn_mfa_off(now)
             await uow.users.save(user)
+            await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             await uow.totp.delete(user.id)
             await uow.recovery_codes.delete_all(user.id)
-            revoked = await uow.sessions.revoke(SessionScope.everything(user.id), now)
+            revoked = await revoke_and_report(uow, SessionScope.everything(user.id), self._ids, now)
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.TOTP_DISABLED,

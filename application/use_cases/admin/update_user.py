@@ -12,11 +12,18 @@ from application.ports.persistence import UnitOfWorkFactory
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
 from application.unset import UNSET, Unset
+from application.webhook_events import (
+    changed_since,
+    record_user_event,
+    revoke_and_report,
+    user_data,
+)
 from domain.audit_event import AuditEvent, AuditEventType
 from domain.email import Email
 from domain.role import Role
 from domain.session_scope import SessionScope
 from domain.user import User
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,7 @@ class UpdateUser:
             if user is None:
                 raise NotFound("user")
             was = (user.role, user.is_active, user.email)
+            before = user_data(user)
             if command.name is not UNSET:
                 user.rename(command.name, now)
             if new_email is not None:
@@ -68,8 +76,10 @@ class UpdateUser:
                 user.is_active = command.is_active
                 user.updated_at = now
             await uow.users.save(user)
+            if changed_since(before, user):
+                await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             if was[1] and not user.is_active:
-                await uow.sessions.revoke(SessionScope.everything(user.id), now)
+                await revoke_and_report(uow, SessionScope.everything(user.id), self._ids, now)
             await ensure_an_admin_remains(uow, admins_before)
             for event in self._events(actor, user, was, command.caller):
                 await uow.audit.record(event)

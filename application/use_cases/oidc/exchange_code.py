@@ -23,6 +23,7 @@ from application.use_cases.oidc.client_authentication import (
 )
 from application.use_cases.oidc.token_errors import invalid_grant, invalid_request
 from application.use_cases.oidc.token_response import OAuthTokenIssuer, OAuthTokenResponse
+from application.webhook_events import revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.authorization_code import AuthorizationCode
 from domain.oauth_client import OAuthClient
@@ -117,7 +118,9 @@ class CodeExchange:
         if spent is None:
             return
         if spent.issued_session_id is not None:
-            await uow.sessions.revoke(SessionScope.one(spent.user_id, spent.issued_session_id), now)
+            await revoke_and_report(
+                uow, SessionScope.one(spent.user_id, spent.issued_session_id), self._ids, now
+            )
         await uow.audit.record(
             self._audit.event(
                 AuditEventType.AUTHORIZATION_CODE_REUSED,

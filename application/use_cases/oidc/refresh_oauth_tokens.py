@@ -11,7 +11,7 @@ from application.audit import AuditEvents
 from application.caller import Caller
 from application.ports.metrics import SecurityMetrics
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token, new_secret_token
 from application.use_cases.oidc.client_authentication import (
     ClientCredentials,
@@ -24,6 +24,7 @@ from application.use_cases.oidc.token_errors import (
     invalid_request,
 )
 from application.use_cases.oidc.token_response import OAuthTokenIssuer, OAuthTokenResponse
+from application.webhook_events import revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.oauth_scope import InvalidScope, Scopes, parse_scope
 from domain.session import SessionKind
@@ -40,12 +41,14 @@ class OAuthRefresh:
         uow: UnitOfWorkFactory,
         clock: Clock,
         issuer: OAuthTokenIssuer,
+        ids: IdGenerator,
         audit: AuditEvents,
         metrics: SecurityMetrics,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._issuer = issuer
+        self._ids = ids
         self._audit = audit
         self._metrics = metrics
 
@@ -94,7 +97,9 @@ class OAuthRefresh:
             stolen_from = await uow.sessions.find_by_rotated_token(presented)
             if stolen_from is None or stolen_from.kind is not SessionKind.OAUTH:
                 raise invalid_grant(UNUSABLE_TOKEN)
-            await uow.sessions.revoke(SessionScope.one(stolen_from.user_id, stolen_from.id), now)
+            await revoke_and_report(
+                uow, SessionScope.one(stolen_from.user_id, stolen_from.id), self._ids, now
+            )
             await uow.audit.record(
                 self._audit.event(
                     AuditEventType.REFRESH_TOKEN_REUSED,

@@ -15,7 +15,7 @@ from application.caller import NO_CALLER, Caller
 from application.errors import InvalidAccessToken
 from application.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from application.ports.security import OAuthAccessTokens
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.secret_tokens import hash_secret_token
 from application.use_cases.oidc.client_authentication import (
     ClientCredentials,
@@ -23,6 +23,7 @@ from application.use_cases.oidc.client_authentication import (
 )
 from application.use_cases.oidc.presented_token import PresentedToken, TokenKind
 from application.use_cases.oidc.token_errors import invalid_grant
+from application.webhook_events import revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.oauth_client import OAuthClient
 from domain.session import SessionKind
@@ -55,11 +56,13 @@ class RevokeToken:
         uow: UnitOfWorkFactory,
         clock: Clock,
         tokens: OAuthAccessTokens,
+        ids: IdGenerator,
         audit: AuditEvents,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._tokens = tokens
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: RevocationCommand) -> None:
@@ -77,8 +80,8 @@ class RevokeToken:
                 return
             if found.client_id != client.client_id:
                 raise invalid_grant("the token was not issued to this client")
-            revoked = await uow.sessions.revoke(
-                SessionScope.one(found.user_id, found.session_id), now
+            revoked = await revoke_and_report(
+                uow, SessionScope.one(found.user_id, found.session_id), self._ids, now
             )
             if revoked:
                 await self._record(uow, client, found, command.caller)

@@ -6,8 +6,9 @@ from application.audit import AuditEvents
 from application.caller import NO_CALLER, Caller, Principal
 from application.errors import NotFound
 from application.ports.persistence import UnitOfWorkFactory
-from application.ports.system import Clock
+from application.ports.system import Clock, IdGenerator
 from application.use_cases.oidc.client_ids import could_be_client_id
+from application.webhook_events import revoke_of_client_and_report
 from domain.audit_event import AuditEventType
 
 
@@ -26,9 +27,12 @@ class WithdrawGrant:
     A grant the account never gave (another account's, an unknown client, a malformed id) is
     NotFound, like one already withdrawn: client ids cannot be probed through it."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditEvents) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, audit: AuditEvents
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._audit = audit
 
     async def execute(self, command: WithdrawGrantCommand) -> None:
@@ -38,8 +42,8 @@ class WithdrawGrant:
         async with self._uow() as uow:
             if not await uow.oauth_grants.delete(user_id, command.client_id):
                 raise NotFound("grant")
-            revoked = await uow.sessions.revoke_of_client(
-                user_id, command.client_id, self._clock.now()
+            revoked = await revoke_of_client_and_report(
+                uow, user_id, command.client_id, self._ids, self._clock.now()
             )
             await uow.audit.record(
                 self._audit.event(

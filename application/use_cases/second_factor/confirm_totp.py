@@ -10,8 +10,10 @@ from application.ports.security import TotpAuthenticator
 from application.ports.system import Clock, IdGenerator
 from application.security_notices import SecurityNotice, send_security_notice
 from application.use_cases.second_factor.common import new_recovery_codes, save_own_account
+from application.webhook_events import record_user_event, revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,10 @@ class ConfirmTotp:
             user = uow.users.track(principal.user)
             user.turn_mfa_on(now)
             await save_own_account(uow, user)
+            await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             await uow.recovery_codes.replace(user.id, stored)
-            revoked = await uow.sessions.revoke(
-                SessionScope.others(user.id, principal.session_id), now
+            revoked = await revoke_and_report(
+                uow, SessionScope.others(user.id, principal.session_id), self._ids, now
             )
             await uow.audit.record(
                 self._audit.event(

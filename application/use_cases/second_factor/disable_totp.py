@@ -14,8 +14,10 @@ from application.use_cases.second_factor.common import (
     prove_second_factor,
     save_own_account,
 )
+from application.webhook_events import record_user_event, revoke_and_report
 from domain.audit_event import AuditEventType
 from domain.session_scope import SessionScope
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,11 @@ class DisableTotp:
             user = uow.users.track(principal.user)
             user.turn_mfa_off(now)
             await save_own_account(uow, user)
+            await record_user_event(uow, WebhookEventType.USER_UPDATED, user, self._ids, now)
             await uow.totp.delete(user.id)
             await uow.recovery_codes.delete_all(user.id)
-            revoked = await uow.sessions.revoke(
-                SessionScope.others(user.id, principal.session_id), now
+            revoked = await revoke_and_report(
+                uow, SessionScope.others(user.id, principal.session_id), self._ids, now
             )
             await uow.audit.record(
                 self._audit.event(

@@ -30,6 +30,7 @@ from application.use_cases.upstream.refusals import (
     UpstreamRefusal,
     UpstreamSignInRefused,
 )
+from application.webhook_events import record_user_event
 from domain.audit_event import AuditEventType
 from domain.auth_method import UPSTREAM_ONLY
 from domain.email import Email
@@ -46,6 +47,7 @@ from domain.second_factor import DEFAULT_MFA_TOKEN_LIFETIME, MfaChallenge
 from domain.session import SessionKind
 from domain.upstream_sign_in import UpstreamSignIn
 from domain.user import User, check_display_name
+from domain.webhook import WebhookEventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,7 @@ class CompleteUpstreamSignIn:
         if claims.email_verified:
             user.mark_verified(now)
         await uow.users.add(user)
+        await record_user_event(uow, WebhookEventType.USER_CREATED, user, self._ids, now)
         await uow.audit.record(
             self._audit.event(
                 AuditEventType.SIGNED_UP,
