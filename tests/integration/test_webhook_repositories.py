@@ -249,9 +249,14 @@ async def test_two_racing_dispatchers_claim_disjoint_deliveries(
     first, second = await asyncio.gather(
         claim(uow_factory, "a", NOW, limit=8), claim(uow_factory, "b", NOW, limit=8)
     )
+    # A dispatcher that lost the race for a row may come back empty this round (SQLite's
+    # writers queue): what it missed is claimed by the next round, never twice.
+    rest = await claim(uow_factory, "c", NOW, limit=12)
 
-    assert not {d.id for d in first} & {d.id for d in second}
-    assert {d.id for d in first} | {d.id for d in second} == {d.id for d in fanned_out}
+    rounds = [{d.id for d in claimed} for claimed in (first, second, rest)]
+    assert sum(len(ids) for ids in rounds) == len(set().union(*rounds))
+    assert set().union(*rounds) == {d.id for d in fanned_out}
+    assert first or second
 
 
 async def test_one_accounts_deliveries_to_one_endpoint_go_one_at_a_time_in_order(
