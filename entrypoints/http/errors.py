@@ -109,7 +109,7 @@ ERRORS: dict[type[Exception], ErrorSpec] = {
     InvalidOAuthClient: ErrorSpec(422, "validation_error"),
     ClientHasNoSecret: ErrorSpec(422, "validation_error", loc=("path", "client_id")),
     InvalidWebhook: ErrorSpec(422, "validation_error"),
-    UnsafeWebhookTarget: ErrorSpec(422, "unsafe_webhook_target", loc=("body", "url")),
+    UnsafeWebhookTarget: ErrorSpec(422, "validation_error", loc=("body", "url")),
 }
 
 # Codes for the errors the framework raises itself (unknown path, wrong method, ...).

@@ -63,7 +63,7 @@ async def register_webhook(
     register: RegisterWebhook = use_case(lambda c: c.register_webhook),
 ) -> RegisteredWebhookResponse:
     """The signing `secret` is in this response and nowhere else, ever. The url must be https
-    to a host that resolves to public addresses only (422 `unsafe_webhook_target`), unless
+    to a host that resolves to public addresses only (422 `validation_error` at `body.url`), unless
     PORTCULLIS_WEBHOOK_ALLOW_PRIVATE is true."""
     webhook = await register.execute(
         RegisterWebhookCommand(

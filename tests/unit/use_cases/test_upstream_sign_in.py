@@ -93,7 +93,7 @@ class Flow:
             **overrides,
         }
         return CompleteUpstreamSignInCommand(
-            provider_id=overrides.pop("provider_id", None) or "corp",
+            provider_id="corp",
             redirect_uri=CALLBACK,
             state=values["state"],
             browser_state=values["browser_state"],
